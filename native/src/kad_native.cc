@@ -1,0 +1,507 @@
+// kad_native: the thinnest layer kad needs between Node.js and the Linux socket API.
+//
+// Everything that is protocol (sockaddr layouts, netlink, ARP, ND) lives in TypeScript. This file only:
+//   - opens sockets (optionally inside another network namespace: setns around socket() on this thread),
+//   - passes raw sockaddr bytes to bind()/sendmsg(), raw option bytes to setsockopt()/getsockopt(),
+//   - builds / parses the few control messages kad needs (TTL, hop limit, packet info),
+//   - drives non-blocking reads with a uv_poll_t: when the fd is readable, drain up to `batch` datagrams
+//     into one JavaScript callback (no threads, no busy loop),
+//   - maps errno to JavaScript errors { code: 'EPERM', errno: -1, syscall: 'socket' }.
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& detail = "") {
+  const char* name = strerrorname_np(err);
+  std::string code = name ? name : ("E" + std::to_string(err));
+  std::string msg = std::string(syscall) + " " + code + ": " + strerror(err);
+  if (!detail.empty()) msg += " (" + detail + ")";
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  return e;
+}
+
+// Runs fn() with the calling thread inside the network namespace at `path` (empty: no switch).
+// Returns 0 or an errno; on failure `failedCall` names the syscall.
+template <typename F>
+int WithNetns(const std::string& path, const char** failedCall, F fn) {
+  if (path.empty()) {
+    fn();
+    return 0;
+  }
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) {
+    *failedCall = "open";
+    return errno;
+  }
+  int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(self);
+    *failedCall = "open";
+    return e;
+  }
+  if (setns(target, CLONE_NEWNET) != 0) {
+    int e = errno;
+    close(target);
+    close(self);
+    *failedCall = "setns";
+    return e;
+  }
+  fn();
+  int saved = errno;
+  if (setns(self, CLONE_NEWNET) != 0) {
+    // Staying in the wrong namespace would silently misdirect every later socket: refuse to continue.
+    fprintf(stderr, "kad_native: cannot return to the original network namespace: %s\n", strerror(errno));
+    abort();
+  }
+  close(target);
+  close(self);
+  errno = saved;
+  return 0;
+}
+
+std::string OptString(const Napi::Value& v) {
+  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
+  return "";
+}
+
+class Socket : public Napi::ObjectWrap<Socket> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Socket",
+                       {
+                           InstanceAccessor<&Socket::GetFd>("fd"),
+                           InstanceMethod<&Socket::Bind>("bind"),
+                           InstanceMethod<&Socket::Connect>("connect"),
+                           InstanceMethod<&Socket::SetOption>("setOption"),
+                           InstanceMethod<&Socket::GetOption>("getOption"),
+                           InstanceMethod<&Socket::Send>("send"),
+                           InstanceMethod<&Socket::Start>("start"),
+                           InstanceMethod<&Socket::Stop>("stop"),
+                           InstanceMethod<&Socket::Ref>("ref"),
+                           InstanceMethod<&Socket::Unref>("unref"),
+                           InstanceMethod<&Socket::Close>("close"),
+                       });
+  }
+
+  // new Socket(domain, type, protocol, netnsPath?)
+  explicit Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) {
+    Napi::Env env = info.Env();
+    domain_ = info[0].As<Napi::Number>().Int32Value();
+    int type = info[1].As<Napi::Number>().Int32Value();
+    int protocol = info[2].As<Napi::Number>().Int32Value();
+    std::string ns = info.Length() > 3 ? OptString(info[3]) : "";
+    const char* failed = "socket";
+    int fd = -1;
+    int err = WithNetns(ns, &failed, [&]() { fd = socket(domain_, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol); });
+    if (err != 0) {
+      ErrnoError(env, err, failed, ns).ThrowAsJavaScriptException();
+      return;
+    }
+    if (fd < 0) {
+      ErrnoError(env, errno, "socket").ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = fd;
+  }
+
+  // Finalizer path (GC or environment teardown): release OS resources only, never touch JS references.
+  ~Socket() override {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+    }
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  int domain_ = 0;
+  uv_poll_t* poll_ = nullptr;
+  bool refed_ = true;
+  Napi::FunctionReference callback_;
+  std::vector<uint8_t> buf_;
+  uint32_t batch_ = 64;
+
+  bool CheckOpen(Napi::Env env) {
+    if (fd_ < 0) {
+      ErrnoError(env, EBADF, "socket", "socket is closed").ThrowAsJavaScriptException();
+      return false;
+    }
+    return true;
+  }
+
+  Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+
+  // bind(sockaddr: Buffer)
+  Napi::Value Bind(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    auto sa = info[0].As<Napi::Buffer<uint8_t>>();
+    if (bind(fd_, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0)
+      ErrnoError(env, errno, "bind").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  // connect(sockaddr: Buffer)
+  Napi::Value Connect(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    auto sa = info[0].As<Napi::Buffer<uint8_t>>();
+    if (connect(fd_, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0)
+      ErrnoError(env, errno, "connect").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  // setOption(level, name, value: number | Buffer)
+  Napi::Value SetOption(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    int level = info[0].As<Napi::Number>().Int32Value();
+    int name = info[1].As<Napi::Number>().Int32Value();
+    int rc;
+    if (info[2].IsBuffer()) {
+      auto b = info[2].As<Napi::Buffer<uint8_t>>();
+      rc = setsockopt(fd_, level, name, b.Data(), static_cast<socklen_t>(b.Length()));
+    } else {
+      int v = info[2].As<Napi::Number>().Int32Value();
+      rc = setsockopt(fd_, level, name, &v, sizeof v);
+    }
+    if (rc != 0) ErrnoError(env, errno, "setsockopt").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  // getOption(level, name, maxLength) -> Buffer (the bytes the kernel returned)
+  Napi::Value GetOption(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    int level = info[0].As<Napi::Number>().Int32Value();
+    int name = info[1].As<Napi::Number>().Int32Value();
+    uint32_t max = info[2].As<Napi::Number>().Uint32Value();
+    if (max > 65536) max = 65536;
+    std::vector<uint8_t> out(max ? max : 4);
+    socklen_t len = static_cast<socklen_t>(out.size());
+    if (getsockopt(fd_, level, name, out.data(), &len) != 0) {
+      ErrnoError(env, errno, "getsockopt").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (len > out.size()) len = static_cast<socklen_t>(out.size());
+    return Napi::Buffer<uint8_t>::Copy(env, out.data(), len);
+  }
+
+  // send(data: Buffer | Buffer[], dest: Buffer | null, ttl: number (-1 none), hopLimit: number (-1 none),
+  //      ifindex: number (0 none), src: Buffer | null) -> bytes sent
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    std::vector<iovec> iov;
+    if (info[0].IsArray()) {
+      Napi::Array arr = info[0].As<Napi::Array>();
+      uint32_t n = arr.Length();
+      if (n > 1024) n = 1024;
+      iov.reserve(n);
+      for (uint32_t i = 0; i < n; i++) {
+        auto b = arr.Get(i).As<Napi::Buffer<uint8_t>>();
+        iov.push_back({b.Data(), b.Length()});
+      }
+    } else {
+      auto b = info[0].As<Napi::Buffer<uint8_t>>();
+      iov.push_back({b.Data(), b.Length()});
+    }
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = iov.size();
+    if (info.Length() > 1 && info[1].IsBuffer()) {
+      auto d = info[1].As<Napi::Buffer<uint8_t>>();
+      msg.msg_name = d.Data();
+      msg.msg_namelen = static_cast<socklen_t>(d.Length());
+    }
+    int ttl = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
+    int hop = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : -1;
+    int ifindex = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
+    const uint8_t* src = nullptr;
+    size_t srcLen = 0;
+    if (info.Length() > 5 && info[5].IsBuffer()) {
+      auto s = info[5].As<Napi::Buffer<uint8_t>>();
+      src = s.Data();
+      srcLen = s.Length();
+    }
+    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in6_pktinfo))];
+    memset(control, 0, sizeof control);
+    size_t used = 0;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    // Appends one control message; the buffer is sized for the two kad ever sends.
+    auto put = [&](int level, int type, const void* data, size_t len) {
+      c->cmsg_level = level;
+      c->cmsg_type = type;
+      c->cmsg_len = CMSG_LEN(len);
+      memcpy(CMSG_DATA(c), data, len);
+      used += CMSG_SPACE(len);
+      c = CMSG_NXTHDR(&msg, c);
+    };
+    if (domain_ == AF_INET) {
+      if (ttl >= 0) put(IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+      if (ifindex > 0 || srcLen == 4) {
+        in_pktinfo pi{};
+        pi.ipi_ifindex = ifindex;
+        if (srcLen == 4) memcpy(&pi.ipi_spec_dst, src, 4);
+        put(IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
+      }
+    } else if (domain_ == AF_INET6) {
+      if (hop >= 0) put(IPPROTO_IPV6, IPV6_HOPLIMIT, &hop, sizeof hop);
+      if (ifindex > 0 || srcLen == 16) {
+        in6_pktinfo pi{};
+        pi.ipi6_ifindex = ifindex;
+        if (srcLen == 16) memcpy(&pi.ipi6_addr, src, 16);
+        put(IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
+      }
+    }
+    msg.msg_controllen = used;
+    if (used == 0) msg.msg_control = nullptr;
+    ssize_t n = sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      ErrnoError(env, errno, "sendmsg").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // start(callback(err, messages[]), bufferSize, batch): poll for readability and drain.
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    uint32_t size = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 65536;
+    if (size < 64) size = 64;
+    if (size > (1u << 20)) size = 1u << 20;
+    buf_.assign(size, 0);
+    batch_ = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 64;
+    if (batch_ < 1) batch_ = 1;
+    if (batch_ > 4096) batch_ = 4096;
+    if (poll_ == nullptr) {
+      uv_loop_t* loop = nullptr;
+      napi_get_uv_event_loop(env, &loop);
+      poll_ = new uv_poll_t;
+      int rc = uv_poll_init(loop, poll_, fd_);
+      if (rc != 0) {
+        delete poll_;
+        poll_ = nullptr;
+        ErrnoError(env, -rc, "uv_poll_init").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      poll_->data = this;
+      // While polling, the JS object must stay alive: the poll handle points at it.
+      Napi::ObjectWrap<Socket>::Ref();
+    }
+    int rc = uv_poll_start(poll_, UV_READABLE, OnReadable);
+    if (rc != 0) ErrnoError(env, -rc, "uv_poll_start").ThrowAsJavaScriptException();
+    if (!refed_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return env.Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    StopPoll();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    refed_ = true;
+    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    refed_ = false;
+    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    CloseNow();
+    return info.Env().Undefined();
+  }
+
+  void StopPoll() {
+    if (poll_ == nullptr) return;
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+    callback_.Reset();
+    Napi::ObjectWrap<Socket>::Unref();
+  }
+
+  void CloseNow() {
+    StopPoll();
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+    Socket* self = static_cast<Socket*>(handle->data);
+    if (self != nullptr) self->Drain(status);
+  }
+
+  void Drain(int status) {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Napi::Value err = env.Null();
+    Napi::Array out = Napi::Array::New(env);
+    uint32_t count = 0;
+    if (status < 0) {
+      err = ErrnoError(env, -status, "uv_poll").Value();
+    } else {
+      while (count < batch_ && fd_ >= 0) {
+        sockaddr_storage from{};
+        alignas(cmsghdr) uint8_t control[256];
+        iovec iov{buf_.data(), buf_.size()};
+        msghdr msg{};
+        msg.msg_name = &from;
+        msg.msg_namelen = sizeof from;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = recvmsg(fd_, &msg, MSG_DONTWAIT);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          if (errno != EAGAIN && errno != EWOULDBLOCK) err = ErrnoError(env, errno, "recvmsg").Value();
+          break;
+        }
+        size_t len = static_cast<size_t>(n) < buf_.size() ? static_cast<size_t>(n) : buf_.size();
+        Napi::Object m = Napi::Object::New(env);
+        m.Set("data", Napi::Buffer<uint8_t>::Copy(env, buf_.data(), len));
+        m.Set("name", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&from),
+                                                  msg.msg_namelen <= sizeof from ? msg.msg_namelen : sizeof from));
+        if (msg.msg_flags & MSG_TRUNC) m.Set("truncated", Napi::Boolean::New(env, true));
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+          size_t dlen = c->cmsg_len - CMSG_LEN(0);
+          const uint8_t* d = CMSG_DATA(c);
+          if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL && dlen >= sizeof(int)) {
+            int v;
+            memcpy(&v, d, sizeof v);
+            m.Set("ttl", Napi::Number::New(env, v));
+          } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && dlen >= sizeof(in_pktinfo)) {
+            in_pktinfo pi;
+            memcpy(&pi, d, sizeof pi);
+            m.Set("ifindex", Napi::Number::New(env, pi.ipi_ifindex));
+            m.Set("dst", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&pi.ipi_addr), 4));
+          } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT && dlen >= sizeof(int)) {
+            int v;
+            memcpy(&v, d, sizeof v);
+            m.Set("hopLimit", Napi::Number::New(env, v));
+          } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && dlen >= sizeof(in6_pktinfo)) {
+            in6_pktinfo pi;
+            memcpy(&pi, d, sizeof pi);
+            m.Set("ifindex", Napi::Number::New(env, pi.ipi6_ifindex));
+            m.Set("dst", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&pi.ipi6_addr), 16));
+          }
+        }
+        out.Set(count++, m);
+      }
+    }
+    if (count == 0 && err.IsNull()) return;
+    if (callback_.IsEmpty()) return;
+    Napi::Object recv = Value();
+    callback_.MakeCallback(recv, {err, out});
+    if (env.IsExceptionPending()) {
+      // A throwing handler must surface as an uncaught exception, not vanish inside the poll callback.
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+};
+
+// ifNameToIndex(name, netns?) -> number (0 if unknown)
+Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string ns = info.Length() > 1 ? OptString(info[1]) : "";
+  unsigned idx = 0;
+  const char* failed = "if_nametoindex";
+  int err = WithNetns(ns, &failed, [&]() { idx = if_nametoindex(name.c_str()); });
+  if (err != 0) {
+    ErrnoError(env, err, failed, ns).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, idx);
+}
+
+// ifIndexToName(index, netns?) -> string | null
+Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  unsigned idx = info[0].As<Napi::Number>().Uint32Value();
+  std::string ns = info.Length() > 1 ? OptString(info[1]) : "";
+  char buf[IF_NAMESIZE + 1] = {0};
+  char* res = nullptr;
+  const char* failed = "if_indextoname";
+  int err = WithNetns(ns, &failed, [&]() { res = if_indextoname(idx, buf); });
+  if (err != 0) {
+    ErrnoError(env, err, failed, ns).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (res == nullptr) return env.Null();
+  return Napi::String::New(env, buf);
+}
+
+// openInNetns(path, flags, netns) -> fd: open a file while inside a network namespace (for /proc/sys/net).
+Napi::Value OpenInNetns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int flags = info[1].As<Napi::Number>().Int32Value();
+  std::string ns = info.Length() > 2 ? OptString(info[2]) : "";
+  int fd = -1;
+  int openErr = 0;
+  const char* failed = "open";
+  int err = WithNetns(ns, &failed, [&]() {
+    fd = open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) openErr = errno;
+  });
+  if (err != 0) {
+    ErrnoError(env, err, failed, ns).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (fd < 0) {
+    ErrnoError(env, openErr, "open", path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Socket", Socket::Init(env));
+  exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
+  exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName));
+  exports.Set("openInNetns", Napi::Function::New(env, OpenInNetns));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(kad_native, Init)

@@ -1,0 +1,52 @@
+// Loads the compiled addon (native/build/Release/kad_native.node); the path is the same from ts/ and dist/.
+import { createRequire } from 'node:module'
+
+export interface RawMessage {
+  data: Buffer
+  name: Buffer
+  truncated?: boolean
+  ttl?: number
+  hopLimit?: number
+  ifindex?: number
+  dst?: Buffer
+}
+
+export interface RawSocket {
+  readonly fd: number
+  bind(sockaddr: Buffer): void
+  connect(sockaddr: Buffer): void
+  setOption(level: number, name: number, value: number | Buffer): void
+  getOption(level: number, name: number, maxLength: number): Buffer
+  send(data: Buffer | Buffer[], dest: Buffer | null, ttl: number, hopLimit: number, ifindex: number, src: Buffer | null): number
+  start(cb: (err: Error | null, messages: RawMessage[]) => void, bufferSize: number, batch: number): void
+  stop(): void
+  ref(): void
+  unref(): void
+  close(): void
+}
+
+export interface Addon {
+  Socket: new (domain: number, type: number, protocol: number, netns?: string | null) => RawSocket
+  ifNameToIndex(name: string, netns?: string | null): number
+  ifIndexToName(index: number, netns?: string | null): string | null
+  openInNetns(path: string, flags: number, netns?: string | null): number
+}
+
+let cached: Addon | undefined
+
+export function addon(): Addon {
+  if (!cached) {
+    const require = createRequire(import.meta.url)
+    try {
+      cached = require('../build/Release/kad_native.node') as Addon
+    } catch (e) {
+      const err = new Error(
+        `kad's native addon is not built (native/build/Release/kad_native.node): run "npm install" at the repository root ` +
+          `or "npm run install -w native" (${(e as Error).message})`,
+      )
+      ;(err as Error & { code: string }).code = 'KAD_ERR_NATIVE_MISSING'
+      throw err
+    }
+  }
+  return cached
+}
