@@ -1,0 +1,2 @@
+export * from './bounded-queue.js'
+export * from './buffer-pool.js'
