@@ -90,14 +90,7 @@ export class BoundedQueue<T> implements Iterable<T> {
     if (size > this.maxBytes) return this.refuse(item, size, 'too-big')
     if (this.count >= this.maxItems || this.byteCount + size > this.maxBytes) {
       if (this.policy !== 'drop-oldest') return this.refuse(item, size, 'full')
-      while (this.count > 0 && (this.count >= this.maxItems || this.byteCount + size > this.maxBytes)) {
-        const sz = this.sizes[this.head]
-        const old = this.shift() as T
-        this.counters.dequeued--
-        this.counters.dropped++
-        this.counters.droppedBytes += sz
-        this.onDrop?.(old, 'evicted')
-      }
+      while (this.count > 0 && (this.count >= this.maxItems || this.byteCount + size > this.maxBytes)) this.evictHead()
     }
     if (this.count === this.ring.length) this.grow()
     const idx = (this.head + this.count) & (this.ring.length - 1)
@@ -135,14 +128,7 @@ export class BoundedQueue<T> implements Iterable<T> {
   /** drop everything held (counted as dropped) */
   clear(): number {
     const n = this.count
-    while (this.count > 0) {
-      const sz = this.sizes[this.head]
-      const item = this.shift() as T
-      this.counters.dequeued--
-      this.counters.dropped++
-      this.counters.droppedBytes += sz
-      this.onDrop?.(item, 'evicted')
-    }
+    while (this.count > 0) this.evictHead()
     return n
   }
 
@@ -158,6 +144,16 @@ export class BoundedQueue<T> implements Iterable<T> {
   *[Symbol.iterator](): Iterator<T> {
     const mask = this.ring.length - 1
     for (let i = 0; i < this.count; i++) yield this.ring[(this.head + i) & mask] as T
+  }
+
+  /** drop the head, counted as dropped (not dequeued) */
+  private evictHead(): void {
+    const sz = this.sizes[this.head]
+    const item = this.shift() as T
+    this.counters.dequeued--
+    this.counters.dropped++
+    this.counters.droppedBytes += sz
+    this.onDrop?.(item, 'evicted')
   }
 
   private refuse(item: T, size: number, why: 'full' | 'too-big'): false {
