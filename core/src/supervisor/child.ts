@@ -1,0 +1,91 @@
+/**
+ * Entry point of a child process (vrrp, check, bfd). The parent forks it with the role as argv[2] and talks over
+ * Node's IPC channel: it sends the validated model to start, reloads, dump requests, events from other children,
+ * and stop. The child loads only what its role needs to run (every plugin's keywords are known, only its role's
+ * plugins are active).
+ */
+import { writeFileSync } from 'node:fs'
+import { Host } from '../host.js'
+import { createLogger } from '../logger.js'
+import { isParentToChild, type ChildToParent } from '../ipc.js'
+import type { ProcessRole } from '../plugin/contract.js'
+import { dumpFileOf } from './roles.js'
+import { syslogSender } from './syslog.js'
+
+const role = process.argv[2] as ProcessRole
+let host: Host | undefined
+let stopping = false
+
+function send(m: ChildToParent): void {
+  if (process.connected) process.send?.(m)
+}
+
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true
+    try {
+      await host?.stop('signal')
+    } catch (e) {
+      host?.log.error(`stop failed: ${(e as Error).message}`)
+    }
+    send({ t: 'stopped' })
+  }
+  process.exit(code)
+}
+
+// the parent handles these; a Ctrl-C to the process group must not kill children before the parent says so
+process.on('SIGINT', () => undefined)
+process.on('SIGHUP', () => undefined)
+process.on('SIGUSR1', () => undefined)
+process.on('SIGUSR2', () => undefined)
+process.on('SIGTERM', () => void stop(0))
+process.on('disconnect', () => void stop(0)) // parent died
+
+process.on('message', (m: unknown) => {
+  if (!isParentToChild(m)) return
+  void (async () => {
+    try {
+      switch (m.t) {
+        case 'start': {
+          const o = m.options
+          const log = createLogger({ role, console: o.logConsole, detail: o.logDetail, facility: o.logFacility, noSyslog: o.noSyslog, file: o.logFile, syslogSend: await syslogSender() })
+          process.title = `kad_${role}`
+          host = await Host.create({ role, options: o, log, ipc: { publish: (channel, payload, to) => send({ t: 'event', channel, payload, to }) } })
+          await host.start(m.model)
+          log.info(`started ${role} child`)
+          send({ t: 'started' })
+          break
+        }
+        case 'reload':
+          try {
+            await host?.reload(m.model)
+            send({ t: 'reloaded', ok: true })
+          } catch (e) {
+            host?.log.error(`reload failed: ${(e as Error).message}`)
+            send({ t: 'reloaded', ok: false, error: (e as Error).message })
+          }
+          break
+        case 'stop':
+          await stop(0)
+          break
+        case 'dump': {
+          if (!host) break
+          const kind = m.kind === 'stats-clear' ? 'stats' : m.kind
+          const out = host.dump(m.kind)
+          writeFileSync(dumpFileOf(role, kind), kind === 'json' ? JSON.stringify(out.json, null, 2) + '\n' : out.text + '\n')
+          break
+        }
+        case 'event':
+          host?.hooks.remoteEvent.get(m.channel)?.call(m.payload, m.from)
+          break
+      }
+    } catch (e) {
+      const msg = (e as Error).stack ?? String(e)
+      host?.log.error(`child ${role}: ${msg}`)
+      send({ t: 'fatal', error: msg })
+      if (m.t === 'start') process.exit(1)
+    }
+  })()
+})
+
+send({ t: 'ready' })

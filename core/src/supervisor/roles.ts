@@ -1,0 +1,52 @@
+import type { ConfigModel } from '../config/types.js'
+import type { ProcessRole } from '../plugin/contract.js'
+import type { DaemonOptions } from '../options.js'
+
+/** true if a section has any content worth a process (a non-empty array or object anywhere inside) */
+function hasContent(v: unknown, depth = 0): boolean {
+  if (depth > 3 || v === null || v === undefined) return false
+  if (Array.isArray(v)) return v.length > 0
+  if (typeof v === 'object') return Object.values(v as Record<string, unknown>).some((x) => hasContent(x, depth + 1))
+  return false
+}
+
+/** the sections that make keepalived start each child */
+const ROLE_SECTIONS: Record<Exclude<ProcessRole, 'parent'>, readonly string[]> = {
+  vrrp: ['vrrp'],
+  check: ['checkers'],
+  bfd: ['bfd'],
+}
+
+/** which children to run: keepalived starts a child only if its part of the config is non-empty (or --all) */
+export function rolesToRun(model: ConfigModel, o: DaemonOptions): Exclude<ProcessRole, 'parent'>[] {
+  const out: Exclude<ProcessRole, 'parent'>[] = []
+  for (const role of ['vrrp', 'check', 'bfd'] as const) {
+    if (o.vrrpOnly && role === 'check') continue
+    if (o.checkOnly && role === 'vrrp') continue
+    if (o.noBfd && role === 'bfd') continue
+    if (o.all || ROLE_SECTIONS[role].some((s) => hasContent(model.sections[s]))) out.push(role)
+  }
+  return out
+}
+
+export function pidFileOf(role: ProcessRole, o: DaemonOptions): string {
+  switch (role) {
+    case 'parent':
+      return o.pidFile
+    case 'vrrp':
+      return o.vrrpPidFile
+    case 'check':
+      return o.checkersPidFile
+    case 'bfd':
+      return o.bfdPidFile
+  }
+}
+
+/** keepalived's dump files per role, in $TMPDIR or /tmp */
+export function dumpFileOf(role: ProcessRole, kind: 'data' | 'stats' | 'json'): string {
+  const dir = process.env.TMPDIR || '/tmp'
+  if (kind === 'stats') return `${dir}/keepalived.stats`
+  if (kind === 'json') return `${dir}/keepalived.json`
+  const name = { parent: 'keepalived_parent.data', vrrp: 'keepalived.data', check: 'keepalived_check.data', bfd: 'keepalived_bfd.data' }[role]
+  return `${dir}/${name}`
+}

@@ -1,0 +1,240 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { writeFileSync, unlinkSync, mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Host } from '../host.js'
+import type { Logger } from '../log.js'
+import type { ConfigModel, ConfigDiagnostic } from '../config/types.js'
+import type { DaemonOptions } from '../options.js'
+import type { ProcessRole } from '../plugin/contract.js'
+import { isChildToParent, type ParentToChild } from '../ipc.js'
+import { rolesToRun, pidFileOf, dumpFileOf } from './roles.js'
+import { coreSection } from '../core-section.js'
+
+type ChildRole = Exclude<ProcessRole, 'parent'>
+
+interface ChildSlot {
+  role: ChildRole
+  proc?: ChildProcess
+  startedAt: number
+  restarts: number
+  backoffMs: number
+  timer?: NodeJS.Timeout
+  wanted: boolean
+}
+
+const CHILD_ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'child.js')
+const BACKOFF_FIRST_MS = 100
+const BACKOFF_MAX_MS = 30_000
+const STABLE_MS = 60_000
+
+export function formatDiagnostic(d: ConfigDiagnostic): string {
+  const where = d.loc ? `${d.loc.file}:${d.loc.line}${d.loc.column ? ':' + d.loc.column : ''}: ` : ''
+  return `${where}${d.severity}: ${d.message}${d.keywordPath ? ` [${d.keywordPath}]` : ''}`
+}
+
+/**
+ * keepalived's parent (watchdog): forks the children the config and flags call for, restarts a child that dies
+ * (with back-off, unless -R), routes events between children, and turns signals into reload / stop / dumps.
+ */
+export class Supervisor {
+  private readonly children = new Map<ChildRole, ChildSlot>()
+  private model!: ConfigModel
+  private stopping = false
+  private readonly log: Logger
+  private resolveDone!: (code: number) => void
+  readonly done: Promise<number>
+
+  constructor(private readonly host: Host, private readonly options: DaemonOptions) {
+    this.log = host.log
+    this.done = new Promise((r) => (this.resolveDone = r))
+  }
+
+  /** parse, validate, log the diagnostics; undefined when kad cannot run this config */
+  load(): ConfigModel | undefined {
+    const res = this.host.parse({ file: this.options.configFile })
+    for (const d of res.diagnostics) {
+      const line = formatDiagnostic(d)
+      if (d.severity === 'fatal' || d.severity === 'error') this.log.error(line)
+      else if (d.severity !== 'info') this.log.warn(line)
+    }
+    const fatal = res.diagnostics.some((d) => d.severity === 'fatal') || (this.options.strict && res.exitCode !== 0)
+    return fatal ? undefined : res.model
+  }
+
+  async start(model: ConfigModel): Promise<void> {
+    this.model = model
+    writePid(this.options.pidFile, process.pid)
+    this.installSignals()
+    for (const role of rolesToRun(model, this.options)) this.spawn(role)
+    if (this.children.size === 0) this.log.warn('nothing to run: the configuration has no vrrp, virtual_server or bfd section (use --all to start every child)')
+  }
+
+  pids(): Partial<Record<ChildRole, number>> {
+    const out: Partial<Record<ChildRole, number>> = {}
+    for (const [r, s] of this.children) if (s.proc?.pid) out[r] = s.proc.pid
+    return out
+  }
+
+  private slot(role: ChildRole): ChildSlot {
+    let s = this.children.get(role)
+    if (!s) {
+      s = { role, startedAt: 0, restarts: 0, backoffMs: BACKOFF_FIRST_MS, wanted: true }
+      this.children.set(role, s)
+    }
+    return s
+  }
+
+  private spawn(role: ChildRole): void {
+    const s = this.slot(role)
+    s.wanted = true
+    s.timer = undefined
+    const proc = fork(CHILD_ENTRY, [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
+    s.proc = proc
+    s.startedAt = Date.now()
+    if (proc.pid) writePid(pidFileOf(role, this.options), proc.pid)
+    proc.on('message', (m: unknown) => this.onMessage(role, m))
+    proc.on('exit', (code, sig) => this.onExit(s, proc, code, sig))
+    proc.on('error', (e) => this.log.error(`child ${role}: ${e.message}`))
+    this.log.info(`starting ${role} child process, pid ${proc.pid}`)
+  }
+
+  private onMessage(role: ChildRole, m: unknown): void {
+    if (!isChildToParent(m)) return
+    const s = this.children.get(role)
+    switch (m.t) {
+      case 'ready':
+        this.sendTo(role, { t: 'start', model: this.model, options: this.options })
+        break
+      case 'event':
+        for (const [r, c] of this.children) {
+          if (r === role || (m.to && !m.to.includes(r))) continue
+          if (c.proc?.connected) c.proc.send({ t: 'event', channel: m.channel, payload: m.payload, from: role } satisfies ParentToChild)
+        }
+        break
+      case 'fatal':
+        this.log.error(`child ${role} reported: ${m.error.split('\n')[0]}`)
+        break
+      case 'reloaded':
+        if (!m.ok) this.log.error(`child ${role} failed to reload: ${m.error}`)
+        break
+      default:
+        void s
+    }
+  }
+
+  private onExit(s: ChildSlot, proc: ChildProcess, code: number | null, sig: NodeJS.Signals | null): void {
+    if (s.proc !== proc) return
+    s.proc = undefined
+    removePid(pidFileOf(s.role, this.options))
+    if (this.stopping || !s.wanted) {
+      this.checkAllStopped()
+      return
+    }
+    const how = sig ? `signal ${sig}` : `code ${code}`
+    if (this.options.dontRespawn) {
+      this.log.error(`${s.role} child (pid ${proc.pid}) exited with ${how}; not restarting (-R)`)
+      return
+    }
+    if (Date.now() - s.startedAt > STABLE_MS) s.backoffMs = BACKOFF_FIRST_MS
+    const delay = s.backoffMs
+    s.backoffMs = Math.min(s.backoffMs * 2, BACKOFF_MAX_MS)
+    s.restarts++
+    this.log.error(`${s.role} child (pid ${proc.pid}) exited with ${how}; restarting in ${delay} ms (restart ${s.restarts})`)
+    s.timer = setTimeout(() => this.spawn(s.role), delay)
+  }
+
+  private sendTo(role: ChildRole, m: ParentToChild): void {
+    const p = this.children.get(role)?.proc
+    if (p?.connected) p.send(m)
+  }
+
+  private broadcast(m: ParentToChild, roles?: readonly ChildRole[]): void {
+    for (const [r] of this.children) if (!roles || roles.includes(r)) this.sendTo(r, m)
+  }
+
+  /** SIGHUP: re-parse; a config that fails keeps the running one */
+  reload(): void {
+    this.log.info('reloading configuration')
+    const next = this.load()
+    if (!next) {
+      this.log.error('reload: the new configuration has errors; keeping the running one')
+      return
+    }
+    this.model = next
+    const want = new Set(rolesToRun(next, this.options))
+    for (const [role, s] of this.children) {
+      if (!want.has(role)) {
+        s.wanted = false
+        if (s.timer) clearTimeout(s.timer)
+        this.sendTo(role, { t: 'stop' })
+      } else if (s.proc) this.sendTo(role, { t: 'reload', model: next })
+    }
+    for (const role of want) if (!this.children.get(role)?.proc && !this.children.get(role)?.timer) this.spawn(role)
+  }
+
+  dump(kind: 'data' | 'stats' | 'stats-clear' | 'json'): void {
+    if (kind === 'data') {
+      const lines = [`------< Parent >------`, ` pid = ${process.pid}`, ` config = ${this.options.configFile}`]
+      for (const [r, s] of this.children) lines.push(` child ${r}: pid ${s.proc?.pid ?? '-'} restarts ${s.restarts}`)
+      writeFileSync(dumpFileOf('parent', 'data'), lines.join('\n') + '\n')
+      this.broadcast({ t: 'dump', kind })
+    } else this.broadcast({ t: 'dump', kind }, ['vrrp'])
+  }
+
+  /** SIGTERM / SIGINT: children first (child_wait_time), then the parent */
+  async stop(): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    this.log.info('stopping')
+    const wait = (coreSection(this.model).childWaitTime ?? 5) * 1000
+    for (const [, s] of this.children) {
+      if (s.timer) clearTimeout(s.timer)
+      s.timer = undefined
+      if (s.proc?.connected) s.proc.send({ t: 'stop' } satisfies ParentToChild)
+      else s.proc?.kill('SIGTERM')
+    }
+    const killer = setTimeout(() => {
+      for (const [, s] of this.children) s.proc?.kill('SIGKILL')
+    }, wait)
+    await new Promise<void>((r) => {
+      this.allStopped = r
+      this.checkAllStopped()
+    })
+    clearTimeout(killer)
+    for (const [role] of this.children) removePid(pidFileOf(role, this.options))
+    removePid(this.options.pidFile)
+    this.resolveDone(0)
+  }
+
+  private allStopped?: () => void
+  private checkAllStopped(): void {
+    if (this.stopping && [...this.children.values()].every((s) => !s.proc)) this.allStopped?.()
+  }
+
+  private installSignals(): void {
+    process.on('SIGHUP', () => this.reload())
+    process.on('SIGTERM', () => void this.stop())
+    if (!this.options.ignoreSigint) process.on('SIGINT', () => void this.stop())
+    process.on('SIGUSR1', () => this.dump('data'))
+    process.on('SIGUSR2', () => this.dump('stats'))
+    process.on('SIGPIPE', () => undefined)
+  }
+}
+
+export function writePid(file: string, pid: number): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, `${pid}\n`)
+  } catch {
+    /* a pid file we cannot write is not fatal */
+  }
+}
+
+export function removePid(file: string): void {
+  try {
+    unlinkSync(file)
+  } catch {
+    /* already gone */
+  }
+}

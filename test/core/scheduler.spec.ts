@@ -1,0 +1,103 @@
+import { strict as assert } from 'node:assert'
+import sinon from 'sinon'
+import { Scheduler } from '../../core/src/scheduler/scheduler.js'
+import { systemClock } from '../../core/src/scheduler/clock.js'
+import { Histogram } from '../../core/src/scheduler/histogram.js'
+
+describe('core/scheduler', () => {
+  let clock: sinon.SinonFakeTimers
+  let s: Scheduler
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance', 'Date'] })
+    s = new Scheduler({ clock: systemClock })
+  })
+  afterEach(() => {
+    s.cancelAll()
+    clock.restore()
+  })
+
+  it('runs a one-shot timer once at its deadline', () => {
+    let n = 0
+    s.addTimer('t', 100, () => n++)
+    clock.tick(99)
+    assert.equal(n, 0)
+    clock.tick(1)
+    assert.equal(n, 1)
+    clock.tick(1000)
+    assert.equal(n, 1)
+    assert.equal(s.size, 0)
+  })
+
+  it('re-arms periodic tasks from the previous deadline, so they do not drift', () => {
+    const at: number[] = []
+    s.every('p', 10, () => {
+      at.push(performance.now())
+    })
+    clock.tick(1000)
+    assert.equal(at.length, 100)
+    at.forEach((t, i) => assert.equal(t, (i + 1) * 10))
+  })
+
+  it('skips missed runs instead of bursting when the loop stalls', () => {
+    const at: number[] = []
+    s.every('p', 10, () => {
+      at.push(performance.now())
+    })
+    clock.tick(10) // ran at 10, next deadline 20
+    clock.jump(55) // the loop stalls until 65: the task runs once, late
+    clock.tick(10) // next deadline re-aligned to 70, not a burst of 30, 40, 50, 60
+    assert.deepEqual(at, [10, 65, 70])
+  })
+
+  it('dynamic periodic tasks take their next interval from the callback and stop on a negative one', () => {
+    const steps = [5, 20, -1]
+    const at: number[] = []
+    s.every('d', 10, () => {
+      at.push(performance.now())
+      return steps.shift()
+    }, { dynamic: true })
+    clock.tick(1000)
+    assert.deepEqual(at, [10, 15, 35])
+  })
+
+  it('cancel is idempotent and works from inside the task', () => {
+    let n = 0
+    const h = s.every('c', 10, () => {
+      n++
+      if (n === 2) h.cancel()
+    })
+    clock.tick(100)
+    assert.equal(n, 2)
+    h.cancel()
+    assert.equal(h.active, false)
+  })
+
+  it('fine precision finishes the wait with immediates', () => {
+    let fired = -1
+    s.addTimer('f', 10, () => (fired = performance.now()), { precision: 'fine' })
+    clock.tick(20)
+    assert.ok(fired >= 10 && fired <= 11, `fired at ${fired}`)
+  })
+
+  it('events run on the next turn; dump lists named tasks', () => {
+    let ran = false
+    s.addEvent('e', () => (ran = true))
+    s.addTimer('later', 50, () => undefined)
+    assert.deepEqual(s.dump().map((t) => t.name).sort(), ['e', 'later'])
+    clock.tick(0)
+    assert.equal(ran, true)
+  })
+})
+
+describe('core/histogram', () => {
+  it('gives quantiles within one bucket (12.5%) of the truth', () => {
+    const h = new Histogram()
+    for (let i = 1; i <= 10000; i++) h.record(i)
+    const p50 = h.quantile(0.5)
+    const p99 = h.quantile(0.99)
+    assert.ok(Math.abs(p50 - 5000) / 5000 < 0.13, `p50 ${p50}`)
+    assert.ok(Math.abs(p99 - 9900) / 9900 < 0.13, `p99 ${p99}`)
+    assert.equal(h.max, 10000)
+    assert.equal(h.count, 10000)
+  })
+})
