@@ -1,0 +1,3 @@
+export * from './checksum.js'
+export * from './advert.js'
+export * from './validate.js'
