@@ -1,0 +1,225 @@
+// Rtnl: addresses, links, macvlans, routes, rules and link/address events over rtnetlink.
+import { ifNameToIndex } from './socket.js'
+import { NETLINK } from './constants.js'
+import { NLM_F, type NlMsg } from './codec/netlink.js'
+import {
+  decodeAddress, decodeLink, decodeRoute, decodeRule, encodeAddress, encodeDumpRequest, encodeLinkChange, encodeMacvlan, encodeRoute, encodeRule,
+  encodeIfinfomsg, RTM, RTM_NAMES, RTNLGRP,
+  type Address, type AddressSpec, type Link, type MacvlanMode, type Route, type RouteSpec, type Rule, type RuleSpec, type AddressFlag, type ScopeName,
+} from './codec/rtnetlink.js'
+import { NetlinkSocket } from './netlink-socket.js'
+import { systemError } from './errors.js'
+
+/** An interface given by name or index. */
+export type Dev = string | number
+
+export interface AddressInput extends Omit<AddressSpec, 'ifindex'> {
+  dev: Dev
+}
+
+export interface RouteInput extends Omit<RouteSpec, 'oif'> {
+  dev?: Dev
+}
+
+export interface MacvlanInput {
+  name: string
+  link: Dev
+  mode: MacvlanMode
+  mac?: string
+  up?: boolean
+}
+
+export type RtnlEvent =
+  | { kind: 'link'; action: 'new' | 'del'; link: Link }
+  | { kind: 'address'; action: 'new' | 'del'; address: Address }
+  /** The event socket overran (ENOBUFS): events were lost; here is the current state from a fresh dump. */
+  | { kind: 'resync'; links: Link[]; addresses: Address[] }
+
+export interface RtnlOptions {
+  netns?: string
+  timeoutMs?: number
+}
+
+export class Rtnl {
+  private readonly netns: string | undefined
+  private readonly timeoutMs: number | undefined
+  private cmd?: NetlinkSocket
+  private events?: NetlinkSocket
+  private readonly eventHandlers: Array<(e: RtnlEvent) => void> = []
+
+  constructor(opts: RtnlOptions = {}) {
+    this.netns = opts.netns
+    this.timeoutMs = opts.timeoutMs
+  }
+
+  /** The command socket (opened on first use). */
+  get socket(): NetlinkSocket {
+    if (!this.cmd) this.cmd = new NetlinkSocket({ protocol: NETLINK.ROUTE, netns: this.netns, timeoutMs: this.timeoutMs, typeNames: RTM_NAMES }).unref()
+    return this.cmd
+  }
+
+  /** Resolves an interface name to its index in this namespace (numbers pass through). */
+  ifindex(dev: Dev): number {
+    if (typeof dev === 'number') return dev
+    const i = ifNameToIndex(dev, this.netns)
+    if (i === 0) throw systemError(19, 'if_nametoindex', `no interface named ${dev}`)
+    return i
+  }
+
+  // ---------- addresses ----------
+
+  async addAddress(a: AddressInput, opts: { replace?: boolean } = {}): Promise<void> {
+    const body = encodeAddress({ ...a, ifindex: this.ifindex(a.dev) })
+    await this.socket.request(RTM.NEWADDR, NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL), body)
+  }
+
+  async delAddress(a: AddressInput): Promise<void> {
+    await this.socket.request(RTM.DELADDR, 0, encodeAddress({ ...a, ifindex: this.ifindex(a.dev) }))
+  }
+
+  async listAddresses(filter: { family?: 4 | 6; dev?: Dev } = {}): Promise<Address[]> {
+    const fam = filter.family === 4 ? 2 : filter.family === 6 ? 10 : 0
+    const msgs = await this.socket.dump(RTM.GETADDR, encodeDumpRequest(RTM.GETADDR, fam))
+    const idx = filter.dev === undefined ? undefined : this.ifindex(filter.dev)
+    return collect(msgs, RTM.NEWADDR, (m) => { const d = decodeAddress(m); return d.ok ? d.address : undefined })
+      .filter((a) => (idx === undefined || a.ifindex === idx) && (filter.family === undefined || a.family === filter.family))
+  }
+
+  // ---------- links ----------
+
+  async listLinks(): Promise<Link[]> {
+    const msgs = await this.socket.dump(RTM.GETLINK, encodeDumpRequest(RTM.GETLINK))
+    return collect(msgs, RTM.NEWLINK, (m) => { const d = decodeLink(m); return d.ok ? d.link : undefined })
+  }
+
+  /** One link, or undefined when there is no such interface. */
+  async getLink(dev: Dev): Promise<Link | undefined> {
+    const idx = typeof dev === 'number' ? dev : ifNameToIndex(dev, this.netns)
+    if (!idx) return undefined
+    try {
+      const msgs = await this.socket.request(RTM.GETLINK, 0, encodeIfinfomsg(idx))
+      return collect(msgs, RTM.NEWLINK, (m) => { const d = decodeLink(m); return d.ok ? d.link : undefined })[0]
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENODEV') return undefined
+      throw e
+    }
+  }
+
+  async setLinkUp(dev: Dev): Promise<void> { await this.setLink(dev, { up: true }) }
+  async setLinkDown(dev: Dev): Promise<void> { await this.setLink(dev, { up: false }) }
+  async setLinkMac(dev: Dev, mac: string): Promise<void> { await this.setLink(dev, { mac }) }
+
+  async setLink(dev: Dev, change: { up?: boolean; mac?: string; mtu?: number }): Promise<void> {
+    await this.socket.request(RTM.NEWLINK, 0, encodeLinkChange({ ...change, ifindex: this.ifindex(dev) }))
+  }
+
+  async addMacvlan(m: MacvlanInput): Promise<void> {
+    await this.socket.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, encodeMacvlan({ ...m, link: this.ifindex(m.link) }))
+  }
+
+  async delLink(dev: Dev): Promise<void> {
+    await this.socket.request(RTM.DELLINK, 0, encodeIfinfomsg(this.ifindex(dev)))
+  }
+
+  // ---------- routes ----------
+
+  private routeSpec(r: RouteInput): RouteSpec {
+    const { dev, ...rest } = r
+    return dev === undefined ? rest : { ...rest, oif: this.ifindex(dev) }
+  }
+
+  async addRoute(r: RouteInput, opts: { replace?: boolean } = {}): Promise<void> {
+    await this.socket.request(RTM.NEWROUTE, NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL), encodeRoute(this.routeSpec(r)))
+  }
+
+  async delRoute(r: RouteInput): Promise<void> {
+    await this.socket.request(RTM.DELROUTE, 0, encodeRoute(this.routeSpec(r), true))
+  }
+
+  async listRoutes(filter: { family?: 4 | 6; table?: number } = {}): Promise<Route[]> {
+    const fam = filter.family === 4 ? 2 : filter.family === 6 ? 10 : 0
+    const msgs = await this.socket.dump(RTM.GETROUTE, encodeDumpRequest(RTM.GETROUTE, fam))
+    return collect(msgs, RTM.NEWROUTE, (m) => { const d = decodeRoute(m); return d.ok ? d.route : undefined })
+      .filter((r) => filter.table === undefined || r.table === filter.table)
+  }
+
+  // ---------- rules ----------
+
+  async addRule(r: RuleSpec): Promise<void> {
+    await this.socket.request(RTM.NEWRULE, NLM_F.CREATE | NLM_F.EXCL, encodeRule(r))
+  }
+
+  async delRule(r: RuleSpec): Promise<void> {
+    await this.socket.request(RTM.DELRULE, 0, encodeRule(r, true))
+  }
+
+  async listRules(filter: { family?: 4 | 6 } = {}): Promise<Rule[]> {
+    const fam = filter.family === 6 ? 10 : 2
+    const msgs = await this.socket.dump(RTM.GETRULE, encodeDumpRequest(RTM.GETRULE, fam))
+    return collect(msgs, RTM.NEWRULE, (m) => { const d = decodeRule(m); return d.ok ? d.rule : undefined })
+  }
+
+  // ---------- events ----------
+
+  /**
+   * Link and address change events (RTNLGRP_LINK, IPV4_IFADDR, IPV6_IFADDR) on a separate socket. On an overrun
+   * the handler gets { kind: 'resync' } with freshly dumped links and addresses. Returns an unsubscribe function.
+   */
+  subscribe(handler: (e: RtnlEvent) => void): () => void {
+    this.eventHandlers.push(handler)
+    if (!this.events) {
+      const s = new NetlinkSocket({ protocol: NETLINK.ROUTE, netns: this.netns, groups: [RTNLGRP.LINK, RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR], typeNames: RTM_NAMES })
+      s.onNotification((m) => this.onEvent(m))
+      s.onOverrun(() => void this.resync())
+      this.events = s
+    }
+    return () => {
+      const i = this.eventHandlers.indexOf(handler)
+      if (i >= 0) this.eventHandlers.splice(i, 1)
+      if (this.eventHandlers.length === 0 && this.events) { this.events.close(); this.events = undefined }
+    }
+  }
+
+  private emit(e: RtnlEvent): void {
+    for (const h of [...this.eventHandlers]) h(e)
+  }
+
+  private onEvent(m: NlMsg): void {
+    if (m.type === RTM.NEWLINK || m.type === RTM.DELLINK) {
+      const d = decodeLink(m)
+      if (d.ok) this.emit({ kind: 'link', action: m.type === RTM.NEWLINK ? 'new' : 'del', link: d.link })
+    } else if (m.type === RTM.NEWADDR || m.type === RTM.DELADDR) {
+      const d = decodeAddress(m)
+      if (d.ok) this.emit({ kind: 'address', action: m.type === RTM.NEWADDR ? 'new' : 'del', address: d.address })
+    }
+  }
+
+  private async resync(): Promise<void> {
+    try {
+      const [links, addresses] = await Promise.all([this.listLinks(), this.listAddresses()])
+      this.emit({ kind: 'resync', links, addresses })
+    } catch {
+      // The next overrun or event retries; a failing dump here has nobody to report to but the counters.
+    }
+  }
+
+  close(): void {
+    this.cmd?.close()
+    this.events?.close()
+    this.cmd = undefined
+    this.events = undefined
+    this.eventHandlers.length = 0
+  }
+}
+
+function collect<T>(msgs: NlMsg[], type: number, decode: (m: NlMsg) => T | undefined): T[] {
+  const out: T[] = []
+  for (const m of msgs) {
+    if (m.type !== type) continue
+    const v = decode(m)
+    if (v !== undefined) out.push(v)
+  }
+  return out
+}
+
+export type { Address, Link, Route, Rule, AddressFlag, ScopeName, MacvlanMode }
