@@ -134,7 +134,7 @@ export class MiniKeywords implements KeywordRegistrar {
           bl.spec.close?.(k, self, global)
           block = undefined
         }
-      } else if (w[0] === 'router_id') global.router_id = w[1]
+      } else if (w[0] === 'router_id') sections.core = { ...((sections.core as object) ?? {}), routerId: w[1] }
       else diagnostics.push({ severity: 'warning', message: `unknown keyword ${w[0]}`, line })
     }
     return { model: Object.freeze({ sections, files: [file], configId: 'test' }), diagnostics }
@@ -217,7 +217,7 @@ export interface TestHost {
 }
 
 /** register plugins for `role` against real hooks; `load(config)` parses, `start()` calls hooks.start */
-export async function makeHost(plugins: Plugin<any>[], role: ProcessRole, opts: { clock?: Clock; notifications?: NotificationsOptions } = {}): Promise<TestHost> {
+export async function makeHost(plugins: Plugin<any>[], role: ProcessRole, opts: { clock?: Clock; notifications?: NotificationsOptions; options?: Record<string, unknown> } = {}): Promise<TestHost> {
   const hooks = createHostHooks()
   const log = makeLog()
   const clock = opts.clock ?? systemClock
@@ -229,7 +229,7 @@ export async function makeHost(plugins: Plugin<any>[], role: ProcessRole, opts: 
   for (const p of plugins) {
     const ctx: PluginContext<any> = {
       meta: p.meta,
-      options: {},
+      options: p.parseOptions ? p.parseOptions(opts.options?.[p.meta.name] ?? {}) : (opts.options?.[p.meta.name] ?? {}),
       role,
       active: p.meta.roles.includes(role),
       hooks,
