@@ -26,7 +26,8 @@ export interface ConfigDiagnostic {
   readonly message: string
   readonly loc?: SourceLoc
   readonly keywordPath?: string // e.g. 'vrrp_instance/virtual_router_id'
-  readonly exitClass?: 2 | 4 | 5 | 6
+  /** 0 = reported but does not change the exit code (keepalived's CONFIG_OK class, e.g. a missing plain `include`) */
+  readonly exitClass?: 0 | 2 | 4 | 5 | 6
 }
 
 export interface DiagnosticSink {
@@ -37,6 +38,12 @@ export interface DiagnosticSink {
 export interface ConfigLine {
   readonly words: readonly string[]
   readonly loc: SourceLoc
+  /** 1-based column of each word in the (preprocessed) line; exact when the line had no substitution */
+  readonly cols?: readonly number[]
+  /** set when this line is a lone block delimiter (an unquoted `{` or `}`); `words` is then `['{']` or `['}']` */
+  readonly brace?: '{' | '}'
+  /** the line's text after comment removal and substitution, before word splitting (script keywords re-split it) */
+  readonly raw?: string
 }
 
 export interface UnsignedOpts {
@@ -71,8 +78,10 @@ export interface KeywordContext {
   readonly path: string
   /** config id (-i) and other parse-wide facts */
   readonly configId: string
+  /** the line's text after comment removal and substitution, before word splitting (for keepalived-style script parsing) */
+  readonly raw?: string
 
-  error(message: string, code?: string, exitClass?: 2 | 4 | 5 | 6): void
+  error(message: string, code?: string, exitClass?: 0 | 2 | 4 | 5 | 6): void
   warn(message: string, code?: string): void
   deprecated(message: string, replacement?: string): void
   fatal(message: string, code?: string): void
@@ -111,9 +120,21 @@ export interface BlockSpec<P, T> {
   children?: (b: BlockBuilder<T>) => void
 }
 
+/**
+ * `aliases`: other names accepted silently for the same keyword (keepalived's undocumented synonyms).
+ * `deprecatedAliases`: other names accepted with a 'deprecated' note naming this keyword (`lb_algo` -> `lvs_sched`).
+ * `deprecated`: this keyword itself is deprecated; the string says what to use instead.
+ * Deprecation notes from the tree do not change the `-t` exit code (keepalived accepts these names silently).
+ */
+export interface KeywordOpts {
+  aliases?: readonly string[]
+  deprecatedAliases?: readonly string[]
+  deprecated?: string
+}
+
 export interface BlockBuilder<T> {
-  keyword(name: string, handler: KeywordHandler<T>, opts?: { aliases?: readonly string[]; deprecated?: string }): BlockBuilder<T>
-  block<U>(name: string, spec: BlockSpec<T, U>, opts?: { aliases?: readonly string[]; deprecated?: string }): BlockBuilder<T>
+  keyword(name: string, handler: KeywordHandler<T>, opts?: KeywordOpts): BlockBuilder<T>
+  block<U>(name: string, spec: BlockSpec<T, U>, opts?: KeywordOpts): BlockBuilder<T>
 }
 
 /** What a plugin's register() gets as `ctx.keywords`. Paths are slash-separated block names from the root. */
@@ -146,6 +167,12 @@ export interface ParseOptions {
   randomSeed?: number
   /** read a file; default fs.readFileSync (tests inject a virtual file system) */
   readFile?: (path: string) => string
+  /** list a directory for include globs: names and whether each is a directory; default fs.readdirSync */
+  readDir?: (path: string) => ReadonlyArray<{ readonly name: string; readonly dir: boolean }>
+  /** the text of the main file instead of reading `file` (kad config check on stdin, tests) */
+  text?: string
+  /** cap on the lines ~SEQ/~LST and multiline definitions may generate (default 5,000,000) */
+  maxLines?: number
 }
 
 /** The immutable result: sections by name (JSON-serialisable, frozen), the files read and the diagnostics. */

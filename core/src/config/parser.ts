@@ -1,0 +1,372 @@
+/**
+ * parseConfig: preprocess the files, walk the lines through the keyword tree (open / children / lines / close),
+ * validate each section against its plugin's ajv schema, and return the deep-frozen model, the diagnostics
+ * (each problem once, sorted by file and line) and keepalived's `-t` exit code.
+ *
+ * The walk is iterative (an explicit stack, so hostile nesting cannot overflow the call stack) and linear:
+ * one Map lookup and one context object per line.
+ */
+import * as nodePath from 'node:path'
+import type { ConfigDiagnostic, ConfigLine, ConfigModel, ParseOptions, ParseResult, Severity, SourceLoc } from './types.js'
+import { preprocess } from './preprocess.js'
+import { KeywordTree, type ChildEntry, type KeywordNode } from './keyword-tree.js'
+import { LineContext, type ParseSink } from './readers.js'
+
+interface Frame {
+  readonly node: KeywordNode
+  readonly target: unknown
+  readonly parentTarget: unknown
+  readonly ctx: LineContext | undefined
+  readonly path: string
+  /** the block was entered without its '{' (already reported) */
+  readonly missingBrace: boolean
+}
+
+interface PendingBlock {
+  readonly node: KeywordNode
+  readonly target: unknown
+  readonly parentTarget: unknown
+  readonly ctx: LineContext
+}
+
+type MutableDiag = { -readonly [K in keyof ConfigDiagnostic]: ConfigDiagnostic[K] }
+
+function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1
+  let prev = new Array<number>(b.length + 1)
+  for (let j = 0; j <= b.length; j++) prev[j] = j
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    let best = i
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (cur[j] < best) best = cur[j]
+    }
+    if (best > max) return max + 1
+    prev = cur
+  }
+  return prev[b.length]
+}
+
+function suggest(word: string, node: KeywordNode): string | undefined {
+  if (!node.children || node.children.size > 2000) return undefined
+  let best: string | undefined
+  let bestD = 3
+  for (const name of node.children.keys()) {
+    const d = word.toLowerCase() === name.toLowerCase() ? 0 : editDistance(word, name, 2)
+    if (d < bestD) {
+      bestD = d
+      best = name
+    }
+  }
+  return best
+}
+
+function deepFreeze<T>(root: T): T {
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (v === null || typeof v !== 'object' || Object.isFrozen(v)) continue
+    Object.freeze(v)
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const e = v[i]
+        if (e !== null && typeof e === 'object') stack.push(e)
+      }
+    } else {
+      for (const k in v as Record<string, unknown>) {
+        const e = (v as Record<string, unknown>)[k]
+        if (e !== null && typeof e === 'object') stack.push(e)
+      }
+    }
+  }
+  return root
+}
+
+/** keepalived -t: the highest class seen wins (so fatal 4 + any error 5 gives 5, as keepalived) */
+export function configExitCode(diagnostics: readonly ConfigDiagnostic[]): number {
+  let code = 0
+  for (const d of diagnostics) {
+    if (d.severity === 'info') continue
+    const c = d.exitClass ?? (d.severity === 'fatal' ? 4 : 5)
+    if (c > code) code = c
+  }
+  return code
+}
+
+/** `file:line:col: severity: message [code] (keyword path)` */
+export function formatConfigDiagnostic(d: ConfigDiagnostic): string {
+  const where = d.loc ? `${d.loc.file}:${d.loc.line}${d.loc.column ? `:${d.loc.column}` : ''}: ` : ''
+  const path = d.keywordPath ? ` (${d.keywordPath})` : ''
+  return `${where}${d.severity}: ${d.message} [${d.code}]${path}`
+}
+
+class Walk implements ParseSink {
+  readonly diagnostics: ConfigDiagnostic[] = []
+  readonly sections: Record<string, unknown> = {}
+  readonly sectionLoc = new Map<string, SourceLoc>()
+  /** where each block object was opened, to locate schema errors */
+  readonly objectLoc = new WeakMap<object, SourceLoc>()
+
+  constructor(
+    readonly configId: string,
+    private readonly tree: KeywordTree,
+  ) {}
+
+  report(d: ConfigDiagnostic): void {
+    this.diagnostics.push(d)
+  }
+
+  section<T extends object>(name: string, init: () => T, loc: SourceLoc): T {
+    let s = this.sections[name] as T | undefined
+    if (s === undefined) {
+      s = init()
+      this.sections[name] = s
+      this.sectionLoc.set(name, loc)
+    }
+    return s
+  }
+
+  private diag(severity: Severity, code: string, message: string, loc: SourceLoc | undefined, keywordPath?: string, exitClass?: 0 | 4 | 5 | 6): void {
+    const d: MutableDiag = { code, severity, message }
+    if (loc) d.loc = loc
+    if (keywordPath) d.keywordPath = keywordPath
+    if (exitClass !== undefined) d.exitClass = exitClass
+    this.diagnostics.push(d)
+  }
+
+  private call(fn: () => void, loc: SourceLoc, path: string, plugin: string): boolean {
+    try {
+      fn()
+      return true
+    } catch (e) {
+      this.diag('error', 'KAD_CFG_HANDLER', `keyword handler of plugin '${plugin}' threw: ${(e as Error)?.message ?? String(e)}`, loc, path)
+      return false
+    }
+  }
+
+  run(lines: readonly ConfigLine[]): void {
+    const rootNode = this.tree.rootNode
+    const rootTarget = { kind: 'root' as const }
+    const frames: Frame[] = [{ node: rootNode, target: rootTarget, parentTarget: undefined, ctx: undefined, path: '', missingBrace: false }]
+    let pending: PendingBlock | undefined
+    /** a keyword that takes no block (or an unknown one) was just seen: a '{' now opens a block to skip */
+    let skipNextBlock = false
+    let skipDepth = 0
+    const n = lines.length
+    for (let li = 0; li < n; li++) {
+      const line = lines[li]
+      const brace = line.brace
+      if (skipDepth > 0) {
+        if (brace === '{') skipDepth++
+        else if (brace === '}') skipDepth--
+        continue
+      }
+      if (brace === '{') {
+        if (pending) {
+          this.push(frames, pending, false)
+          pending = undefined
+        } else if (skipNextBlock) {
+          skipDepth = 1
+        } else {
+          this.diag('error', 'KAD_CFG_UNEXPECTED_BRACE', "Unexpected '{' - its block is ignored", line.loc, frames[frames.length - 1].path || undefined)
+          skipDepth = 1
+        }
+        skipNextBlock = false
+        continue
+      }
+      skipNextBlock = false
+      if (pending) {
+        const p = pending
+        pending = undefined
+        this.diag('error', 'KAD_CFG_MISSING_BRACE', `Missing '{' at beginning of configuration block '${p.node.name}'`, p.ctx.loc, p.node.path)
+        if (brace === '}') {
+          // `keyword` directly followed by the parent's '}': an empty block
+          this.close(p.node, p.ctx, p.target, p.parentTarget)
+        } else {
+          this.push(frames, p, true)
+        }
+      }
+      if (brace === '}') {
+        if (frames.length > 1) {
+          const f = frames.pop()!
+          this.close(f.node, f.ctx!, f.target, f.parentTarget)
+        } else {
+          this.diag('error', 'KAD_CFG_EXTRA_BRACE', "Extra '}' found", line.loc)
+        }
+        continue
+      }
+      const top = frames[frames.length - 1]
+      const words = line.words
+      const kw = words[0]
+      const entry: ChildEntry | undefined = top.node.children?.get(kw)
+      if (entry) {
+        const node = entry.node
+        const ctx = new LineContext(this, kw, words.slice(1), line.loc, node.path, line.raw, line.cols)
+        if (entry.deprecatedAlias) this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated - please use '${node.name}'`, line.loc, node.path, 0)
+        if (node.deprecated !== undefined) {
+          const hint = node.deprecated ? ` - ${/\s/.test(node.deprecated) ? node.deprecated : `please use '${node.deprecated}'`}` : ''
+          this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated${hint}`, line.loc, node.path, 0)
+        }
+        if (node.kind === 'keyword') {
+          this.call(() => node.handler!(ctx, top.target), line.loc, node.path, node.plugin)
+          skipNextBlock = true
+          if (lines[li + 1]?.brace === '{') {
+            this.diag('error', 'KAD_CFG_NOT_A_BLOCK', `keyword '${kw}' does not take a block - block ignored`, lines[li + 1].loc, node.path)
+          }
+        } else {
+          let target: unknown
+          const ok = this.call(
+            () => {
+              target = node.spec!.open(ctx, top.target)
+            },
+            line.loc,
+            node.path,
+            node.plugin,
+          )
+          if (!ok) {
+            skipNextBlock = true
+            continue
+          }
+          if (target !== null && typeof target === 'object' && !this.objectLoc.has(target)) this.objectLoc.set(target, line.loc)
+          pending = { node, target, parentTarget: top.target, ctx }
+        }
+        continue
+      }
+      const spec = top.node.spec
+      if (spec?.lines && top.node !== rootNode) {
+        const ctx = new LineContext(this, kw, words.slice(1), line.loc, top.path, line.raw, line.cols)
+        this.call(() => spec.lines!(ctx, top.target), line.loc, top.path, top.node.plugin)
+        skipNextBlock = true
+        continue
+      }
+      const path = top.path ? `${top.path}/${kw}` : kw
+      const hint = suggest(kw, top.node)
+      const where = top.path ? ` in '${top.path}'` : ''
+      this.diag('warning', 'KAD_CFG_UNKNOWN_KEYWORD', `Unknown keyword '${kw}'${where}${hint ? ` - did you mean '${hint}'?` : ''}`, line.loc, path)
+      skipNextBlock = true
+    }
+    if (pending) {
+      this.diag('error', 'KAD_CFG_MISSING_BRACE', `Missing '{' at beginning of configuration block '${pending.node.name}'`, pending.ctx.loc, pending.node.path)
+      this.close(pending.node, pending.ctx, pending.target, pending.parentTarget)
+    }
+    while (frames.length > 1) {
+      const f = frames.pop()!
+      if (!f.missingBrace) {
+        this.diag('error', 'KAD_CFG_UNCLOSED_BLOCK', `Missing '}' at end of configuration: block '${f.node.name}' opened here is not closed`, f.ctx!.loc, f.path)
+      }
+      this.close(f.node, f.ctx!, f.target, f.parentTarget)
+    }
+  }
+
+  private push(frames: Frame[], p: PendingBlock, missingBrace: boolean): void {
+    frames.push({ node: p.node, target: p.target, parentTarget: p.parentTarget, ctx: p.ctx, path: p.node.path, missingBrace })
+  }
+
+  private close(node: KeywordNode, ctx: LineContext, target: unknown, parentTarget: unknown): void {
+    const close = node.spec?.close
+    if (close) this.call(() => close(ctx, target, parentTarget), ctx.loc, node.path, node.plugin)
+  }
+
+  /** defaults for untouched sections, then each section's schema */
+  finish(): void {
+    for (const [name, init] of this.tree.defaultSections()) {
+      if (this.sections[name] === undefined) this.sections[name] = init()
+    }
+    for (const name of this.tree.schemaSections()) {
+      const entry = this.tree.schemaFor(name)!
+      const data = this.sections[name]
+      if (data === undefined) continue
+      let valid: boolean
+      try {
+        valid = entry.validate(data) as boolean
+      } catch (e) {
+        this.diag('error', 'KAD_CFG_SCHEMA', `section '${name}' (plugin '${entry.plugin}') could not be validated: ${(e as Error).message}`, this.sectionLoc.get(name))
+        continue
+      }
+      if (valid) continue
+      for (const err of entry.validate.errors ?? []) {
+        const where = err.instancePath || '/'
+        const extra = err.keyword === 'additionalProperties' ? ` '${(err.params as { additionalProperty?: string }).additionalProperty}'` : ''
+        this.diag(
+          'error',
+          'KAD_CFG_SCHEMA',
+          `section '${name}' ${where}: ${err.message ?? 'is invalid'}${extra} (schema of plugin '${entry.plugin}')`,
+          this.locate(name, data, err.instancePath),
+        )
+      }
+    }
+  }
+
+  /** the innermost block opened on the way down `instancePath` */
+  private locate(section: string, data: unknown, instancePath: string): SourceLoc | undefined {
+    let loc = this.sectionLoc.get(section)
+    let cur: unknown = data
+    if (!instancePath) return loc
+    for (const raw of instancePath.split('/').slice(1)) {
+      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~')
+      if (cur === null || typeof cur !== 'object') break
+      cur = (cur as Record<string, unknown>)[key]
+      if (cur !== null && typeof cur === 'object') {
+        const l = this.objectLoc.get(cur)
+        if (l) loc = l
+      }
+    }
+    return loc
+  }
+}
+
+/** Sort (by file in reading order, then line, column), de-duplicate, and apply --strict. */
+export function finalizeDiagnostics(diags: readonly ConfigDiagnostic[], files: readonly string[], strict: boolean): ConfigDiagnostic[] {
+  const fileIndex = new Map<string, number>()
+  files.forEach((f, i) => fileIndex.set(f, i))
+  const seen = new Set<string>()
+  const out: Array<{ d: ConfigDiagnostic; i: number }> = []
+  diags.forEach((d0, i) => {
+    let d = d0
+    if (strict && d.severity === 'warning') {
+      const m: MutableDiag = { ...d, severity: 'error' }
+      if (m.exitClass === 0) m.exitClass = 5
+      d = m
+    }
+    const key = `${d.code}\u0000${d.severity}\u0000${d.message}\u0000${d.loc?.file ?? ''}\u0000${d.loc?.line ?? ''}\u0000${d.loc?.column ?? ''}`
+    if (seen.has(key)) return
+    seen.add(key)
+    out.push({ d, i })
+  })
+  out.sort((a, b) => {
+    const la = a.d.loc
+    const lb = b.d.loc
+    if (!la || !lb) return la ? -1 : lb ? 1 : a.i - b.i
+    const fa = fileIndex.get(la.file) ?? files.length
+    const fb = fileIndex.get(lb.file) ?? files.length
+    if (fa !== fb) return fa - fb
+    if (la.file !== lb.file) return la.file < lb.file ? -1 : 1
+    if (la.line !== lb.line) return la.line - lb.line
+    const ca = la.column ?? 0
+    const cb = lb.column ?? 0
+    if (ca !== cb) return ca - cb
+    return a.i - b.i
+  })
+  return out.map((x) => x.d)
+}
+
+export function parseConfig(opts: ParseOptions, tree: KeywordTree): ParseResult {
+  const pre = preprocess(opts)
+  const walk = new Walk(pre.configId, tree)
+  if (!pre.mainMissing) {
+    walk.run(pre.lines)
+    walk.finish()
+  }
+  const diagnostics = finalizeDiagnostics([...pre.diagnostics, ...walk.diagnostics], pre.files, opts.strict === true)
+  const model: ConfigModel = { sections: walk.sections, files: pre.files, configId: pre.configId }
+  deepFreeze(model)
+  deepFreeze(diagnostics)
+  return { model, diagnostics, exitCode: configExitCode(diagnostics) }
+}
+
+/** Parse configuration text (tests, `kad config check -`): `file` is the name used in locations. */
+export function parseConfigText(text: string, tree: KeywordTree, opts: Partial<ParseOptions> = {}): ParseResult {
+  const file = opts.file ?? nodePath.resolve('keepalived.conf')
+  return parseConfig({ ...opts, file, text }, tree)
+}
