@@ -1,9 +1,123 @@
-import { definePlugin, HOST_API_VERSION } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES, type ConfigModel } from '@kad/core'
+import { IpvsBackend } from './backend.js'
+import { DAEMON_STATE } from './codec/ipvs.js'
+import { NetlinkIpvs, type IpvsKernel } from './kernel.js'
+import { ipvsSection, registerKeywords } from './keywords.js'
 
 export const PLUGIN_NAME = 'ipvs'
 
-/** Placeholder: the plugin is being written (see its README). */
-export default definePlugin({
-  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'] },
-  register() {},
+export { IpvsBackend, encodeOp, describeOp } from './backend.js'
+export { NetlinkIpvs, readKernelTable, errnoName, type IpvsKernel, type OpResult } from './kernel.js'
+export { planOf, serviceOf, destOf, netmaskOf, SCHEDULERS, SCHED_FLAG_BITS, type ServicePlan, type Plan } from './model.js'
+export { reconcile, diffService, applyOp, sameDest, sameService, type KernelService, type KernelTable, type Op } from './reconcile.js'
+export { ipvsSection, lbBackendOf, registerKeywords, SECTION, type IpvsSection, type LbBackendChoice, type SyncDaemonConfig } from './keywords.js'
+export * as codec from './codec/ipvs.js'
+
+/** Whether this kernel has IPVS (the generic-netlink family resolves). Never throws: false on any failure. */
+export async function probeIpvs(opts: { netns?: string } = {}): Promise<boolean> {
+  try {
+    const k = await NetlinkIpvs.open(opts)
+    k?.close()
+    return k !== undefined
+  } catch {
+    return false
+  }
+}
+
+export interface IpvsPluginOptions {
+  /** open the kernel interface (tests inject a fake); default: generic netlink */
+  openKernel?: () => Promise<IpvsKernel | undefined>
+  /** network namespace path for the IPVS socket (net_namespace_ipvs) */
+  netns?: string
+}
+
+export default definePlugin<IpvsPluginOptions>({
+  meta: {
+    name: PLUGIN_NAME,
+    version: '0.1.0',
+    host: '^' + HOST_API_VERSION,
+    roles: ['check'],
+    description: 'programs the kernel IPVS table over generic netlink from the checkers\' desired topology',
+  },
+  parseOptions: (raw) => (raw && typeof raw === 'object' ? (raw as IpvsPluginOptions) : {}),
+  register(ctx) {
+    registerKeywords(ctx.keywords)
+    if (!ctx.active) return
+    const log = ctx.log
+    let backend: IpvsBackend | undefined
+    let kernel: IpvsKernel | undefined
+    let model: ConfigModel | undefined
+
+    ctx.hooks.start.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, async (m) => {
+      model = m
+      const cfg = ipvsSection(m)
+      if (cfg.backend === 'nftables') {
+        log.info('IPVS backend not used (lb_backend nftables)')
+        return
+      }
+      try {
+        kernel = await (ctx.options.openKernel ?? (() => NetlinkIpvs.open(ctx.options.netns ? { netns: ctx.options.netns } : {})))()
+      } catch (e) {
+        log.error(`IPVS: cannot open the generic netlink socket: ${(e as Error).message}; the IPVS backend stays idle`)
+        return
+      }
+      if (!kernel) {
+        log.warn(`IPVS is not available in this kernel (no generic netlink family IPVS); the IPVS backend stays idle${cfg.backend === 'auto' ? ' and lb-nftables takes over' : ''}`)
+        return
+      }
+      backend = new IpvsBackend({
+        kernel,
+        log,
+        flushAtStart: cfg.flush,
+        ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}),
+        ...(cfg.syncDaemon ? { syncDaemon: { ifname: cfg.syncDaemon.ifname, syncId: cfg.syncDaemon.syncId ?? 255, maxLen: cfg.syncDaemon.maxLen, port: cfg.syncDaemon.port, ttl: cfg.syncDaemon.ttl, group: cfg.syncDaemon.group } } : {}),
+      })
+      await backend.start()
+    })
+
+    ctx.hooks.topologyChanged.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, async (t) => {
+      if (!backend) return
+      try {
+        await backend.apply(t)
+      } catch (e) {
+        log.limited('ipvs-apply', 'error', `IPVS: applying the topology failed: ${(e as Error).message}`)
+      }
+    })
+
+    // lvs_sync_daemon following a VRRP instance: the vrrp process publishes instance states
+    ctx.hooks.remoteEvent.for('vrrp.state').tap(PLUGIN_NAME, (payload) => {
+      const inst = ipvsSection(model).syncDaemon?.instance
+      const p = payload as { instance?: string; name?: string; state?: string } | undefined
+      if (!backend || !inst || !p || (p.instance ?? p.name) !== inst) return
+      void backend.setSyncState(p.state === 'MASTER')
+    })
+
+    ctx.hooks.shutdown.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, async () => {
+      if (!backend) return
+      const cfg = ipvsSection(model)
+      let release = true
+      try {
+        release = !(ctx.container.cradle as unknown as { options?: { dontReleaseIpvs?: boolean } }).options?.dontReleaseIpvs
+      } catch {
+        /* no options service (bare host): release */
+      }
+      await backend.stop({ release, flush: cfg.flushOnStop })
+      backend = undefined
+      kernel?.close()
+      kernel = undefined
+    })
+
+    ctx.hooks.dumpData.tap(PLUGIN_NAME, (w) => {
+      if (!backend) return
+      const lines: string[] = []
+      for (const [key, ks] of backend.view()) {
+        lines.push(`${key} ${ks.service.scheduler} flags 0x${ks.service.flags.toString(16)} timeout ${ks.service.timeout}`)
+        for (const [dk, d] of ks.dests) lines.push(`  -> ${dk} fwd ${d.fwdMethod} weight ${d.weight}`)
+      }
+      w.section('IPVS (kad)', lines)
+    })
+    ctx.hooks.dumpStats.tap(PLUGIN_NAME, (w) => {
+      if (backend) w.json('ipvs', { ...backend.stats, daemonStates: DAEMON_STATE })
+    })
+  },
 })

@@ -1,0 +1,228 @@
+/**
+ * IpvsBackend: keeps the kernel's IPVS table converged to the latest DesiredTopology.
+ *
+ * - The first convergence (and every one after a failure) reads the kernel table back; later ones diff against
+ *   kad's view of what it installed, so a single weight change costs one SET_DEST.
+ * - Topologies that arrive while a convergence runs are coalesced: only the newest is applied next.
+ * - Kernel errors are logged with the service, the destination and the errno, and retried with exponential
+ *   backoff (1 s doubling to 30 s) from a fresh read of the kernel. Nothing here throws into the host.
+ */
+import type { DesiredTopology, Logger } from '@kad/core'
+import {
+  DAEMON_STATE, destKey, encodeDaemon, encodeDest, encodeFlush, encodeService, encodeSetTimeouts, IPVS_CMD, protoName,
+  type IpvsDaemon, type IpvsTimeouts,
+} from './codec/ipvs.js'
+import { readKernelTable, type IpvsKernel } from './kernel.js'
+import { planOf, type Plan } from './model.js'
+import { applyOp, reconcile, type KernelService, type Op } from './reconcile.js'
+
+export interface BackendOptions {
+  readonly kernel: IpvsKernel
+  readonly log: Logger
+  readonly timeouts?: IpvsTimeouts
+  readonly syncDaemon?: Omit<IpvsDaemon, 'state'> & { readonly state?: number }
+  /** lvs_flush: empty the whole table at start */
+  readonly flushAtStart?: boolean
+  readonly minBackoffMs?: number
+  readonly maxBackoffMs?: number
+}
+
+export interface BackendStats {
+  applies: number
+  ops: number
+  failures: number
+  resyncs: number
+  lastApplyMs: number
+}
+
+const CMD_NAMES: Record<number, string> = {
+  [IPVS_CMD.NEW_SERVICE]: 'add service', [IPVS_CMD.SET_SERVICE]: 'edit service', [IPVS_CMD.DEL_SERVICE]: 'delete service',
+  [IPVS_CMD.NEW_DEST]: 'add real server', [IPVS_CMD.SET_DEST]: 'edit real server', [IPVS_CMD.DEL_DEST]: 'delete real server',
+}
+
+export function encodeOp(op: Op): Buffer {
+  switch (op.cmd) {
+    case IPVS_CMD.NEW_SERVICE:
+    case IPVS_CMD.SET_SERVICE:
+    case IPVS_CMD.DEL_SERVICE:
+      return encodeService(op.cmd, op.service)
+    default:
+      return encodeDest(op.cmd, op.service, op.dest)
+  }
+}
+
+export function describeOp(op: Op): string {
+  const s = op.service.fwmark ? `FWM ${op.service.fwmark}${op.service.af === 6 ? ' IPv6' : ''}` : `${protoName(op.service.protocol)} ${op.service.af === 6 ? `[${op.service.address}]` : op.service.address}:${op.service.port}`
+  return 'dest' in op ? `${CMD_NAMES[op.cmd]} ${destKey(op.dest)} of ${s}` : `${CMD_NAMES[op.cmd]} ${s}`
+}
+
+export class IpvsBackend {
+  private readonly k: IpvsKernel
+  private readonly log: Logger
+  /** kad's view of the kernel for the services it owns */
+  private installed = new Map<string, KernelService>()
+  /** services kad programmed (deleted when they leave the plan, and on stop) */
+  private owned = new Set<string>()
+  private plan: Plan | undefined
+  private latest: DesiredTopology | undefined
+  private running: Promise<void> | undefined
+  private needRead = true
+  private retryTimer: NodeJS.Timeout | undefined
+  private backoff: number
+  private stopped = false
+  private daemonStarted = false
+  readonly stats: BackendStats = { applies: 0, ops: 0, failures: 0, resyncs: 0, lastApplyMs: 0 }
+
+  constructor(private readonly opts: BackendOptions) {
+    this.k = opts.kernel
+    this.log = opts.log
+    this.backoff = opts.minBackoffMs ?? 1000
+  }
+
+  /** lvs_flush, lvs_timeouts, lvs_sync_daemon. */
+  async start(): Promise<void> {
+    const pre: Array<[string, Buffer]> = []
+    if (this.opts.flushAtStart) pre.push(['flush the IPVS table (lvs_flush)', encodeFlush()])
+    if (this.opts.timeouts) pre.push(['set IPVS timeouts (lvs_timeouts)', encodeSetTimeouts(this.opts.timeouts)])
+    if (this.opts.syncDaemon) pre.push(['start the IPVS sync daemon (lvs_sync_daemon)', encodeDaemon(IPVS_CMD.NEW_DAEMON, { ...this.opts.syncDaemon, state: this.opts.syncDaemon.state ?? DAEMON_STATE.BACKUP })])
+    if (pre.length === 0) return
+    try {
+      const res = await this.k.exec(pre.map((p) => p[1]))
+      res.forEach((r, i) => {
+        if (r.ok) {
+          if (pre[i][0].startsWith('start')) this.daemonStarted = true
+        } else if (!(pre[i][0].startsWith('start') && r.code === 'EEXIST')) {
+          this.log.error(`IPVS: cannot ${pre[i][0]}: ${r.code} (${r.errno})`, { errno: r.errno })
+        } else this.daemonStarted = true
+      })
+    } catch (e) {
+      this.log.error(`IPVS: start commands failed: ${(e as Error).message}`)
+    }
+  }
+
+  /** Switches the sync daemon between master and backup (VRRP state of the instance it follows). */
+  async setSyncState(master: boolean): Promise<void> {
+    const d = this.opts.syncDaemon
+    if (!d || this.stopped) return
+    const want = master ? DAEMON_STATE.MASTER : DAEMON_STATE.BACKUP
+    const other = master ? DAEMON_STATE.BACKUP : DAEMON_STATE.MASTER
+    try {
+      const res = await this.k.exec([encodeDaemon(IPVS_CMD.DEL_DAEMON, { ...d, state: other }), encodeDaemon(IPVS_CMD.NEW_DAEMON, { ...d, state: want })])
+      if (!res[1].ok && res[1].code !== 'EEXIST') this.log.error(`IPVS: cannot start the sync daemon as ${master ? 'master' : 'backup'}: ${res[1].code}`)
+    } catch (e) {
+      this.log.error(`IPVS: sync daemon switch failed: ${(e as Error).message}`)
+    }
+  }
+
+  /** Converge to `t` (coalescing). Resolves when the kernel reflects `t` or the failures are scheduled for retry. */
+  apply(t: DesiredTopology): Promise<void> {
+    this.latest = t
+    return this.kick()
+  }
+
+  private kick(): Promise<void> {
+    if (this.running) return this.running
+    this.running = (async () => {
+      try {
+        while (this.latest && !this.stopped) {
+          const t = this.latest
+          this.latest = undefined
+          await this.converge(t)
+        }
+      } finally {
+        this.running = undefined
+      }
+    })()
+    return this.running
+  }
+
+  private async converge(t: DesiredTopology): Promise<void> {
+    const started = performance.now()
+    const plan = planOf(t, (id, reason) => this.log.limited(`ipvs-bad-${id}`, 'error', `IPVS: cannot program ${id}: ${reason}`))
+    this.plan = plan
+    let failed = false
+    try {
+      if (this.needRead) {
+        this.stats.resyncs++
+        const interesting = (key: string): boolean => plan.has(key) || this.owned.has(key)
+        const table = await readKernelTable(this.k, interesting)
+        this.installed = new Map([...table].filter(([key]) => interesting(key)))
+        this.needRead = false
+      }
+      const ops = reconcile(plan, this.installed, this.owned)
+      for (const key of plan.keys()) this.owned.add(key)
+      if (ops.length) {
+        const results = await this.k.exec(ops.map(encodeOp))
+        this.stats.ops += ops.length
+        ops.forEach((op, i) => {
+          const r = results[i]
+          if (r.ok) {
+            applyOp(this.installed, op)
+            return
+          }
+          failed = true
+          this.stats.failures++
+          this.log.limited(`ipvs-op-${op.key}`, 'error', `IPVS: ${describeOp(op)} failed: ${r.code} (errno ${r.errno}); will retry`, { service: op.key, errno: r.errno, code: r.code })
+        })
+      }
+      // a service that left the plan and is gone from the kernel is no longer ours
+      for (const key of [...this.owned]) if (!plan.has(key) && !this.installed.has(key)) this.owned.delete(key)
+    } catch (e) {
+      failed = true
+      this.stats.failures++
+      this.log.limited('ipvs-io', 'error', `IPVS: talking to the kernel failed: ${(e as Error).message}; will retry`)
+    }
+    this.stats.applies++
+    this.stats.lastApplyMs = performance.now() - started
+    if (failed) this.scheduleRetry(t)
+    else this.backoff = this.opts.minBackoffMs ?? 1000
+  }
+
+  private scheduleRetry(t: DesiredTopology): void {
+    this.needRead = true
+    if (this.retryTimer || this.stopped) return
+    const delay = this.backoff
+    this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs ?? 30_000)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (!this.latest) this.latest = t
+      void this.kick()
+    }, delay)
+    this.retryTimer.unref?.()
+  }
+
+  /** Services kad owns and their destinations, as kad believes the kernel has them. */
+  view(): ReadonlyMap<string, KernelService> {
+    return this.installed
+  }
+
+  /**
+   * Stop: `release` removes the services kad owns (not with -I); `flush` ('full') empties the whole table
+   * (lvs_flush_on_stop). Hand-added unrelated services survive unless flushing.
+   */
+  async stop(opts: { release: boolean; flush?: 'off' | 'full' | 'vs' }): Promise<void> {
+    this.stopped = true
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    await this.running?.catch(() => undefined)
+    const cmds: Array<[string, Buffer]> = []
+    if (opts.flush === 'full') cmds.push(['flush the IPVS table', encodeFlush()])
+    else if (opts.release || opts.flush === 'vs') {
+      for (const [key, ks] of this.installed) if (this.owned.has(key)) cmds.push([`delete service ${key}`, encodeService(IPVS_CMD.DEL_SERVICE, ks.service)])
+    }
+    if (this.daemonStarted && this.opts.syncDaemon && (opts.release || opts.flush === 'full')) {
+      for (const state of [DAEMON_STATE.MASTER, DAEMON_STATE.BACKUP]) cmds.push(['stop the sync daemon', encodeDaemon(IPVS_CMD.DEL_DAEMON, { ...this.opts.syncDaemon, state })])
+    }
+    if (cmds.length === 0) return
+    try {
+      const res = await this.k.exec(cmds.map((c) => c[1]))
+      res.forEach((r, i) => {
+        if (!r.ok && r.code !== 'ESRCH' && r.code !== 'ENOENT' && r.code !== 'EINVAL') this.log.error(`IPVS: cannot ${cmds[i][0]}: ${r.code} (${r.errno})`)
+      })
+    } catch (e) {
+      this.log.error(`IPVS: stop commands failed: ${(e as Error).message}`)
+    }
+    this.installed.clear()
+    this.owned.clear()
+  }
+}
