@@ -39,12 +39,13 @@ export interface Attr {
 }
 
 export const attr = (type: number, value: Buffer): Attr => ({ type, value })
-export const nested = (type: number, children: Attr[]): Attr => ({ type: type | NLA_F_NESTED, value: children })
+/** A nested attribute; ip(8) leaves NLA_F_NESTED off for the old rtnetlink ones, pass markNested=false to match. */
+export const nested = (type: number, children: Attr[], markNested = true): Attr => ({ type: markNested ? type | NLA_F_NESTED : type, value: children })
 export function u8Attr(type: number, v: number): Attr { return { type, value: Buffer.from([v & 0xff]) } }
 export function u16Attr(type: number, v: number): Attr { const b = Buffer.alloc(2); w16(b, v, 0); return { type, value: b } }
 export function u32Attr(type: number, v: number): Attr { const b = Buffer.alloc(4); w32(b, v, 0); return { type, value: b } }
-/** A NUL-terminated string attribute. */
-export function strAttr(type: number, s: string): Attr { return { type, value: Buffer.from(s + '\0') } }
+/** A string attribute, NUL-terminated unless `nul` is false (ip(8) sends IFLA_INFO_KIND without it). */
+export function strAttr(type: number, s: string, nul = true): Attr { return { type, value: Buffer.from(nul ? s + '\0' : s) } }
 
 function attrSize(a: Attr): number {
   const payload = Buffer.isBuffer(a.value) ? a.value.length : a.value.reduce((n, c) => n + align4(attrSize(c)), 0)

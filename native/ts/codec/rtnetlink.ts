@@ -91,11 +91,14 @@ export function encodeAddress(spec: AddressSpec): Buffer {
   const { bytes, len } = splitPrefix(spec.address, spec.prefixLength, 'address')
   let flags = 0
   for (const f of spec.flags ?? []) flags |= IFA_F[f]
-  const attrs: Attr[] = [attr(IFA.LOCAL, bytes), attr(IFA.ADDRESS, spec.peer ? ipBytes(spec.peer, 'peer') : bytes)]
+  const attrs: Attr[] = [attr(IFA.LOCAL, bytes)]
   if (spec.broadcast) attrs.push(attr(IFA.BROADCAST, ipBytes(spec.broadcast, 'broadcast')))
-  if (spec.label) attrs.push(strAttr(IFA.LABEL, spec.label))
+  // Like ip(8): flags that fit the header byte go there, wider ones only in IFA_FLAGS.
   if (flags > 0xff) attrs.push(u32Attr(IFA.FLAGS, flags))
-  return Buffer.concat([encodeIfaddrmsg(familyOf(bytes.length), len, flags, scopeValue(spec.scope, 0), spec.ifindex), encodeAttrs(attrs)])
+  if (spec.label) attrs.push(strAttr(IFA.LABEL, spec.label))
+  attrs.push(attr(IFA.ADDRESS, spec.peer ? ipBytes(spec.peer, 'peer') : bytes))
+  const head = encodeIfaddrmsg(familyOf(bytes.length), len, flags > 0xff ? 0 : flags, scopeValue(spec.scope, 0), spec.ifindex)
+  return Buffer.concat([head, encodeAttrs(attrs)])
 }
 
 export interface Address {
@@ -187,13 +190,15 @@ export interface MacvlanSpec {
 
 /** RTM_NEWLINK (create) body for a macvlan. */
 export function encodeMacvlan(s: MacvlanSpec): Buffer {
-  const attrs: Attr[] = [strAttr(IFLA.IFNAME, s.name), u32Attr(IFLA.LINK, s.link)]
+  const attrs: Attr[] = []
   if (s.mac) {
     const mac = parseMac(s.mac)
     if (!mac) throw new TypeError(`not a MAC address: ${s.mac}`)
     attrs.push(attr(IFLA.ADDRESS, mac))
   }
-  attrs.push(nested(IFLA.LINKINFO, [strAttr(IFLA_INFO.KIND, 'macvlan'), nested(IFLA_INFO.DATA, [u32Attr(IFLA_MACVLAN.MODE, MACVLAN_MODE[s.mode])])]))
+  attrs.push(u32Attr(IFLA.LINK, s.link), strAttr(IFLA.IFNAME, s.name))
+  const data = nested(IFLA_INFO.DATA, [u32Attr(IFLA_MACVLAN.MODE, MACVLAN_MODE[s.mode])], false)
+  attrs.push(nested(IFLA.LINKINFO, [strAttr(IFLA_INFO.KIND, 'macvlan', false), data], false))
   return Buffer.concat([encodeIfinfomsg(0, s.up ? IFF.UP : 0, s.up ? IFF.UP : 0), encodeAttrs(attrs)])
 }
 
@@ -278,24 +283,31 @@ export function encodeRtmsg(family: number, dstLen: number, table: number, proto
   return b
 }
 
-/** RTM_NEWROUTE / RTM_DELROUTE body (defaults like ip(8): protocol boot, scope link without gateway). */
+/** RTM_NEWROUTE / RTM_DELROUTE body with ip(8)'s defaults (protocol boot; scope as ip route chooses it). */
 export function encodeRoute(r: RouteSpec, forDelete = false): Buffer {
   const { bytes, len } = splitPrefix(r.dst, undefined, 'route destination')
-  const type = r.type ?? 'unicast'
+  const v6 = bytes.length === 16
+  const type = r.type ?? (forDelete ? 'unspec' : 'unicast')
   const table = r.table ?? RT_TABLE.main
-  const dfltScope = forDelete ? SCOPE.nowhere : type !== 'unicast' || r.via ? SCOPE.global : r.oif ? SCOPE.link : SCOPE.global
+  let scope: number
+  if (r.scope !== undefined) scope = scopeValue(r.scope, 0)
+  else if (v6) scope = SCOPE.universe
+  else if (type === 'local' || type === 'nat') scope = SCOPE.host
+  else if (type === 'broadcast' || type === 'multicast' || type === 'anycast') scope = SCOPE.link
+  else if (type === 'unicast' || type === 'unspec') scope = forDelete ? SCOPE.nowhere : r.via ? SCOPE.universe : SCOPE.link
+  else scope = SCOPE.universe
   const attrs: Attr[] = []
-  if (table >= 256) attrs.push(u32Attr(RTA.TABLE, table))
   if (len > 0) attrs.push(attr(RTA.DST, bytes))
-  if (r.metric !== undefined) attrs.push(u32Attr(RTA.PRIORITY, r.metric))
   if (r.via) {
     const gw = ipBytes(r.via, 'via')
     if (gw.length !== bytes.length) throw new TypeError('route gateway family differs from destination')
     attrs.push(attr(RTA.GATEWAY, gw))
   }
   if (r.src) attrs.push(attr(RTA.PREFSRC, ipBytes(r.src, 'src')))
+  if (r.metric !== undefined) attrs.push(u32Attr(RTA.PRIORITY, r.metric))
+  if (table >= 256) attrs.push(u32Attr(RTA.TABLE, table))
   if (r.oif) attrs.push(u32Attr(RTA.OIF, r.oif))
-  const head = encodeRtmsg(familyOf(bytes.length), len, table, r.protocol ?? (forDelete ? 0 : RTPROT.boot), scopeValue(r.scope, dfltScope), forDelete && r.type === undefined ? 0 : RTN[type])
+  const head = encodeRtmsg(familyOf(bytes.length), len, table, r.protocol ?? (forDelete ? 0 : RTPROT.boot), scope, RTN[type])
   return Buffer.concat([head, encodeAttrs(attrs)])
 }
 
@@ -352,7 +364,7 @@ export interface RuleSpec {
   action?: keyof typeof FR_ACT
 }
 
-/** RTM_NEWRULE / RTM_DELRULE body (struct fib_rule_hdr + FRA_*). */
+/** RTM_NEWRULE / RTM_DELRULE body (struct fib_rule_hdr + FRA_*), as ip rule builds it. */
 export function encodeRule(r: RuleSpec, forDelete = false): Buffer {
   const from = r.from ? splitPrefix(r.from, undefined, 'from') : undefined
   const to = r.to ? splitPrefix(r.to, undefined, 'to') : undefined
@@ -366,14 +378,14 @@ export function encodeRule(r: RuleSpec, forDelete = false): Buffer {
   h[4] = table < 256 ? table : 0
   h[7] = action
   const attrs: Attr[] = []
-  if (r.priority !== undefined) attrs.push(u32Attr(FRA.PRIORITY, r.priority))
-  if (to) attrs.push(attr(FRA.DST, to.bytes))
   if (from) attrs.push(attr(FRA.SRC, from.bytes))
+  if (to) attrs.push(attr(FRA.DST, to.bytes))
   if (r.fwmark !== undefined) attrs.push(u32Attr(FRA.FWMARK, r.fwmark))
   if (r.fwmask !== undefined) attrs.push(u32Attr(FRA.FWMASK, r.fwmask))
   if (r.iif) attrs.push(strAttr(FRA.IIFNAME, r.iif))
   if (r.oif) attrs.push(strAttr(FRA.OIFNAME, r.oif))
-  if (table >= 256 || (!forDelete && table > 0) || (forDelete && r.table !== undefined)) attrs.push(u32Attr(FRA.TABLE, table))
+  if (r.priority !== undefined) attrs.push(u32Attr(FRA.PRIORITY, r.priority))
+  if (table >= 256) attrs.push(u32Attr(FRA.TABLE, table))
   return Buffer.concat([h, encodeAttrs(attrs)])
 }
 
