@@ -264,6 +264,8 @@ export async function makeHost(plugins: Plugin<any>[], role: ProcessRole, opts: 
     async stop() {
       await notifications.drain()
       await hooks.shutdown.promise('test')
+      // scripts were sent SIGTERM by their owners; give them a moment to act on it before the hard kill
+      await new Promise((r) => setTimeout(r, 150))
       scriptRunner.killAll()
     },
   }
