@@ -241,9 +241,14 @@ class Walk implements ParseSink {
         continue
       }
       const path = top.path ? `${top.path}/${kw}` : kw
-      const hint = suggest(kw, top.node)
       const where = top.path ? ` in '${top.path}'` : ''
-      this.diag('warning', 'KAD_CFG_UNKNOWN_KEYWORD', `Unknown keyword '${kw}'${where}${hint ? ` - did you mean '${hint}'?` : ''}`, line.loc, path)
+      let hint: string
+      if (frames.length > 1 && rootNode.children!.has(kw)) hint = ` - '${kw}' is a top-level keyword: is a '}' missing before it?`
+      else {
+        const s = suggest(kw, top.node)
+        hint = s ? ` - did you mean '${s}'?` : ''
+      }
+      this.diag('warning', 'KAD_CFG_UNKNOWN_KEYWORD', `Unknown keyword '${kw}'${where}${hint}`, line.loc, path)
       skipNextBlock = true
     }
     if (pending) {

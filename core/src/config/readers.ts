@@ -272,8 +272,9 @@ export class LineContext implements KeywordContext {
     return undefined
   }
 
+  /** i = -1 reads the keyword word itself (value lines inside `lines` blocks, e.g. an address list) */
   private take<T>(i: number, r: (w: string) => ReadResult<T>): T | undefined {
-    const w = this.args[i]
+    const w = i < 0 ? this.keyword : this.args[i]
     if (w === undefined) return this.missing(i)
     const res = r(w)
     if (!res.ok) {
