@@ -1,18 +1,11 @@
 import { strict as assert } from 'node:assert'
 import sinon from 'sinon'
-import type { DesiredRealServer, DesiredTopology, DesiredVirtualServer, Logger } from '@kad/core'
+import type { DesiredRealServer, DesiredTopology, DesiredVirtualServer } from '@kad/core'
 import { IpvsBackend } from '../../../plugins/ipvs/src/backend.js'
 import { FWD, IPVS_CMD, PROTO, SVC_F, TUN_TYPE, TUN_FLAG } from '../../../plugins/ipvs/src/codec/ipvs.js'
 import { netmaskOf, planOf, SCHEDULERS, serviceOf, destOf } from '../../../plugins/ipvs/src/model.js'
 import { FakeIpvsKernel } from './fake-kernel.js'
-
-export function testLogger(lines: string[] = []): Logger {
-  const l: Logger = {
-    fatal: (m) => lines.push(`fatal ${m}`), error: (m) => lines.push(`error ${m}`), warn: (m) => lines.push(`warn ${m}`),
-    info: (m) => lines.push(`info ${m}`), debug: () => {}, child: () => l, limited: (_k, lvl, m) => lines.push(`${lvl} ${m}`),
-  }
-  return l
-}
+import { testLogger } from './helpers.js'
 
 const rs = (address: string, port: number, weight = 1, extra: Partial<DesiredRealServer> = {}): DesiredRealServer => ({
   id: `[${address}]:${port}`, family: address.includes(':') ? 6 : 4, address, port, weight, method: 'NAT', ...extra,
