@@ -55,6 +55,7 @@ export interface MiniInstance {
 
 /** core keywords + a small vrrp_instance (plugin 'testvrrp') + the bench's mini LVS set (plugin 'minilvs') */
 export function testTree(): KeywordTree {
+  const vridSeen = new WeakSet<MiniInstance>()
   const tree = new KeywordTree()
   registerCoreKeywords(tree)
   const reg = tree.forPlugin('testvrrp')
@@ -79,7 +80,8 @@ export function testTree(): KeywordTree {
       return inst
     },
     close: (k, inst) => {
-      if (inst.vrid === undefined) k.error(`(${inst.name}) the virtual router id must be set`)
+      // a bad virtual_router_id was reported on its own line: one diagnostic per problem
+      if (inst.vrid === undefined && !vridSeen.has(inst)) k.error(`(${inst.name}) the virtual router id must be set`)
     },
     children: (b) =>
       b
@@ -92,6 +94,7 @@ export function testTree(): KeywordTree {
           if (v !== undefined) inst.interface = v
         })
         .keyword('virtual_router_id', (k, inst) => {
+          vridSeen.add(inst)
           const v = k.unsigned(0, { min: 1, max: 255 })
           if (v !== undefined) inst.vrid = v
         })
