@@ -120,6 +120,8 @@ export class BfdSession {
   private detectDeadline = 0
   private started = false
   lastChange = 0
+  /** when the last valid packet arrived (ms) */
+  lastRxAt = 0
   readonly counters: SessionCounters = { rx: 0, tx: 0, rxDropped: 0, authFailures: 0, polls: 0, finals: 0, ups: 0, downs: 0 }
 
   constructor(cfg: SessionConfig, env: SessionEnv) {
@@ -294,6 +296,7 @@ export class BfdSession {
       }
     }
     this.counters.rx++
+    this.lastRxAt = this.env.now()
     this.remoteDiscr = pkt.myDiscr >>> 0
     this.remoteState = pkt.state
     this.remoteDiag = pkt.diag
