@@ -13,8 +13,7 @@ import { createRootContainer, type ConfigStore } from './di/container.js'
 import type { Ipc } from './ipc.js'
 import { defaultOptions, type DaemonOptions } from './options.js'
 import type { ConfigDiagnostic, ConfigModel, ParseOptions, ParseResult } from './config/types.js'
-import { KeywordTree, parseConfig, registerCoreKeywords } from './config/index.js'
-import { coreSection } from './core-section.js'
+import { KeywordTree, parseConfig, registerCoreKeywords, getCoreSection, configExitCode, finalizeDiagnostics } from './config/index.js'
 
 export interface HostOptions {
   role: ProcessRole
@@ -224,8 +223,8 @@ export class Host {
       extra.push({ code: 'KAD_CFG_VALIDATE', severity: 'error', message: (e as Error).message })
     }
     if (extra.length === 0) return res
-    const diagnostics = [...res.diagnostics, ...extra]
-    return { model: res.model, diagnostics, exitCode: exitCodeOf(diagnostics, opts.strict ?? this.options.strict) }
+    const diagnostics = finalizeDiagnostics([...res.diagnostics, ...extra], res.model.files, opts.strict ?? this.options.strict)
+    return { model: res.model, diagnostics, exitCode: configExitCode(diagnostics) }
   }
 
   /** open sockets and arm timers (children; the parent never starts plugins) */
@@ -257,7 +256,7 @@ export class Host {
   }
 
   private configureCore(model: ConfigModel): void {
-    const core = coreSection(model)
+    const core = getCoreSection(model)
     this.container.cradle.scriptRunner.configure({
       security: core.enableScriptSecurity === true,
       defaultUser: core.scriptUser?.user,
@@ -291,19 +290,4 @@ export class Host {
     else this.hooks.dumpStats.call(w, kind === 'stats-clear')
     return { text: lines.join('\n'), json }
   }
-}
-
-/** keepalived -t exit code from diagnostics: highest class seen; 0 when none (info does not count) */
-export function exitCodeOf(diags: readonly ConfigDiagnostic[], strict = false): number {
-  let code = 0
-  for (const d of diags) {
-    if (d.severity === 'info') continue
-    if ((d.severity === 'warning' || d.severity === 'deprecated') && !strict && d.exitClass === undefined) {
-      code = Math.max(code, 5)
-      continue
-    }
-    const c = d.exitClass ?? (d.severity === 'fatal' ? 4 : 5)
-    code = Math.max(code, c)
-  }
-  return code
 }

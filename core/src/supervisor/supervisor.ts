@@ -9,7 +9,7 @@ import type { DaemonOptions } from '../options.js'
 import type { ProcessRole } from '../plugin/contract.js'
 import { isChildToParent, type ParentToChild } from '../ipc.js'
 import { rolesToRun, pidFileOf, dumpFileOf } from './roles.js'
-import { coreSection } from '../core-section.js'
+import { getCoreSection, formatConfigDiagnostic } from '../config/index.js'
 
 type ChildRole = Exclude<ProcessRole, 'parent'>
 
@@ -28,11 +28,6 @@ const BACKOFF_FIRST_MS = 100
 const BACKOFF_MAX_MS = 30_000
 const STABLE_MS = 60_000
 
-export function formatDiagnostic(d: ConfigDiagnostic): string {
-  const where = d.loc ? `${d.loc.file}:${d.loc.line}${d.loc.column ? ':' + d.loc.column : ''}: ` : ''
-  return `${where}${d.severity}: ${d.message}${d.keywordPath ? ` [${d.keywordPath}]` : ''}`
-}
-
 /**
  * keepalived's parent (watchdog): forks the children the config and flags call for, restarts a child that dies
  * (with back-off, unless -R), routes events between children, and turns signals into reload / stop / dumps.
@@ -50,15 +45,20 @@ export class Supervisor {
     this.done = new Promise((r) => (this.resolveDone = r))
   }
 
-  /** parse, validate, log the diagnostics; undefined when kad cannot run this config */
-  load(): ConfigModel | undefined {
+  /**
+   * Parse, validate, log the diagnostics; undefined when kad cannot run this config. At start, like keepalived, only
+   * fatal problems stop kad (errors are logged); on reload any error keeps the running config (what keepalived's
+   * reload_check_config does). --strict refuses any warning in both cases.
+   */
+  load(forReload = false): ConfigModel | undefined {
     const res = this.host.parse({ file: this.options.configFile })
     for (const d of res.diagnostics) {
-      const line = formatDiagnostic(d)
+      const line = formatConfigDiagnostic(d)
       if (d.severity === 'fatal' || d.severity === 'error') this.log.error(line)
       else if (d.severity !== 'info') this.log.warn(line)
     }
-    const fatal = res.diagnostics.some((d) => d.severity === 'fatal') || (this.options.strict && res.exitCode !== 0)
+    const fatal =
+      res.diagnostics.some((d) => d.severity === 'fatal' || (forReload && d.severity === 'error')) || (this.options.strict && res.exitCode !== 0)
     return fatal ? undefined : res.model
   }
 
@@ -156,7 +156,7 @@ export class Supervisor {
   /** SIGHUP: re-parse; a config that fails keeps the running one */
   reload(): void {
     this.log.info('reloading configuration')
-    const next = this.load()
+    const next = this.load(true)
     if (!next) {
       this.log.error('reload: the new configuration has errors; keeping the running one')
       return
@@ -187,7 +187,7 @@ export class Supervisor {
     if (this.stopping) return
     this.stopping = true
     this.log.info('stopping')
-    const wait = (coreSection(this.model).childWaitTime ?? 5) * 1000
+    const wait = (getCoreSection(this.model).childWaitTime ?? 5) * 1000
     for (const [, s] of this.children) {
       if (s.timer) clearTimeout(s.timer)
       s.timer = undefined

@@ -1,0 +1,96 @@
+import { strict as assert } from 'node:assert'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const KAD = new URL('../../bin/kad.js', import.meta.url).pathname
+
+function readPid(f: string): number | undefined {
+  try {
+    return Number(readFileSync(f, 'utf8').trim()) || undefined
+  } catch {
+    return undefined
+  }
+}
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 5000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('core/supervision (processes, signals, pid files)', function () {
+  this.timeout(30000)
+  let dir: string
+  let kad: ChildProcess
+  let log = ''
+  const pf = (n: string) => join(dir, `${n}.pid`)
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kad-sup-'))
+    writeFileSync(join(dir, 'keepalived.conf'), 'global_defs {\n  router_id sup_test\n}\n')
+    kad = spawn(process.execPath, [KAD, '-n', '-l', '-G', '--all', '-f', join(dir, 'keepalived.conf'), '-p', pf('parent'), '-r', pf('vrrp'), '-c', pf('check'), '-b', pf('bfd')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    kad.stdout!.on('data', (d) => (log += d))
+    kad.stderr!.on('data', (d) => (log += d))
+  })
+  after(() => {
+    for (const n of ['vrrp', 'check', 'bfd', 'parent']) {
+      const p = readPid(pf(n))
+      if (alive(p)) process.kill(p!, 'SIGKILL')
+    }
+    if (kad.exitCode === null) kad.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('starts the parent and the three children (--all) with pid files', async () => {
+    await until('pid files', () => ['parent', 'vrrp', 'check', 'bfd'].every((n) => alive(readPid(pf(n)))), 10000)
+    assert.equal(readPid(pf('parent')), kad.pid)
+  })
+
+  it('restarts a SIGKILLed child within 1 s; the others keep their pids', async () => {
+    const before = { vrrp: readPid(pf('vrrp'))!, check: readPid(pf('check'))!, bfd: readPid(pf('bfd'))! }
+    process.kill(before.check, 'SIGKILL')
+    const t0 = Date.now()
+    const np = await until('check respawn', () => {
+      const p = readPid(pf('check'))
+      return p && p !== before.check && alive(p) ? p : undefined
+    }, 3000)
+    assert.ok(Date.now() - t0 < 1000, `respawned after ${Date.now() - t0} ms`)
+    assert.notEqual(np, before.check)
+    assert.equal(readPid(pf('vrrp')), before.vrrp)
+    assert.equal(readPid(pf('bfd')), before.bfd)
+    assert.ok(alive(before.vrrp) && alive(before.bfd))
+    await until('respawn log', () => /check child \(pid \d+\) exited with signal SIGKILL; restarting/.test(log))
+  })
+
+  it('SIGHUP with a broken config keeps the running one', async () => {
+    const pids = ['vrrp', 'check', 'bfd'].map((n) => readPid(pf(n)))
+    writeFileSync(join(dir, 'keepalived.conf'), 'global_defs {\n  router_id sup_test\n  umask notanumber\n  child_wait_time -3\n}\n')
+    process.kill(kad.pid!, 'SIGHUP')
+    await until('reload refusal', () => /keeping the running one/.test(log))
+    assert.deepEqual(['vrrp', 'check', 'bfd'].map((n) => readPid(pf(n))), pids)
+    assert.ok(pids.every(alive))
+  })
+
+  it('SIGTERM leaves no process and no pid file', async () => {
+    const pids = ['parent', 'vrrp', 'check', 'bfd'].map((n) => readPid(pf(n)))
+    process.kill(kad.pid!, 'SIGTERM')
+    await until('exit', () => kad.exitCode !== null, 10000)
+    assert.equal(kad.exitCode, 0)
+    await until('children gone', () => pids.every((p) => !alive(p)))
+    for (const n of ['parent', 'vrrp', 'check', 'bfd']) assert.ok(!existsSync(pf(n)), `${n}.pid remains`)
+  })
+})
