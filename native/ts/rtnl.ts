@@ -58,23 +58,41 @@ export class Rtnl {
     return this.cmd
   }
 
-  /** Resolves an interface name to its index in this namespace (numbers pass through). */
+  /**
+   * Resolves an interface name to its index in this namespace (numbers pass through). Names are cached for at
+   * most a second (resolving inside another namespace costs two setns calls); ENODEV and link deletion clear it.
+   */
   ifindex(dev: Dev): number {
     if (typeof dev === 'number') return dev
+    const now = Date.now()
+    const hit = this.names.get(dev)
+    if (hit && hit.until > now) return hit.index
     const i = ifNameToIndex(dev, this.netns)
     if (i === 0) throw systemError(19, 'if_nametoindex', `no interface named ${dev}`)
+    this.names.set(dev, { index: i, until: now + 1000 })
     return i
+  }
+
+  private readonly names = new Map<string, { index: number; until: number }>()
+
+  private async send(type: number, flags: number, body: Buffer): Promise<void> {
+    try {
+      await this.socket.request(type, flags, body)
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENODEV') this.names.clear()
+      throw e
+    }
   }
 
   // ---------- addresses ----------
 
   async addAddress(a: AddressInput, opts: { replace?: boolean } = {}): Promise<void> {
     const body = encodeAddress({ ...a, ifindex: this.ifindex(a.dev) })
-    await this.socket.request(RTM.NEWADDR, NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL), body)
+    await this.send(RTM.NEWADDR, NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL), body)
   }
 
   async delAddress(a: AddressInput): Promise<void> {
-    await this.socket.request(RTM.DELADDR, 0, encodeAddress({ ...a, ifindex: this.ifindex(a.dev) }))
+    await this.send(RTM.DELADDR, 0, encodeAddress({ ...a, ifindex: this.ifindex(a.dev) }))
   }
 
   async listAddresses(filter: { family?: 4 | 6; dev?: Dev } = {}): Promise<Address[]> {
@@ -110,15 +128,16 @@ export class Rtnl {
   async setLinkMac(dev: Dev, mac: string): Promise<void> { await this.setLink(dev, { mac }) }
 
   async setLink(dev: Dev, change: { up?: boolean; mac?: string; mtu?: number }): Promise<void> {
-    await this.socket.request(RTM.NEWLINK, 0, encodeLinkChange({ ...change, ifindex: this.ifindex(dev) }))
+    await this.send(RTM.NEWLINK, 0, encodeLinkChange({ ...change, ifindex: this.ifindex(dev) }))
   }
 
   async addMacvlan(m: MacvlanInput): Promise<void> {
-    await this.socket.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, encodeMacvlan({ ...m, link: this.ifindex(m.link) }))
+    await this.send(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, encodeMacvlan({ ...m, link: this.ifindex(m.link) }))
   }
 
   async delLink(dev: Dev): Promise<void> {
-    await this.socket.request(RTM.DELLINK, 0, encodeIfinfomsg(this.ifindex(dev)))
+    await this.send(RTM.DELLINK, 0, encodeIfinfomsg(this.ifindex(dev)))
+    this.names.clear()
   }
 
   // ---------- routes ----------
@@ -129,11 +148,11 @@ export class Rtnl {
   }
 
   async addRoute(r: RouteInput, opts: { replace?: boolean } = {}): Promise<void> {
-    await this.socket.request(RTM.NEWROUTE, NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL), encodeRoute(this.routeSpec(r)))
+    await this.send(RTM.NEWROUTE, NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL), encodeRoute(this.routeSpec(r)))
   }
 
   async delRoute(r: RouteInput): Promise<void> {
-    await this.socket.request(RTM.DELROUTE, 0, encodeRoute(this.routeSpec(r), true))
+    await this.send(RTM.DELROUTE, 0, encodeRoute(this.routeSpec(r), true))
   }
 
   async listRoutes(filter: { family?: 4 | 6; table?: number } = {}): Promise<Route[]> {
@@ -146,11 +165,11 @@ export class Rtnl {
   // ---------- rules ----------
 
   async addRule(r: RuleSpec): Promise<void> {
-    await this.socket.request(RTM.NEWRULE, NLM_F.CREATE | NLM_F.EXCL, encodeRule(r))
+    await this.send(RTM.NEWRULE, NLM_F.CREATE | NLM_F.EXCL, encodeRule(r))
   }
 
   async delRule(r: RuleSpec): Promise<void> {
-    await this.socket.request(RTM.DELRULE, 0, encodeRule(r, true))
+    await this.send(RTM.DELRULE, 0, encodeRule(r, true))
   }
 
   async listRules(filter: { family?: 4 | 6 } = {}): Promise<Rule[]> {
