@@ -1,15 +1,10 @@
 /**
- * A small host for notifier tests until @kad/core/testing lands: real tapable hooks (createHostHooks), the real
+ * A small host for notifier tests (written before @kad/core/testing landed; kept because it is light): real tapable hooks (createHostHooks), the real
  * Notifications service, a keyword registrar that records global_defs keywords and runs them on config lines,
  * and a logger that keeps its lines.
  */
-import { createHostHooks, type HostHooks } from '../../core/src/hooks/host-hooks.js'
-import { systemClock, type Clock } from '../../core/src/scheduler/clock.js'
-import type { Logger } from '../../core/src/log.js'
-import type { Plugin, PluginContext, ProcessRole } from '../../core/src/plugin/contract.js'
-import type { KeywordContext, KeywordRegistrar, BlockBuilder, ConfigModel, IpFamily } from '../../core/src/config/types.js'
-import { Notifications, type NotificationsOptions } from '../../core/src/notifications.js'
-import { ScriptRunner } from '../../core/src/script-runner.js'
+import { createHostHooks, systemClock, Notifications, ScriptRunner } from '@kad/core'
+import type { HostHooks, Clock, Logger, Plugin, PluginContext, ProcessRole, KeywordContext, KeywordRegistrar, BlockBuilder, ConfigModel, IpFamily, NotificationsOptions } from '@kad/core'
 
 export interface LogLine {
   level: string

@@ -1,9 +1,6 @@
 import { strict as assert } from 'node:assert'
 import sinon from 'sinon'
-import { createHostHooks } from '../../core/src/hooks/host-hooks.js'
-import { systemClock } from '../../core/src/scheduler/clock.js'
-import type { Notification } from '../../core/src/notifications-types.js'
-import { Notifications, notificationKey } from '../../core/src/notifications.js'
+import { createHostHooks, systemClock, Notifications, notificationKey, type Notification } from '@kad/core'
 import { makeLog } from './harness.js'
 
 const ev = (name: string, to: string, extra: Partial<Notification> = {}): Notification => ({ source: 'vrrp', kind: 'vrrp-instance', name, to, time: Date.now(), ...extra })

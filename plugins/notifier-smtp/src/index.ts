@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { definePlugin, HOST_API_VERSION, STAGES, coreSection, systemClock, type ConfigModel, type Notification, type Clock } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES, getCoreSection, systemClock, type ConfigModel, type Notification, type Clock } from '@kad/core'
 import { registerSmtpKeywords, smtpSection, SECTION, SMTP_SCHEMA, type SmtpSection } from './config.js'
 import { formatMail, wantsMail } from './format.js'
 import { MailSender, SENDER_DEFAULTS, type SenderOptions } from './sender.js'
@@ -64,7 +64,7 @@ export default definePlugin<SmtpPluginOptions>({
 
     const apply = (model: ConfigModel) => {
       cfg = smtpSection(model)
-      routerId = coreSection(model).routerId ?? hostname()
+      routerId = getCoreSection(model).routerId ?? hostname()
       sender ??= new MailSender({ log, clock: (ctx.container.cradle as { clock?: Clock }).clock ?? systemClock }, opts)
       sender.configure(cfg)
     }

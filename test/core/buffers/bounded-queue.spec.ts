@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
-import { BoundedQueue } from '../../../core/src/buffers/bounded-queue.js'
-import { isKadError } from '../../../core/src/errors.js'
+import { BoundedQueue, isKadError } from '@kad/core'
 
 describe('BoundedQueue', () => {
   it('is a FIFO that grows past its initial ring', () => {

@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { BufferPool, type BufferLeak } from '../../../core/src/buffers/buffer-pool.js'
-import { isKadError } from '../../../core/src/errors.js'
+import { BufferPool, isKadError, type BufferLeak } from '@kad/core'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fifoPlugin, { fifoLine } from '../../../plugins/notifier-fifo/src/index.js'
-import type { Notification } from '../../../core/src/notifications-types.js'
+import type { Notification } from '@kad/core'
 import type { FifoStats } from '../../../plugins/notifier-fifo/src/fifo-writer.js'
 import { makeHost, waitFor, type TestHost } from '../../notifications/harness.js'
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert'
-import type { Notification } from '../../../core/src/notifications-types.js'
+import type { Notification } from '@kad/core'
 import { formatMail, wantsMail } from '../../../plugins/notifier-smtp/src/format.js'
 
 const cfg = { noEmailFaults: false, noCheckerEmails: false }

@@ -1,6 +1,10 @@
 import { strict as assert } from 'node:assert'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import smtpPlugin from '../../../plugins/notifier-smtp/src/index.js'
-import type { Notification } from '../../../core/src/notifications-types.js'
+import type { Notification } from '@kad/core'
 import { makeHost, waitFor, type TestHost } from '../../notifications/harness.js'
 import { TestSmtpServer, freePort } from './smtp-server.js'
 
@@ -137,5 +141,46 @@ describe('notifier-smtp against a real SMTP server (smtp-server on loopback)', f
       server.mails.map((m) => m.headers.subject),
       ['[lb-test] VRRP Instance VI_1 - Entering BACKUP state'],
     )
+  })
+
+  it('smtp_starttls with smtp_auth_user/smtp_auth_pass: upgrades to TLS and authenticates (beyond keepalived)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kad-smtp-tls-'))
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' })
+      const auths: string[] = []
+      let secured = false
+      server = new TestSmtpServer({
+        disabledCommands: [],
+        key: readFileSync(join(dir, 'key.pem')),
+        cert: readFileSync(join(dir, 'cert.pem')),
+        authMethods: ['PLAIN', 'LOGIN'],
+        onAuth: (auth, session, cb) => {
+          secured = session.secure
+          auths.push(`${auth.username}:${auth.password}`)
+          if (auth.username === 'alerts' && auth.password === 's3cret') cb(null, { user: 'alerts' })
+          else cb(new Error('bad credentials'))
+        },
+      })
+      const port = await server.start()
+      host = await makeHost([smtpPlugin], 'vrrp')
+      host.load(config(port, 'smtp_starttls\n  smtp_tls_verify off\n  smtp_auth_user alerts\n  smtp_auth_pass s3cret'))
+      assert.deepEqual(host.diagnostics, [])
+      await host.start()
+      host.notifications.publish(vrrp('FAULT'))
+      await waitFor(() => server.mails.length >= 1, 10_000, 10, 'mail over STARTTLS')
+      assert.deepEqual(auths, ['alerts:s3cret'])
+      assert.equal(secured, true)
+      assert.equal(server.mails[0].headers.subject, '[lb-test] VRRP Instance VI_1 - Entering FAULT state')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses smtp_auth_user without TLS unless smtp_auth_insecure (validateConfig)', async () => {
+    host = await makeHost([smtpPlugin], 'vrrp')
+    const model = host.load(config(25, 'smtp_auth_user a\n  smtp_auth_pass b'))
+    const diags: { code: string; severity: string }[] = []
+    host.hooks.validateConfig.call(model, { report: (d) => void diags.push(d) })
+    assert.deepEqual(diags.map((d) => [d.code, d.severity]), [['KAD_CFG_SMTP_AUTH_PLAIN', 'error']])
   })
 })
