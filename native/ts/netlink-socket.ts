@@ -7,6 +7,9 @@ import { decodeError, decodeMessages, encodeMessage, NLM_F, NLMSG, type NlMsg } 
 import { systemError, withCapability, type SystemError } from './errors.js'
 import { openSocket, type KadSocket } from './socket.js'
 
+/** The part of KadSocket a NetlinkSocket uses (tests substitute a fake kernel). */
+export type NetlinkTransport = Pick<KadSocket, 'setOption' | 'bind' | 'onError' | 'onMessage' | 'send' | 'unref' | 'close' | 'pause' | 'resume'>
+
 export interface NetlinkSocketOptions {
   protocol: number
   netns?: string
@@ -20,6 +23,8 @@ export interface NetlinkSocketOptions {
   receiveBufferBytes?: number
   /** Names request types in error messages. */
   typeNames?: Record<number, string>
+  /** Use this transport instead of opening a netlink socket (tests). */
+  transport?: NetlinkTransport
 }
 
 interface Pending {
@@ -37,7 +42,7 @@ interface Pending {
 const MAX_BATCH_BYTES = 32 * 1024
 
 export class NetlinkSocket {
-  readonly sock: KadSocket
+  readonly sock: NetlinkTransport
   private seq: number
   private readonly pending = new Map<number, Pending>()
   private readonly queue: Pending[] = []
@@ -52,7 +57,7 @@ export class NetlinkSocket {
   readonly stats = { sent: 0, batches: 0, received: 0, errors: 0, timeouts: 0, overruns: 0, malformed: 0 }
 
   constructor(opts: NetlinkSocketOptions) {
-    this.sock = openSocket({ domain: 'netlink', type: 'raw', protocol: opts.protocol, netns: opts.netns, receiveBufferSize: 65536, batch: 256 })
+    this.sock = opts.transport ?? openSocket({ domain: 'netlink', type: 'raw', protocol: opts.protocol, netns: opts.netns, receiveBufferSize: 65536, batch: 256 })
     this.window = opts.window ?? 256
     this.timeoutMs = opts.timeoutMs ?? 5000
     this.typeNames = opts.typeNames ?? {}
