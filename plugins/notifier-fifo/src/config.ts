@@ -37,11 +37,9 @@ export function fifoSection(model: ConfigModel | undefined): FifoSection {
 function userGroup(k: KeywordContext, i: number): { user?: string; group?: string } {
   const u = k.args[i]
   if (u === undefined) return {}
-  if (u.includes(':')) {
-    const [user, group] = u.split(':', 2)
-    return { user: user || undefined, group: group || undefined }
-  }
-  return { user: u, group: k.args[i + 1] }
+  const [user, group] = u.includes(':') ? u.split(':', 2) : [u, k.args[i + 1]]
+  // sections are plain JSON: no undefined-valued keys
+  return { ...(user ? { user } : {}), ...(group ? { group } : {}) }
 }
 
 const PREFIX: Record<FifoKind, string> = { global: '', vrrp: 'vrrp_', lvs: 'lvs_' }
