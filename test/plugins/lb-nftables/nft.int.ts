@@ -1,0 +1,98 @@
+/**
+ * lb-nftables on this machine's kernel, in namespaces: a client, a router running the nft table, and three
+ * backends with node TCP servers. Connections to the VIP reach the backends in the weight proportions and stop
+ * reaching a backend removed from the topology; `nft -j list table` reads back exactly the rules kad wrote.
+ * Tolerances: numgen inc (rr/wrr) is deterministic, so shares must be within 5 points of weight/sum; numgen random
+ * over 400 connections at 25 % has a standard deviation of ~2.2 points, so 9 points (4 sd).
+ */
+import { strict as assert } from 'node:assert'
+import type { DesiredRealServer, DesiredVirtualServer } from '@kad/core'
+import { NftLbBackend, nftRunner } from '../../../plugins/lb-nftables/src/backend.js'
+import { mapNameOf } from '../../../plugins/lb-nftables/src/ruleset.js'
+import { createLab, sh, type Lab } from '../ipvs/guest/netlab.js'
+import { testLogger } from '../ipvs/helpers.js'
+
+const ROUTER = 'kad-nft-r'
+const VIP = '192.0.2.100'
+const ID = `TCP:[${VIP}]:80`
+
+const rs = (address: string, weight: number): DesiredRealServer => ({ id: `[${address}]:8080`, family: 4, address, port: 8080, weight, method: 'NAT' })
+const vs = (realServers: DesiredRealServer[], scheduler = 'wrr'): DesiredVirtualServer => ({
+  id: ID, family: 4, protocol: 'TCP', address: VIP, port: 80, scheduler, schedulerFlags: [], realServers, quorumUp: true,
+})
+
+describe('lb-nftables in namespaces (host kernel)', function () {
+  this.timeout(60_000)
+  let lab: Lab
+  let backend: NftLbBackend
+  const nft = nftRunner({ netns: ROUTER })
+  let gen = 0
+  const apply = (weights: Record<string, number>, sched = 'wrr') =>
+    backend.apply({ generation: ++gen, virtualServers: [vs(lab.backends.filter((b) => b.name in weights).map((b) => rs(b.address, weights[b.name])), sched)] })
+  const share = (got: Record<string, number>, name: string, n: number) => (got[name] ?? 0) / n
+
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip()
+    sh(`ip netns del ${ROUTER} 2>/dev/null || true; ip netns add ${ROUTER} && ip -n ${ROUTER} link set lo up`)
+    lab = await createLab('kad-nft-', 3, ROUTER)
+    backend = new NftLbBackend({ run: nft.run, log: testLogger() })
+  })
+  after(async () => {
+    await backend?.stop(true)
+    lab?.destroy()
+    sh(`ip netns del ${ROUTER} 2>/dev/null || true`)
+  })
+
+  it('wrr 1:2:3 (numgen inc): connections reach the backends in the weight proportions', async () => {
+    await apply({ b1: 1, b2: 2, b3: 3 })
+    const n = 180
+    const got = await lab.connect(VIP, 80, n)
+    console.log(`      ${JSON.stringify(got)}`)
+    for (const [name, w] of [['b1', 1], ['b2', 2], ['b3', 3]] as const) assert.ok(Math.abs(share(got, name, n) - w / 6) <= 0.05, JSON.stringify(got))
+  })
+
+  it('nft -j list table reads back exactly the rules and map kad wrote', async () => {
+    const j = JSON.parse(await nft.read(['list', 'table', 'inet', 'kad'])) as { nftables: Record<string, any>[] }
+    const map = mapNameOf(ID, 4, true)
+    const maps = j.nftables.filter((o) => o.map).map((o) => o.map)
+    assert.deepEqual(maps.map((m) => [m.name, m.type, m.map, m.flags, m.elem]), [[map, 'integer', 'ipv4_addr . inet_service', ['interval'], [
+      [0, { concat: ['203.0.113.6', 8080] }], [{ range: [1, 2] }, { concat: ['203.0.113.10', 8080] }], [{ range: [3, 5] }, { concat: ['203.0.113.14', 8080] }],
+    ]]])
+    const rules = j.nftables.filter((o) => o.rule).map((o) => ({ chain: o.rule.chain, expr: o.rule.expr }))
+    const expr = [
+      { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: VIP } },
+      { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 80 } },
+      { dnat: { family: 'ip', addr: { map: { key: { numgen: { mode: 'inc', mod: 6, offset: 0 } }, data: `@${map}` } } } },
+    ]
+    assert.deepEqual(rules, [{ chain: 'prerouting', expr }, { chain: 'output', expr }])
+    const chains = j.nftables.filter((o) => o.chain).map((o) => [o.chain.name, o.chain.type, o.chain.hook, o.chain.prio])
+    assert.deepEqual(chains, [['prerouting', 'nat', 'prerouting', -100], ['output', 'nat', 'output', -100]])
+  })
+
+  it('a backend removed from the topology gets no more connections', async () => {
+    await apply({ b1: 1, b2: 1 })
+    const got = await lab.connect(VIP, 80, 40)
+    assert.equal(got.b3 ?? 0, 0, JSON.stringify(got))
+    assert.equal((got.b1 ?? 0) + (got.b2 ?? 0), 40, JSON.stringify(got))
+  })
+
+  it('weighted random (lc -> numgen random) 1:3 within 9 points', async () => {
+    await apply({ b1: 1, b3: 3 }, 'lc')
+    const n = 400
+    const got = await lab.connect(VIP, 80, n)
+    console.log(`      ${JSON.stringify(got)}`)
+    assert.ok(Math.abs(share(got, 'b1', n) - 0.25) <= 0.09, JSON.stringify(got))
+    assert.equal((got.b1 ?? 0) + (got.b3 ?? 0), n)
+  })
+
+  it('sh (jhash of the source): one client always reaches the same backend', async () => {
+    await apply({ b1: 1, b2: 1, b3: 1 }, 'sh')
+    const got = await lab.connect(VIP, 80, 30)
+    assert.equal(Object.keys(got).length, 1, JSON.stringify(got))
+  })
+
+  it('stop deletes the table', async () => {
+    await backend.stop(true)
+    assert.throws(() => sh(`ip netns exec ${ROUTER} nft list table inet kad 2>&1`))
+  })
+})
