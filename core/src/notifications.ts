@@ -101,6 +101,20 @@ export class Notifications {
     this.maxBytes = opts.maxBytes ?? NOTIFICATIONS_DEFAULTS.maxBytes
     this.maxItems = opts.maxItems ?? NOTIFICATIONS_DEFAULTS.maxItems
     this.deliveryTimeoutMs = opts.deliveryTimeoutMs ?? NOTIFICATIONS_DEFAULTS.deliveryTimeoutMs
+    // its counters in the SIGUSR2 stats and the JSON dump of this process
+    this.hooks.dumpStats.tap('notifications', (w, clear) => {
+      const s = this.stats()
+      w.section('Notifications', [
+        `Published = ${s.published}`,
+        `Delivered = ${s.delivered}`,
+        `Dropped = ${s.dropped} (${s.droppedBytes} bytes)`,
+        `Queued = ${s.queued} (${s.queuedBytes} bytes, high water ${s.highWaterBytes} of ${this.maxBytes})`,
+        `Notifier errors = ${s.tapErrors}`,
+        `Notifier timeouts = ${s.timeouts}`,
+      ])
+      if (clear) this.clearStats()
+    })
+    this.hooks.dumpJson.tap('notifications', (w) => w.json('notifications', this.stats()))
   }
 
   /** queue an event for the notifiers; returns at once (delivery happens on a later turn) */

@@ -122,6 +122,22 @@ describe('Notifications service', () => {
     return svc.drain().then(() => assert.equal(calls, 100_000))
   })
 
+  it('reports its counters in the stats dump and clears them on request', async () => {
+    const hooks = createHostHooks()
+    const svc = new Notifications({ hooks, log: makeLog(), clock: systemClock }, { maxItems: 1 })
+    svc.publish(ev('VI_1', 'MASTER'))
+    svc.publish(ev('VI_1', 'BACKUP'))
+    await svc.drain()
+    const sections: Record<string, readonly string[]> = {}
+    hooks.dumpStats.call({ section: (t, l) => void (sections[t] = l), json: () => {} }, true)
+    assert.ok(sections.Notifications.includes('Published = 2'))
+    assert.ok(sections.Notifications.some((l) => l.startsWith('Dropped = 1 (')))
+    assert.equal(svc.stats().published, 0)
+    let json: unknown
+    hooks.dumpJson.call({ section: () => {}, json: (k, v) => void (k === 'notifications' && (json = v)) })
+    assert.equal((json as { dropped: number }).dropped, 0)
+  })
+
   it('keys are kind and name', () => {
     assert.equal(notificationKey({ kind: 'real-server', name: '[192.0.2.1]:tcp:80' }), 'real-server:[192.0.2.1]:tcp:80')
   })
