@@ -98,11 +98,13 @@ function instrumentHooks(hooks: HostHooks, pluginOrder: () => Map<string, number
         },
       })
     if (typeof (h as any).for === 'function' && typeof (h as any).intercept === 'function' && !(h as any).taps) {
-      ;(h as any).intercept({ factory: (key: string, create: () => any) => {
-        const hook = create()
-        instrument(hook, `${name}.for(${key})`)
-        return hook
-      } })
+      // tapable calls factory(key, hook) with the hook it just created for that key
+      ;(h as any).intercept({
+        factory: (key: string, hook: any) => {
+          instrument(hook, `${name}.for(${key})`)
+          return hook
+        },
+      })
     } else instrument(h, name)
   }
 }

@@ -184,12 +184,12 @@ export class ScriptRunner {
     return checkScriptSecurity(argv[0], id.uid)
   }
 
-  run(spec: ScriptSpec, signal?: AbortSignal): Promise<ScriptResult> {
+  async run(spec: ScriptSpec, signal?: AbortSignal): Promise<ScriptResult> {
     const argv = this.argv(spec)
     const started = performance.now()
     const verdict = this.check(spec)
     if (!verdict.ok) {
-      return Promise.reject(new KadError('KAD_ERR_SCRIPT_INSECURE', `script ${argv[0] ?? ''} refused: ${verdict.path}: ${verdict.reason}`, { details: { ...verdict } }))
+      throw new KadError('KAD_ERR_SCRIPT_INSECURE', `script ${argv[0] ?? ''} refused: ${verdict.path}: ${verdict.reason}`, { details: { ...verdict } })
     }
     const id = this.identity(spec)
     return new Promise((resolve) => {

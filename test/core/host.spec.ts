@@ -110,3 +110,19 @@ describe('core/testing: createTestHost', () => {
     await t.stop()
   })
 })
+
+describe('core/host: HookMaps', () => {
+  it('createChecker.for(TYPE) taps work and a throwing factory names its plugin', async () => {
+    const h = await host([
+      p('ck', {}, (ctx) => {
+        ctx.hooks.createChecker.for('GOOD').tap('ck', () => ({ type: 'GOOD' }) as never)
+        ctx.hooks.createChecker.for('BAD').tap('ck', () => {
+          throw new Error('bad spec')
+        })
+      }),
+    ])
+    assert.equal((h.hooks.createChecker.for('GOOD').call({} as never, {} as never) as { type: string }).type, 'GOOD')
+    assert.throws(() => h.hooks.createChecker.for('BAD').call({} as never, {} as never), (e: unknown) => e instanceof HookError && e.hook === 'createChecker.for(BAD)' && e.plugin === 'ck')
+    await h.stop('test')
+  })
+})

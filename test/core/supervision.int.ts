@@ -42,9 +42,12 @@ describe('core/supervision (processes, signals, pid files)', function () {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'kad-sup-'))
     writeFileSync(join(dir, 'keepalived.conf'), 'global_defs {\n  router_id sup_test\n}\n')
-    kad = spawn(process.execPath, [KAD, '-n', '-l', '-G', '--all', '-f', join(dir, 'keepalived.conf'), '-p', pf('parent'), '-r', pf('vrrp'), '-c', pf('check'), '-b', pf('bfd')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    kad = spawn(process.execPath, [KAD, '-n', '-l', '-G', '--all', '-f', join(dir, 'keepalived.conf'), '-p', pf('parent'), '-r', pf('vrrp'), '-c', pf('check'), '-b', pf('bfd')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: dir } })
     kad.stdout!.on('data', (d) => (log += d))
     kad.stderr!.on('data', (d) => (log += d))
+  })
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.error(log)
   })
   after(() => {
     for (const n of ['vrrp', 'check', 'bfd', 'parent']) {
@@ -58,6 +61,7 @@ describe('core/supervision (processes, signals, pid files)', function () {
   it('starts the parent and the three children (--all) with pid files', async () => {
     await until('pid files', () => ['parent', 'vrrp', 'check', 'bfd'].every((n) => alive(readPid(pf(n)))), 10000)
     assert.equal(readPid(pf('parent')), kad.pid)
+    for (const role of ['vrrp', 'check', 'bfd']) await until(`${role} started`, () => log.includes(`started ${role} child`), 10000)
   })
 
   it('restarts a SIGKILLed child within 1 s; the others keep their pids', async () => {
@@ -68,7 +72,9 @@ describe('core/supervision (processes, signals, pid files)', function () {
       const p = readPid(pf('check'))
       return p && p !== before.check && alive(p) ? p : undefined
     }, 3000)
-    assert.ok(Date.now() - t0 < 1000, `respawned after ${Date.now() - t0} ms`)
+    // back means running again: the new child has loaded its plugins and started them
+    await until('check restarted', () => new RegExp(`kad_check\\[${np}\\] started check child`).test(log), 3000)
+    assert.ok(Date.now() - t0 < 1000, `running again after ${Date.now() - t0} ms`)
     assert.notEqual(np, before.check)
     assert.equal(readPid(pf('vrrp')), before.vrrp)
     assert.equal(readPid(pf('bfd')), before.bfd)
@@ -83,6 +89,21 @@ describe('core/supervision (processes, signals, pid files)', function () {
     await until('reload refusal', () => /keeping the running one/.test(log))
     assert.deepEqual(['vrrp', 'check', 'bfd'].map((n) => readPid(pf(n))), pids)
     assert.ok(pids.every(alive))
+  })
+
+  it('SIGUSR1 writes the parent and child data dumps to $TMPDIR', async () => {
+    process.kill(kad.pid!, 'SIGUSR1')
+    for (const f of ['keepalived_parent.data', 'keepalived.data', 'keepalived_check.data', 'keepalived_bfd.data']) {
+      const text = await until(f, () => {
+        try {
+          return readFileSync(join(dir, f), 'utf8')
+        } catch {
+          return undefined
+        }
+      })
+      assert.ok(text.length > 0)
+    }
+    assert.match(readFileSync(join(dir, 'keepalived_check.data'), 'utf8'), /event-loop lag/)
   })
 
   it('SIGTERM leaves no process and no pid file', async () => {

@@ -219,6 +219,12 @@ async function daemon(args: string[], io: CliIo): Promise<number> {
   if (opts.umask !== undefined) process.umask(opts.umask)
   if (o.snmp) io.err('kad: SNMP is not supported; -x ignored\n')
 
+  if (opts.namespace && process.env.KAD_NETNS !== opts.namespace) {
+    // -s NAME: run the whole daemon inside the network namespace, as keepalived does
+    const args2 = args.filter((a, i) => !(a === '-s' || a === '--namespace' || a.startsWith('--namespace=') || (i > 0 && (args[i - 1] === '-s' || args[i - 1] === '--namespace'))))
+    const child = spawn('ip', ['netns', 'exec', opts.namespace, process.execPath, process.argv[1], ...args2], { stdio: 'inherit', env: { ...process.env, KAD_NETNS: opts.namespace } })
+    return await new Promise<number>((r) => child.on('exit', (code, sig) => r(sig ? 1 : code ?? 1)))
+  }
   if (!opts.dontFork) {
     // keepalived forks into the background; Node cannot fork, so start ourselves detached with -n and exit
     const child = spawn(process.execPath, [process.argv[1], ...args, '--dont-fork'], { detached: true, stdio: 'ignore' })

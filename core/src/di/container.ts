@@ -10,6 +10,7 @@ import type { Ipc } from '../ipc.js'
 import type { DaemonOptions } from '../options.js'
 import type { ConfigModel } from '../config/types.js'
 import { Notifications } from '../notifications.js'
+import { createNetworking, type Networking } from '@kad/native'
 
 /** The config service: the model currently in force (changes on reload). */
 export interface ConfigStore {
@@ -28,6 +29,8 @@ declare module '../plugin/contract.js' {
     options: DaemonOptions
     config: ConfigStore
     notifications: Notifications
+    /** the networking library (rtnetlink, generic netlink, ARP/NA, sysctl, sockets); opens sockets lazily */
+    net: Networking
   }
 }
 
@@ -57,6 +60,11 @@ export function createRootContainer(s: RootServices): AwilixContainer<Cradle> {
       .singleton()
       .disposer((r) => r.killAll()),
     notifications: asFunction(({ hooks, log, clock }: Cradle) => new Notifications({ hooks, log, clock })).singleton(),
+    // -s NAME in a test host: every socket of the service opens inside /run/netns/NAME (the daemon re-executes
+    // itself inside the namespace instead, so there the option is already consumed)
+    net: asFunction(({ options }: Cradle) => createNetworking(options.namespace ? { netns: `/run/netns/${options.namespace}` } : {}))
+      .singleton()
+      .disposer((n) => n.close()),
   } as never)
   return c
 }

@@ -1,13 +1,18 @@
-/** A sender of datagrams to /dev/log, through the native addon's AF_UNIX support when it is there. */
-export async function syslogSender(): Promise<((msg: Buffer) => void) | undefined> {
+import { existsSync } from 'node:fs'
+
+/**
+ * A sender of datagrams to the local syslog socket (/dev/log) through the native addon's AF_UNIX datagram socket.
+ * Undefined when there is no syslog socket or no addon: console (-l) and file (-g) logging still work.
+ */
+export async function syslogSender(path = '/dev/log'): Promise<((msg: Buffer) => void) | undefined> {
+  if (!existsSync(path)) return undefined
   try {
-    const native = (await import('@kad/native')) as Record<string, any>
-    if (typeof native.openUnixDgram === 'function') {
-      const s = native.openUnixDgram()
-      return (msg: Buffer) => s.sendTo(msg, '/dev/log')
+    const native = await import('@kad/native')
+    const s = native.openSocket({ domain: 'unix', type: 'dgram' })
+    return (msg: Buffer) => {
+      s.send(msg, path)
     }
   } catch {
-    /* no addon: console and file logging still work */
+    return undefined
   }
-  return undefined
 }
