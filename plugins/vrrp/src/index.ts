@@ -1,9 +1,227 @@
-import { definePlugin, HOST_API_VERSION } from '@kad/core'
+/**
+ * @kad/plugin-vrrp: keepalived's VRRP stack (RFC 3768 v2, RFC 5798 v3, IPv4 and IPv6). Registers the VRRP
+ * keywords in every process; runs the instances in the `vrrp` process. See README.md.
+ */
+import { definePlugin, HOST_API_VERSION, type ConfigModel, type DumpWriter, type Notification, type PluginContext } from '@kad/core'
+import { createNetworking, type Networking } from '@kad/native'
+import { installKeywords, validateVrrp } from './keywords.js'
+import { vrrpSection, type VrrpSection } from './model.js'
+import { SocketPool } from './io.js'
+import { KernelState } from './addresses.js'
+import { VrrpInstance } from './instance.js'
+import { SyncGroup } from './sync.js'
+import { Trackers } from './tracking.js'
 
 export const PLUGIN_NAME = 'vrrp'
 
-/** Placeholder: the plugin is being written (see its README). */
+/** the core services this plugin resolves (core's Cradle augmentation is not exported from @kad/core's index) */
+interface CoreCradle {
+  scheduler: import('@kad/core').Scheduler
+  clock: import('@kad/core').Clock
+  scriptRunner: import('@kad/core').ScriptRunner
+  notifications: { publish(n: Notification): void }
+  options?: { dontReleaseVrrp?: boolean }
+}
+export { vrrpSection } from './model.js'
+export type * from './model.js'
+export { VrrpInstance, trackEffect } from './instance.js'
+
+/** The running stack of one vrrp process (exposed for tests, dumps and the demo). */
+export class VrrpRuntime {
+  readonly instances = new Map<string, VrrpInstance>()
+  readonly groups = new Map<string, SyncGroup>()
+  readonly pool: SocketPool
+  readonly kernel: KernelState
+  readonly trackers: Trackers
+  private readonly statics: Promise<void>[] = []
+
+  constructor(
+    readonly section: VrrpSection,
+    private readonly ctx: {
+      log: PluginContext['log']
+      scheduler: import('@kad/core').Scheduler
+      clock: import('@kad/core').Clock
+      net: Networking
+      scriptRunner?: import('@kad/core').ScriptRunner
+      publish: (n: Notification) => void
+      model: ConfigModel
+    },
+  ) {
+    this.pool = new SocketPool(ctx.net)
+    this.kernel = new KernelState(ctx.net, ctx.log)
+    this.trackers = new Trackers({ net: ctx.net, scheduler: ctx.scheduler, scriptRunner: ctx.scriptRunner, log: ctx.log, model: ctx.model }, section.scripts, section.trackProcesses)
+    for (const m of section.instances) {
+      if (!m.vrid) continue
+      const inst = new VrrpInstance(m, {
+        log: ctx.log, scheduler: ctx.scheduler, clock: ctx.clock, net: ctx.net, pool: this.pool, kernel: this.kernel,
+        scriptRunner: ctx.scriptRunner, publish: ctx.publish, globals: section.globals,
+        onTransition: (i, _from, to, reason) => (i.syncGroup ? this.groups.get(i.syncGroup)?.onMemberTransition(i, to, reason) : undefined),
+      })
+      this.instances.set(m.name, inst)
+    }
+    for (const g of section.syncGroups) {
+      const members = g.group.map((n) => this.instances.get(n)).filter((x): x is VrrpInstance => x !== undefined)
+      if (members.length === 0) continue
+      const run = (s: import('./model.js').ScriptRef, extra?: string[]) => members[0].runScript(s, extra)
+      this.groups.set(g.name, new SyncGroup(g, members, { clock: ctx.clock, log: ctx.log, publish: ctx.publish, runScript: run }))
+    }
+    this.wireTrackers()
+  }
+
+  private wireTrackers(): void {
+    const t = this.trackers
+    const bfd = this.ctx.model.sections.bfd as { instances?: { name: string; weight: number; reverse: boolean }[]; vrrpInstances?: Record<string, { name: string; weight?: number; reverse?: boolean }[]>; syncGroups?: Record<string, { name: string; weight?: number; reverse?: boolean }[]> } | undefined
+    const bfdDef = (n: string) => bfd?.instances?.find((b) => b.name === n)
+    for (const inst of this.instances.values()) {
+      const m = inst.m
+      const group = inst.syncGroup ? this.groups.get(inst.syncGroup) : undefined
+      // inside a sync group, member trackers only count for FAULT unless sync_group_tracking_weight
+      const target = group && !group.m.syncGroupTrackingWeight
+        ? { setTracker: (k: string, e: { fault: boolean; delta: number }) => { inst.trackers.set(k, { fault: e.fault, delta: 0 }); group.recompute() } }
+        : group ? { setTracker: (k: string, e: { fault: boolean; delta: number }) => { inst.trackers.set(k, e); group.recompute() } } : inst
+      if (m.interface && !m.dontTrackPrimary) t.trackInterface(m.interface, target, `if:${m.interface}`, 0, false)
+      for (const ti of m.trackInterfaces) t.trackInterface(ti.name, target, `if:${ti.name}`, ti.weight, ti.reverse)
+      for (const r of m.trackScripts) t.trackScript(r, target, `script:${r.name}`)
+      for (const r of m.trackProcesses) t.trackProcess(r, target, `process:${r.name}`)
+      for (const r of m.trackFiles) if (!t.trackFile(r, target, `file:${r.name}`)) this.ctx.log.warn(`(${m.name}) track_file ${r.name} not found, ignoring...`)
+      for (const r of bfd?.vrrpInstances?.[m.name] ?? []) {
+        const d = bfdDef(r.name)
+        t.trackBfd(r.name, target, `bfd:${r.name}`, r.weight ?? d?.weight ?? 0, r.reverse ?? d?.reverse ?? false)
+      }
+    }
+    for (const g of this.groups.values()) {
+      for (const ti of g.m.trackInterfaces) t.trackInterface(ti.name, g, `if:${ti.name}`, ti.weight, ti.reverse)
+      for (const r of g.m.trackScripts) t.trackScript(r, g, `script:${r.name}`)
+      for (const r of g.m.trackProcesses) t.trackProcess(r, g, `process:${r.name}`)
+      for (const r of g.m.trackFiles) t.trackFile(r, g, `file:${r.name}`)
+      for (const r of bfd?.syncGroups?.[g.name] ?? []) {
+        const d = bfdDef(r.name)
+        t.trackBfd(r.name, g, `bfd:${r.name}`, r.weight ?? d?.weight ?? 0, r.reverse ?? d?.reverse ?? false)
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const s = this.section
+    for (const a of s.staticAddresses) await this.kernel.addVip(a, a.dev ?? s.globals.defaultInterface ?? 'eth0', false)
+    for (const r of s.staticRoutes) await this.kernel.addRoute(r)
+    for (const r of s.staticRules) await this.kernel.addRule(r)
+    await this.trackers.start()
+    for (const i of this.instances.values()) {
+      try {
+        await i.start()
+      } catch (err) {
+        this.ctx.log.error(`(${i.name}) cannot start: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  async stop(keep: boolean): Promise<void> {
+    this.trackers.stop()
+    await Promise.all([...this.instances.values()].map((i) => i.stop(keep)))
+    await Promise.all(this.statics)
+    if (keep) this.kernel.forgetAll()
+    else await this.kernel.releaseAll()
+    this.pool.closeAll()
+  }
+
+  onBfd(payload: unknown): void {
+    this.trackers.onBfd(payload)
+  }
+
+  // ------------------------------------------------------------- dumps (keepalived.data / .stats / .json)
+
+  dumpData(w: DumpWriter): void {
+    const lines: string[] = []
+    for (const i of this.instances.values()) {
+      const m = i.m
+      lines.push(` VRRP Instance = ${m.name}`, `   VRRP Version = ${i.version}`, `   State = ${i.state}`)
+      lines.push(`   Last transition = ${i.lastTransition ? new Date(i.lastTransition).toISOString() : 'never'}`)
+      lines.push(`   Interface = ${i.ifname || 'none'}`, `   Using src_ip = ${i.source}`, `   Virtual Router ID = ${m.vrid}`)
+      lines.push(`   Priority = ${m.priority}`, `   Effective priority = ${i.st.effectivePriority}`, `   Advert interval = ${m.advertInt} sec`)
+      lines.push(`   Master router = ${i.st.masterIp ?? 'none'}`, `   Master priority = ${i.st.masterPriority ?? 0}`)
+      lines.push(`   Preempt = ${m.preempt ? 'enabled' : 'disabled'}`, `   Preempt delay = ${m.preemptDelay} secs`)
+      if (m.auth) lines.push(`   Authentication type = ${m.auth.type === 'PASS' ? 'SIMPLE_PASSWORD' : 'IPSEC_AH'}`)
+      if (i.syncGroup) lines.push(`   Sync group = ${i.syncGroup}`)
+      if (m.unicastPeers.length) lines.push(`   Unicast Peer = ${m.unicastPeers.map((p) => p.address).join(', ')}`)
+      lines.push(`   Virtual IP (${m.vips.length}):`, ...m.vips.map((v) => `     ${v.address}/${v.prefixLength} dev ${v.dev ?? i.ifname} scope ${v.scope ?? 'global'}`))
+      for (const [k, t] of i.trackers) lines.push(`   Tracker ${k}: ${t.fault ? 'FAULT' : 'OK'} weight ${t.delta}`)
+    }
+    w.section('VRRP Topology', lines)
+    const g: string[] = []
+    for (const s of this.groups.values()) g.push(` VRRP Sync Group = ${s.name}, ${s.state}`, ...s.members.map((m) => `   monitor = ${m.name}`))
+    if (g.length) w.section('VRRP Sync groups', g)
+  }
+
+  dumpStats(w: DumpWriter, clear: boolean): void {
+    const lines: string[] = []
+    for (const i of this.instances.values()) {
+      lines.push(`VRRP Instance: ${i.name}`, '  Advertisements:')
+      lines.push(`    Received: ${i.stats.advert_rcvd}`, `    Sent: ${i.stats.advert_sent}`)
+      lines.push(`  Became master: ${i.stats.become_master}`, `  Released master: ${i.stats.release_master}`)
+      lines.push('  Priority Zero:', `    Received: ${i.stats.pri_zero_rcvd}`, `    Sent: ${i.stats.pri_zero_sent}`)
+      lines.push('  Packet Errors:')
+      for (const [k, v] of Object.entries(i.stats)) if (/^[A-Z_]+$/.test(k)) lines.push(`    ${k}: ${v}`)
+      if (clear) for (const k of Object.keys(i.stats)) i.stats[k] = 0
+    }
+    for (const s of this.pool.all()) {
+      const d = Object.entries(s.dropped)
+      if (d.length) lines.push(`Socket ${s.key.family === 4 ? 'IPv4' : 'IPv6'} ${s.key.ifname || '-'}: ${d.map(([k, v]) => `${k}=${v}`).join(' ')}`)
+      if (clear) for (const k of Object.keys(s.dropped)) s.dropped[k] = 0
+    }
+    w.section('VRRP statistics', lines)
+  }
+
+  dumpJson(w: DumpWriter): void {
+    w.json('vrrp', [...this.instances.values()].map((i) => ({
+      data: {
+        iname: i.name, state: i.state, vrid: i.m.vrid, version: i.version, ifp_ifname: i.ifname, base_priority: i.m.priority,
+        effective_priority: i.st.effectivePriority, adver_int: i.m.advertInt, master_ipaddr: i.st.masterIp, sync_group: i.syncGroup,
+        vips: i.m.vips.map((v) => `${v.address}/${v.prefixLength}`), unicast_peers: i.m.unicastPeers.map((p) => p.address), last_transition: i.lastTransition,
+      },
+      stats: { ...i.stats },
+    })))
+  }
+}
+
 export default definePlugin({
-  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'] },
-  register() {},
+  meta: {
+    name: PLUGIN_NAME,
+    version: '0.1.0',
+    host: '^' + HOST_API_VERSION,
+    roles: ['vrrp'],
+    description: 'VRRP v2/v3 (RFC 3768, RFC 5798), IPv4 and IPv6, interoperable with keepalived',
+  },
+  register(ctx) {
+    installKeywords(ctx.keywords)
+    ctx.hooks.validateConfig.tap(PLUGIN_NAME, (model, sink) => validateVrrp(model, sink))
+    let rt: VrrpRuntime | undefined
+    let net: Networking | undefined
+    ctx.hooks.start.tapPromise(PLUGIN_NAME, async (model) => {
+      const c = ctx.container.cradle as unknown as CoreCradle
+      const section = vrrpSection(model)
+      if (section.instances.length === 0 && section.staticAddresses.length === 0) return
+      const has = (k: string) => ctx.container.hasRegistration(k)
+      net = has('net') ? ((c as unknown as { net: Networking }).net) : createNetworking()
+      const notifications = has('notifications') ? c.notifications : undefined
+      rt = new VrrpRuntime(section, {
+        log: ctx.log, scheduler: c.scheduler, clock: c.clock, net, scriptRunner: has('scriptRunner') ? c.scriptRunner : undefined,
+        publish: (n) => notifications?.publish(n), model,
+      })
+      const delay = section.globals.startupDelay
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay * 1000))
+      await rt.start()
+    })
+    ctx.hooks.shutdown.tapPromise(PLUGIN_NAME, async () => {
+      if (!rt) return
+      const keep = ctx.container.hasRegistration('options') ? (ctx.container.cradle as unknown as CoreCradle).options?.dontReleaseVrrp === true : false
+      await rt.stop(keep)
+      rt = undefined
+      if (!ctx.container.hasRegistration('net')) net?.close()
+    })
+    ctx.hooks.remoteEvent.for('bfd.session').tap(PLUGIN_NAME, (payload) => rt?.onBfd(payload))
+    ctx.hooks.dumpData.tap(PLUGIN_NAME, (w) => rt?.dumpData(w))
+    ctx.hooks.dumpStats.tap(PLUGIN_NAME, (w, clear) => rt?.dumpStats(w, clear))
+    ctx.hooks.dumpJson.tap(PLUGIN_NAME, (w) => rt?.dumpJson(w))
+  },
 })

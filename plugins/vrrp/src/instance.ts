@@ -1,0 +1,509 @@
+/**
+ * One running VRRP instance: the pure state machine (fsm.ts) driven by received adverts, timers on the core
+ * Scheduler (precision 'fine') and tracker changes; its actions executed against the kernel (addresses.ts), the
+ * sockets (io.ts), GARP/NA, notify scripts and the notifications service.
+ */
+import type { Clock, Logger, Notification, Scheduler, ScriptRunner, TaskHandle } from '@kad/core'
+import type { MessageInfo, Networking } from '@kad/native'
+import {
+  AUTH, MCAST_GROUP4, encodeIpv4Packet, encodeVrrp, validateAdvert, type Advert, type RejectReason, type RxExpectation,
+} from './codec/index.js'
+import { type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type VrrpState, initialState, masterDownMs, step } from './fsm.js'
+import { KernelState } from './addresses.js'
+import type { SocketKey, SocketPool, VrrpSocket } from './io.js'
+import type { NotifyScripts, ScriptRef, VipModel, VrrpGlobals, VrrpInstanceModel } from './model.js'
+
+export interface InstanceDeps {
+  log: Logger
+  scheduler: Scheduler
+  clock: Clock
+  net: Networking
+  pool: SocketPool
+  kernel: KernelState
+  scriptRunner?: ScriptRunner
+  publish: (n: Notification) => void
+  globals: VrrpGlobals
+  /** a transition of this instance that was not itself caused by its sync group */
+  onTransition?: (inst: VrrpInstance, from: VrrpState, to: VrrpState | 'STOP', reason: string) => void
+}
+
+export interface TrackEffect {
+  fault: boolean
+  delta: number
+}
+
+/** keepalived's arithmetic for a tracked object: weight 0 = FAULT while down; >0 added while up; <0 subtracted while down; reverse swaps */
+export function trackEffect(up: boolean, weight0: number, reverse: boolean): TrackEffect {
+  const effectiveUp = reverse ? !up : up
+  const weight = reverse ? -weight0 : weight0
+  if (weight === 0) return { fault: !effectiveUp, delta: 0 }
+  if (weight > 0) return { fault: false, delta: effectiveUp ? weight : 0 }
+  return { fault: false, delta: effectiveUp ? 0 : weight }
+}
+
+/** the macvlan name and MAC keepalived uses for use_vmac */
+export function vmacName(m: VrrpInstanceModel, prefix = 'vrrp'): string {
+  return m.useVmac?.name ?? `${prefix}.${m.vrid}`
+}
+export function vmacMac(m: VrrpInstanceModel): string {
+  return m.useVmac?.mac ?? `00:00:5e:00:0${m.family === 6 ? 2 : 1}:${m.vrid.toString(16).padStart(2, '0')}`
+}
+
+export class VrrpInstance {
+  readonly m: VrrpInstanceModel
+  readonly cfg: FsmConfig
+  st: FsmState
+  readonly version: 2 | 3
+  readonly stats: Record<string, number> = {
+    advert_rcvd: 0, advert_sent: 0, become_master: 0, release_master: 0, pri_zero_rcvd: 0, pri_zero_sent: 0, invalid: 0,
+  }
+  /** tracker name -> effect */
+  readonly trackers = new Map<string, TrackEffect>()
+  /** what the sync group forces (FAULT while a member is faulty) */
+  groupFault = false
+  syncGroup?: string
+  lastTransition = 0
+  private advertTask?: TaskHandle
+  private downTask?: TaskHandle
+  private refreshTask?: TaskHandle
+  private garpTasks: TaskHandle[] = []
+  private advertDeadline?: number
+  private firing?: number
+  private sock?: VrrpSocket
+  private sockKey?: SocketKey
+  private src = ''
+  /** the interface VIPs go on and adverts leave from */
+  ifname = ''
+  ifindex = 0
+  private ipId = 0
+  private ahSeq = 0
+  private lastAhSeqRx?: number
+  private chain: Promise<void> = Promise.resolve()
+  private scriptChain: Promise<void> = Promise.resolve()
+  private vmacCreated = false
+  private readonly sysctlRestore: Array<[string, string]> = []
+  private readonly log: Logger
+
+  constructor(model: VrrpInstanceModel, private readonly d: InstanceDeps) {
+    this.m = model
+    const g = d.globals
+    this.version = model.version ?? (model.family === 6 ? 3 : g.version)
+    this.cfg = {
+      version: this.version,
+      priority: model.priority,
+      advertIntCs: Math.max(1, Math.round(model.advertInt * 100)),
+      initialState: model.state,
+      preempt: model.preempt,
+      preemptDelayMs: model.preemptDelay * 1000,
+      downTimerAdverts: model.downTimerAdverts ?? g.downTimerAdverts,
+      lowerPrioNoAdvert: model.lowerPrioNoAdvert ?? g.lowerPrioNoAdvert ?? false,
+      higherPrioSendAdvert: model.higherPrioSendAdvert ?? g.higherPrioSendAdvert ?? false,
+      ownerIgnoreAdverts: model.ownerIgnoreAdverts ?? g.ownerIgnoreAdverts,
+      primaryIp: '',
+    }
+    this.st = initialState(this.cfg)
+    this.log = d.log.child({ instance: model.name })
+  }
+
+  get name(): string {
+    return this.m.name
+  }
+  get state(): VrrpState {
+    return this.st.state
+  }
+  get source(): string {
+    return this.src
+  }
+  get unicast(): boolean {
+    return this.m.unicastPeers.length > 0
+  }
+  private get dstGroup(): string {
+    return this.m.mcastDstIp ?? (this.m.family === 4 ? this.d.globals.mcastGroup4 : this.d.globals.mcastGroup6)
+  }
+
+  // ---------------------------------------------------------------- start / stop
+
+  async start(): Promise<void> {
+    const net = this.d.net
+    const base = this.m.interface ?? ''
+    this.ifname = base
+    if (this.m.useVmac && base) await this.setupVmac(base)
+    this.ifindex = this.ifname ? net.ifNameToIndex(this.ifname) : 0
+    this.src = await this.pickSource(base)
+    this.cfg.primaryIp = this.src
+    const xmitIf = this.m.useVmac && this.m.vmacXmitBase ? base : this.ifname
+    this.sockKey = { family: this.m.family, ifname: this.m.useVmac ? xmitIf : base, unicast: this.unicast, group: this.unicast ? undefined : this.dstGroup, ah: this.m.auth?.type === 'AH' }
+    this.sock = this.d.pool.acquire(this.sockKey)
+    this.sock.register(this.m.vrid, (p) => this.onPacket(p.buf, p.info))
+    this.log.info(`(${this.name}) Entering ${this.st.fault || this.groupFault ? 'FAULT' : 'BACKUP'} STATE (init)`)
+    if (this.st.fault || this.groupFault) this.st = { ...this.st, fault: true }
+    this.dispatch({ type: 'startup', now: this.d.clock.now() })
+  }
+
+  /** stop: priority-0 advert from a MASTER, VIPs removed (unless keep), notify STOP */
+  async stop(keep: boolean): Promise<void> {
+    const actions = this.dispatch({ type: 'shutdown', now: this.d.clock.now() }, keep)
+    void actions
+    this.cancelTimers()
+    await this.chain
+    await this.scriptChain
+    if (this.sock && this.sockKey) this.d.pool.release(this.sockKey, this.m.vrid)
+    this.sock = undefined
+    if (!keep) await this.teardownVmac()
+  }
+
+  private cancelTimers(): void {
+    this.advertTask?.cancel()
+    this.downTask?.cancel()
+    this.refreshTask?.cancel()
+    for (const t of this.garpTasks) t.cancel()
+    this.garpTasks = []
+  }
+
+  private async pickSource(base: string): Promise<string> {
+    if (this.m.unicastSrcIp) return this.m.unicastSrcIp
+    if (this.m.mcastSrcIp) return this.m.mcastSrcIp
+    if (!base) return this.m.family === 4 ? '0.0.0.0' : '::'
+    const addrs = await this.d.net.rtnl.listAddresses({ family: this.m.family, dev: base })
+    const vipSet = new Set(this.m.vips.map((v) => v.address))
+    const cands = addrs.filter((a) => !vipSet.has(a.address))
+    const pick = this.m.family === 6 ? cands.find((a) => a.address.startsWith('fe80')) ?? cands[0] : cands.find((a) => !a.flags.includes('secondary')) ?? cands[0]
+    return pick?.address ?? (this.m.family === 4 ? '0.0.0.0' : '::')
+  }
+
+  private async setupVmac(base: string): Promise<void> {
+    const net = this.d.net
+    const name = vmacName(this.m, this.d.globals.vmacPrefix)
+    const existing = await net.rtnl.getLink(name)
+    if (!existing) {
+      await net.rtnl.addMacvlan({ name, link: base, mode: 'private', mac: vmacMac(this.m), up: true })
+      this.vmacCreated = true
+    } else await net.rtnl.setLinkUp(name)
+    this.ifname = name
+    // keepalived's settings: the VMAC answers ARP only for its own addresses, the base stops answering for them
+    const set = (key: string, value: string) => {
+      try {
+        const old = net.sysctl.read(key)
+        if (old !== value) {
+          net.sysctl.write(key, value)
+          this.sysctlRestore.push([key, old])
+        }
+      } catch {
+        /* sysctl not present (IPv6 disabled, …) */
+      }
+    }
+    if (this.m.family === 4) {
+      set(`net.ipv4.conf.${name}.arp_ignore`, '1')
+      set(`net.ipv4.conf.${name}.arp_filter`, '0')
+      set(`net.ipv4.conf.${name}.accept_local`, '1')
+      set(`net.ipv4.conf.${name}.rp_filter`, '0')
+      set(`net.ipv4.conf.${base}.arp_ignore`, '1')
+      set(`net.ipv4.conf.${base}.arp_filter`, '1')
+    } else {
+      set(`net.ipv6.conf.${name}.accept_dad`, '0')
+    }
+  }
+
+  private async teardownVmac(): Promise<void> {
+    for (const [k, v] of this.sysctlRestore.reverse()) {
+      try {
+        this.d.net.sysctl.write(k, v)
+      } catch {
+        /* interface gone */
+      }
+    }
+    this.sysctlRestore.length = 0
+    if (this.vmacCreated) {
+      try {
+        await this.d.net.rtnl.delLink(this.ifname)
+      } catch {
+        /* already gone */
+      }
+      this.vmacCreated = false
+    }
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  expectation(): RxExpectation {
+    const g = this.d.globals
+    return {
+      family: this.m.family,
+      version: this.version,
+      auth: this.version === 2 && this.m.auth ? { type: this.m.auth.type, key: this.m.auth.pass } : undefined,
+      advertIntSec: this.version === 2 ? Math.round(this.m.advertInt) : undefined,
+      addresses: this.m.vips.map((v) => v.address),
+      skipAddressCheck: this.m.skipCheckAdvAddr ?? g.skipCheckAdvAddr,
+      unicastPeers: this.m.unicastPeers,
+      checkUnicastSrc: this.m.checkUnicastSrc ?? g.checkUnicastSrc,
+      mcastGroup4: g.mcastGroup4,
+      v3AsV2: this.m.v3ChecksumAsV2 ?? g.v3ChecksumAsV2,
+      lastAhSeq: this.lastAhSeqRx,
+    }
+  }
+
+  onPacket(buf: Buffer, info: MessageInfo): void {
+    const meta = this.m.family === 4 ? { dst: info.dst } : { src: info.from, dst: info.dst, ttl: info.hopLimit }
+    const v = validateAdvert(buf, meta, this.expectation())
+    if (!v.ok) {
+      this.reject(v.reason, v.detail, info.from)
+      return
+    }
+    if (v.src === this.src && !this.unicast) return // our own (multicast loop)
+    if (v.ah) this.lastAhSeqRx = v.ah.seq
+    this.stats.advert_rcvd++
+    if (v.advert.priority === 0) this.stats.pri_zero_rcvd++
+    const advertIntCs = this.version === 3 ? v.advert.advertInt : v.advert.advertInt * 100
+    this.dispatch({ type: 'advert', now: this.d.clock.now(), priority: v.advert.priority, advertIntCs, src: v.src })
+  }
+
+  reject(reason: RejectReason, detail: string | undefined, from: string): void {
+    this.stats[reason] = (this.stats[reason] ?? 0) + 1
+    this.stats.invalid++
+    this.log.limited(`rx:${this.name}:${reason}`, 'info', `(${this.name}) rejected advert from ${from}: ${reason}${detail ? ` (${detail})` : ''}`, { reason, from })
+  }
+
+  // ---------------------------------------------------------------- events and actions
+
+  /** feed one event to the machine and run its actions */
+  dispatch(e: FsmEvent, keep = false): FsmAction[] {
+    const before = this.st.state
+    const r = step(this.cfg, this.st, e)
+    this.st = r.state
+    for (const a of r.actions) this.run(a, e, keep)
+    if (before !== this.st.state) this.lastTransition = this.d.clock.wallNow()
+    return r.actions
+  }
+
+  private run(a: FsmAction, e: FsmEvent, keep: boolean): void {
+    const sch = this.d.scheduler
+    switch (a.type) {
+      case 'sendAdvert':
+        this.sendAdvert(a.priority)
+        break
+      case 'armAdvertTimer': {
+        this.advertTask?.cancel()
+        const now = this.d.clock.now()
+        const base = e.type === 'advertTimer' && this.firing !== undefined ? this.firing : now
+        const deadline = base + a.ms
+        this.advertDeadline = deadline
+        this.advertTask = sch.addTimer(`vrrp.${this.name}.advert`, deadline - now, () => {
+          this.firing = this.advertDeadline
+          this.dispatch({ type: 'advertTimer', now: this.d.clock.now() })
+          this.firing = undefined
+        }, { precision: 'fine' })
+        break
+      }
+      case 'cancelAdvertTimer':
+        this.advertTask?.cancel()
+        this.advertTask = undefined
+        this.advertDeadline = undefined
+        break
+      case 'armMasterDown':
+        this.downTask?.cancel()
+        this.downTask = sch.addTimer(`vrrp.${this.name}.master-down`, a.ms, () => {
+          this.log.info(`(${this.name}) Receive advertisement timeout`)
+          this.dispatch({ type: 'masterDown', now: this.d.clock.now() })
+        }, { precision: 'fine' })
+        break
+      case 'cancelMasterDown':
+        this.downTask?.cancel()
+        this.downTask = undefined
+        break
+      case 'addVips':
+        this.stats.become_master++
+        this.enqueue(() => this.setAddresses(true))
+        break
+      case 'removeVips':
+        if (e.type !== 'startup') this.stats.release_master++
+        if (!keep) this.enqueue(() => this.setAddresses(false))
+        for (const t of this.garpTasks) t.cancel()
+        this.garpTasks = []
+        this.refreshTask?.cancel()
+        break
+      case 'sendGarp':
+        this.scheduleGarps(a.lowerPrio === true)
+        break
+      case 'notify':
+        this.notify(a.from, a.to, a.reason)
+        break
+      case 'masterRxLowerPri':
+        if (this.m.notify.masterRxLowerPri) this.runScript(this.m.notify.masterRxLowerPri)
+        break
+    }
+  }
+
+  private enqueue(fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((err) => this.log.warn(`(${this.name}) ${(err as Error).message}`))
+  }
+
+  // ---------------------------------------------------------------- adverts
+
+  buildAdvert(priority: number, dst: string): Buffer {
+    const adv: Advert = {
+      version: this.version, type: 1, vrid: this.m.vrid, priority,
+      advertInt: this.version === 3 ? this.cfg.advertIntCs : Math.round(this.m.advertInt),
+      addresses: this.m.vips.map((v) => v.address),
+    }
+    if (this.m.family === 6) return encodeVrrp(adv, { family: 6 })
+    this.ipId = (this.ipId + 1) & 0xffff || 1
+    const auth = this.version === 2 && this.m.auth
+      ? this.m.auth.type === 'PASS' ? { type: 'PASS' as const, key: this.m.auth.pass } : { type: 'AH' as const, key: this.m.auth.pass, seq: this.ahSeq }
+      : undefined
+    if (this.version === 2 && !auth) adv.authType = AUTH.NONE
+    const oldCs = this.unicast && this.m.oldUnicastChecksum === 'always'
+    return encodeIpv4Packet(adv, {
+      src: this.src, dst, id: this.ipId, ttl: this.unicast ? (this.m.unicastTtl ?? 255) : 255, auth, ahZeroTtl: this.unicast,
+      v3AsV2: this.m.v3ChecksumAsV2 ?? this.d.globals.v3ChecksumAsV2, pseudoDst: oldCs ? (this.d.globals.mcastGroup4 ?? MCAST_GROUP4) : undefined,
+    })
+  }
+
+  private sendAdvert(priority: number): void {
+    if (!this.sock) return
+    if (this.m.auth?.type === 'AH') this.ahSeq++
+    const dsts = this.unicast ? this.m.unicastPeers.map((p) => p.address) : [this.dstGroup]
+    for (const dst of dsts) {
+      try {
+        const pkt = this.buildAdvert(priority, dst)
+        this.sock.send(pkt, dst, this.m.family === 6 ? { src: this.src === '::' ? undefined : this.src, ifindex: this.ifindex || undefined, hopLimit: this.unicast ? (this.m.unicastTtl ?? 255) : 255 } : {})
+        this.stats.advert_sent++
+        if (priority === 0) this.stats.pri_zero_sent++
+      } catch (err) {
+        this.stats.send_error = (this.stats.send_error ?? 0) + 1
+        this.log.limited(`tx:${this.name}`, 'warn', `(${this.name}) cannot send advert to ${dst}: ${(err as Error).message}`)
+      }
+    }
+    if (priority === 0) this.log.info(`(${this.name}) sent 0 priority`)
+  }
+
+  // ---------------------------------------------------------------- addresses
+
+  private vipDev(v: VipModel): string {
+    return v.dev ?? this.ifname
+  }
+
+  private async setAddresses(up: boolean): Promise<void> {
+    const k = this.d.kernel
+    const all = [...this.m.vips, ...this.m.evips]
+    if (up) {
+      this.log.info(`(${this.name}) setting VIPs.`)
+      for (const v of all) await k.addVip(v, this.vipDev(v), true)
+      for (const r of this.m.routes) await k.addRoute(r, this.ifname)
+      for (const r of this.m.rules) await k.addRule(r)
+    } else {
+      this.log.info(`(${this.name}) removing VIPs.`)
+      for (const r of this.m.rules) await k.delRule(r)
+      for (const r of this.m.routes) await k.delRoute(r)
+      for (const v of all) await k.delVip(v, this.vipDev(v))
+    }
+  }
+
+  // ---------------------------------------------------------------- GARP / NA
+
+  private async garpBurst(repeat: number): Promise<void> {
+    const g = this.d.globals
+    const all = [...this.m.vips, ...this.m.evips]
+    for (let i = 0; i < repeat; i++) {
+      for (const v of all) {
+        try {
+          if (v.family === 4) await this.d.net.arp.sendGratuitous({ dev: this.vipDev(v), ip: v.address })
+          else await this.d.net.nd.sendUnsolicitedNa({ dev: this.vipDev(v), ip: v.address })
+        } catch (err) {
+          this.log.limited(`garp:${this.name}`, 'warn', `(${this.name}) cannot send gratuitous ARP/NA for ${v.address}: ${(err as Error).message}`)
+        }
+        const gap = (v.family === 4 ? g.garpInterval : g.gnaInterval) * 1000
+        if (gap > 0) await new Promise((res) => this.d.clock.setTimeout(() => res(undefined), gap))
+      }
+    }
+  }
+
+  private scheduleGarps(lowerPrio: boolean): void {
+    const g = this.d.globals
+    const repeat = lowerPrio ? (this.m.garpLowerPrioRepeat ?? g.garpLowerPrioRepeat ?? this.m.garpMasterRepeat ?? g.garpMasterRepeat) : (this.m.garpMasterRepeat ?? g.garpMasterRepeat)
+    const delay = lowerPrio ? (this.m.garpLowerPrioDelay ?? g.garpLowerPrioDelay ?? this.m.garpMasterDelay ?? g.garpMasterDelay) : (this.m.garpMasterDelay ?? g.garpMasterDelay)
+    if (repeat <= 0) return
+    if (!lowerPrio) this.log.info(`(${this.name}) Sending/queueing gratuitous ARPs on ${this.ifname}`)
+    // after the VIPs are in place
+    this.enqueue(() => this.garpBurst(repeat))
+    if (delay > 0 && !g.minGarp) {
+      this.garpTasks.push(this.d.scheduler.addTimer(`vrrp.${this.name}.garp`, delay * 1000, () => {
+        if (this.state === 'MASTER') this.enqueue(() => this.garpBurst(repeat))
+      }))
+    }
+    const refresh = this.m.garpMasterRefresh ?? g.garpMasterRefresh
+    if (!lowerPrio && refresh > 0) {
+      this.refreshTask?.cancel()
+      const rr = this.m.garpMasterRefreshRepeat ?? g.garpMasterRefreshRepeat
+      this.refreshTask = this.d.scheduler.every(`vrrp.${this.name}.garp-refresh`, refresh * 1000, () => {
+        if (this.state === 'MASTER') this.enqueue(() => this.garpBurst(rr))
+      })
+    }
+  }
+
+  // ---------------------------------------------------------------- notifications
+
+  private notify(from: VrrpState, to: VrrpState | 'STOP', reason: string): void {
+    const word = to === 'MASTER' ? 'MASTER' : to === 'BACKUP' ? 'BACKUP' : to === 'FAULT' ? 'FAULT' : 'STOP'
+    this.log.info(`(${this.name}) Entering ${word} STATE${reason === 'init' ? ' (init)' : ''}`)
+    const prio = this.st.effectivePriority
+    const n: Notification = {
+      source: 'vrrp', kind: 'vrrp-instance', name: this.name, from, to: word, reason, time: this.d.clock.wallNow(), priority: prio,
+      ...(this.m.smtpAlert !== undefined ? { smtpAlert: this.m.smtpAlert } : {}),
+      detail: { vrid: this.m.vrid, interface: this.m.interface, syncGroup: this.syncGroup },
+    }
+    try {
+      this.d.publish(n)
+    } catch (err) {
+      this.log.limited(`pub:${this.name}`, 'warn', `(${this.name}) cannot publish notification: ${(err as Error).message}`)
+    }
+    runNotifyScripts(this.m.notify, word, ['INSTANCE', this.name, word, String(prio)], (s, extra) => this.runScript(s, extra))
+    this.d.onTransition?.(this, from, to, reason)
+  }
+
+  runScript(s: ScriptRef, extraArgs?: string[]): void {
+    const runner = this.d.scriptRunner
+    if (!runner) return
+    this.scriptChain = this.scriptChain.then(async () => {
+      try {
+        await runner.run({ command: s.command, user: s.user, group: s.group, extraArgs, timeoutMs: 60_000 })
+      } catch (err) {
+        this.log.limited(`script:${this.name}`, 'warn', `(${this.name}) notify script ${s.command} failed: ${(err as Error).message}`)
+      }
+    })
+  }
+
+  // ---------------------------------------------------------------- tracking
+
+  /** a tracker changed: recompute the priority and the fault state */
+  setTracker(key: string, eff: TrackEffect): void {
+    this.trackers.set(key, eff)
+    this.reevaluate()
+  }
+
+  reevaluate(): void {
+    let fault = this.groupFault
+    let delta = 0
+    for (const e of this.trackers.values()) {
+      if (e.fault) fault = true
+      delta += e.delta
+    }
+    const now = this.d.clock.now()
+    if (this.cfg.priority !== 255) {
+      const p = Math.max(1, Math.min(254, this.cfg.priority + delta))
+      if (p !== this.st.effectivePriority) this.dispatch({ type: 'priority', now, priority: p })
+    }
+    if (fault && !this.st.fault) this.dispatch({ type: 'fault', now, reason: 'tracking' })
+    else if (!fault && this.st.fault) this.dispatch({ type: 'faultCleared', now })
+  }
+
+  /** the master-down interval as currently armed (dumps) */
+  masterDownMs(): number {
+    return masterDownMs(this.cfg, this.st)
+  }
+}
+
+export function runNotifyScripts(n: NotifyScripts, word: string, extra: string[], run: (s: ScriptRef, extra?: string[]) => void): void {
+  const specific = word === 'MASTER' ? n.master : word === 'BACKUP' ? n.backup : word === 'FAULT' ? n.fault : n.stop
+  if (specific) run(specific)
+  if (n.notify) run(n.notify, extra)
+}
