@@ -26,3 +26,4 @@ export * from './config/index.js'
 export * from './buffers/index.js'
 /** alias kept for plugins written against the first core API */
 export { getCoreSection as coreSection } from './config/index.js'
+export * from './script-security.js'
