@@ -375,8 +375,19 @@ class Socket : public Napi::ObjectWrap<Socket> {
     Napi::Array out = Napi::Array::New(env);
     uint32_t count = 0;
     if (status < 0) {
-      err = ErrnoError(env, -status, "uv_poll").Value();
-    } else {
+      // libuv reports POLLERR as an error and stops the handle. For datagram sockets that is a pending socket
+      // error (ENOBUFS on an overrun netlink socket): fetch it (which clears it), report it, keep polling.
+      int soerr = 0;
+      socklen_t len = sizeof soerr;
+      if (fd_ >= 0 && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0) {
+        if (soerr != 0) err = ErrnoError(env, soerr, "recvmsg").Value();
+        if (poll_ != nullptr) uv_poll_start(poll_, UV_READABLE, OnReadable);
+        status = 0;
+      } else {
+        err = ErrnoError(env, -status, "uv_poll").Value();
+      }
+    }
+    if (status >= 0) {
       while (count < batch_ && fd_ >= 0) {
         sockaddr_storage from{};
         alignas(cmsghdr) uint8_t control[256];

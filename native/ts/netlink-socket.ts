@@ -5,10 +5,20 @@
 import { NETLINK, SO, SOL } from './constants.js'
 import { decodeError, decodeMessages, encodeMessage, NLM_F, NLMSG, type NlMsg } from './codec/netlink.js'
 import { systemError, withCapability, type SystemError } from './errors.js'
-import { openSocket, type KadSocket } from './socket.js'
+import { openSocket, type ErrorHandler, type MessageHandler, type SockAddrInput } from './socket.js'
 
 /** The part of KadSocket a NetlinkSocket uses (tests substitute a fake kernel). */
-export type NetlinkTransport = Pick<KadSocket, 'setOption' | 'bind' | 'onError' | 'onMessage' | 'send' | 'unref' | 'close' | 'pause' | 'resume'>
+export interface NetlinkTransport {
+  setOption(level: number, name: number, value: number | boolean | Buffer): unknown
+  bind(addr: SockAddrInput): unknown
+  onError(h: ErrorHandler): unknown
+  onMessage(h: MessageHandler): unknown
+  send(data: Buffer | Buffer[], dest?: SockAddrInput | null): number
+  unref(): unknown
+  pause(): unknown
+  resume(): unknown
+  close(): void
+}
 
 export interface NetlinkSocketOptions {
   protocol: number
@@ -53,6 +63,7 @@ export class NetlinkSocket {
   private readonly notificationHandlers: Array<(m: NlMsg) => void> = []
   private readonly overrunHandlers: Array<() => void> = []
   private closed = false
+  private dumping = 0
   /** Counters for dumpStats. */
   readonly stats = { sent: 0, batches: 0, received: 0, errors: 0, timeouts: 0, overruns: 0, malformed: 0 }
 
@@ -131,14 +142,17 @@ export class NetlinkSocket {
       while (this.queue.length > 0 && this.pending.size + batch.length < this.window && batch.length < 1024) {
         const next = this.queue[0]
         if (batch.length > 0 && bytes + next.frame.length > MAX_BATCH_BYTES) break
-        // A dump must be alone in its datagram: the kernel stops processing a datagram after starting a dump.
-        if (next.dump && batch.length > 0) break
+        // A dump must be alone in its datagram (the kernel stops processing a datagram after starting a dump),
+        // and a socket runs one dump at a time (a second one gets EBUSY): later requests wait behind it.
+        if (next.dump && (batch.length > 0 || this.dumping > 0)) break
         batch.push(this.queue.shift()!)
         bytes += next.frame.length
         if (next.dump) break
       }
       const now = Date.now()
+      if (batch.length === 0) break
       for (const p of batch) {
+        if (p.dump) this.dumping++
         this.pending.set(p.seq, p)
         p.deadline = now + p.timeoutMs
       }
@@ -179,6 +193,7 @@ export class NetlinkSocket {
   private fail(p: Pending, e: Error, counter: 'errors' | 'timeouts'): void {
     if (this.pending.get(p.seq) !== p) return
     this.pending.delete(p.seq)
+    if (p.dump) this.dumping--
     this.stats[counter]++
     p.reject(e)
     this.scheduleFlush()
@@ -186,6 +201,7 @@ export class NetlinkSocket {
 
   private finish(p: Pending): void {
     this.pending.delete(p.seq)
+    if (p.dump) this.dumping--
     if (this.pending.size === 0) this.disarmSweep()
     p.resolve(p.replies)
   }

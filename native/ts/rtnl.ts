@@ -38,11 +38,14 @@ export type RtnlEvent =
 export interface RtnlOptions {
   netns?: string
   timeoutMs?: number
+  /** Kernel receive buffer of the event socket (default 4 MiB); small values make overruns testable. */
+  eventReceiveBufferBytes?: number
 }
 
 export class Rtnl {
   private readonly netns: string | undefined
   private readonly timeoutMs: number | undefined
+  private readonly eventBuffer: number | undefined
   private cmd?: NetlinkSocket
   private events?: NetlinkSocket
   private readonly eventHandlers: Array<(e: RtnlEvent) => void> = []
@@ -50,6 +53,12 @@ export class Rtnl {
   constructor(opts: RtnlOptions = {}) {
     this.netns = opts.netns
     this.timeoutMs = opts.timeoutMs
+    this.eventBuffer = opts.eventReceiveBufferBytes
+  }
+
+  /** The event socket while anyone is subscribed. */
+  get eventSocket(): NetlinkSocket | undefined {
+    return this.events
   }
 
   /** The command socket (opened on first use). */
@@ -187,7 +196,7 @@ export class Rtnl {
   subscribe(handler: (e: RtnlEvent) => void): () => void {
     this.eventHandlers.push(handler)
     if (!this.events) {
-      const s = new NetlinkSocket({ protocol: NETLINK.ROUTE, netns: this.netns, groups: [RTNLGRP.LINK, RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR], typeNames: RTM_NAMES })
+      const s = new NetlinkSocket({ protocol: NETLINK.ROUTE, netns: this.netns, groups: [RTNLGRP.LINK, RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR], typeNames: RTM_NAMES, receiveBufferBytes: this.eventBuffer })
       s.onNotification((m) => this.onEvent(m))
       s.onOverrun(() => void this.resync())
       this.events = s
@@ -213,12 +222,16 @@ export class Rtnl {
     }
   }
 
-  private async resync(): Promise<void> {
+  /** Failed re-sync dumps (each is retried, up to three attempts). */
+  resyncFailures = 0
+
+  private async resync(attempt = 1): Promise<void> {
     try {
       const [links, addresses] = await Promise.all([this.listLinks(), this.listAddresses()])
       this.emit({ kind: 'resync', links, addresses })
     } catch {
-      // The next overrun or event retries; a failing dump here has nobody to report to but the counters.
+      this.resyncFailures++
+      if (attempt < 3 && this.events) setTimeout(() => void this.resync(attempt + 1), 200 * attempt).unref()
     }
   }
 

@@ -86,6 +86,24 @@ describe('native NetlinkSocket (fake kernel)', () => {
     s.close()
   })
 
+  it('runs one dump at a time (the kernel answers a second concurrent dump with EBUSY)', async () => {
+    const k = new FakeKernel()
+    const s = make(k)
+    let inDump = 0
+    let maxInDump = 0
+    k.answer = (m) => {
+      if (!(m.flags & NLM_F.DUMP)) return [ack(m, 0)]
+      inDump++
+      maxInDump = Math.max(maxInDump, inDump)
+      setImmediate(() => inDump--)
+      return [encodeMessage({ type: NLMSG.DONE, flags: NLM_F.MULTI, seq: m.seq, payload: Buffer.alloc(4) })]
+    }
+    await Promise.all([s.dump(RTM.GETLINK, Buffer.alloc(16)), s.dump(RTM.GETADDR, Buffer.alloc(8)), s.request(RTM.NEWADDR, 0, Buffer.alloc(8)), s.dump(RTM.GETROUTE, Buffer.alloc(12))])
+    assert.equal(maxInDump, 1)
+    assert.equal(k.received.length, 4)
+    s.close()
+  })
+
   it('times out an unanswered request with ETIMEDOUT', async () => {
     const k = new FakeKernel()
     k.answer = () => []

@@ -151,6 +151,34 @@ describe('native rtnetlink (root, namespace)', function () {
     }
   })
 
+  it('recovers from an event overrun (ENOBUFS) by re-syncing with a dump', async () => {
+    const { Rtnl } = await import('@kad/native')
+    const small = new Rtnl({ netns: ns, eventReceiveBufferBytes: 4096 })
+    const events: RtnlEvent[] = []
+    const unsub = small.subscribe((e) => events.push(e))
+    try {
+      small.eventSocket!.sock.pause()
+      sh(`for i in $(seq 1 200); do echo "addr add 2001:db8:77::$i/128 dev kadt0 nodad"; done > /tmp/kad-native-batch-${process.pid}`)
+      sh(`ip -n ${NS} -batch /tmp/kad-native-batch-${process.pid}`)
+      small.eventSocket!.sock.resume()
+      const until = Date.now() + 3000
+      while (Date.now() < until && !events.some((e) => e.kind === 'resync')) await new Promise((r) => setTimeout(r, 10))
+      const resync = events.find((e) => e.kind === 'resync')
+      assert.ok(resync && resync.kind === 'resync', 'no resync event after the overrun')
+      assert.equal(resync.addresses.filter((a) => a.address.startsWith('2001:db8:77::')).length, 200)
+      assert.ok(small.eventSocket!.stats.overruns >= 1)
+      // The socket keeps working after the overrun.
+      sh(`ip -n ${NS} addr add 2001:db8:78::1/128 dev kadt0 nodad`)
+      const until2 = Date.now() + 2000
+      while (Date.now() < until2 && !events.some((e) => e.kind === 'address' && e.address.address === '2001:db8:78::1')) await new Promise((r) => setTimeout(r, 10))
+      assert.ok(events.some((e) => e.kind === 'address' && e.address.address === '2001:db8:78::1'))
+    } finally {
+      unsub()
+      small.close()
+      sh(`rm -f /tmp/kad-native-batch-${process.pid}; ip -n ${NS} -6 addr flush dev kadt0 scope global`)
+    }
+  })
+
   it('resolves generic netlink families and their multicast groups', async () => {
     const ctrl = await net.genl.resolveFamily('nlctrl')
     assert.equal(ctrl.id, 0x10)
