@@ -3,7 +3,7 @@ import { addon, type RawMessage, type RawSocket } from './addon.js'
 import { AF, DOMAINS, IP, IPV6, SO, SOCK, SOL, TYPES, type Domain, type SocketType } from './constants.js'
 import { formatIP, parseIPv4, parseIPv6 } from './codec/ip.js'
 import { decodeSockAddr, encodeSockAddr, type SockAddr } from './codec/sockaddr.js'
-import { i32 } from './codec/host-endian.js'
+import { i32, wi32 } from './codec/host-endian.js'
 import { withCapability } from './errors.js'
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never
@@ -148,6 +148,32 @@ export class KadSocket {
       this.setOption(SOL.IPV6, IPV6.RECVPKTINFO, 1)
     }
     return this
+  }
+
+  /** Joins a multicast group on an interface (IP_ADD_MEMBERSHIP with ip_mreqn / IPV6_JOIN_GROUP with ipv6_mreq). */
+  addMembership(group: string, ifindex: number): this {
+    return this.membership(group, ifindex, true)
+  }
+
+  dropMembership(group: string, ifindex: number): this {
+    return this.membership(group, ifindex, false)
+  }
+
+  private membership(group: string, ifindex: number, join: boolean): this {
+    if (this.domain === AF.INET6) {
+      const g = parseIPv6(group)
+      if (!g) throw new TypeError(`not an IPv6 group: ${group}`)
+      const mreq = Buffer.alloc(20)
+      g.copy(mreq, 0)
+      wi32(mreq, ifindex, 16)
+      return this.setOption(SOL.IPV6, join ? IPV6.JOIN_GROUP : IPV6.LEAVE_GROUP, mreq)
+    }
+    const g = parseIPv4(group)
+    if (!g) throw new TypeError(`not an IPv4 group: ${group}`)
+    const mreq = Buffer.alloc(12) // struct ip_mreqn { imr_multiaddr, imr_address = 0, imr_ifindex }
+    g.copy(mreq, 0)
+    wi32(mreq, ifindex, 8)
+    return this.setOption(SOL.IP, join ? IP.ADD_MEMBERSHIP : IP.DROP_MEMBERSHIP, mreq)
   }
 
   /** sendmsg(). `data` may be several buffers (one datagram, gathered). Returns the bytes sent. */

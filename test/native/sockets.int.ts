@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import {
-  createNetworking, decodeArp, decodeNaFrame, ETH_P, htons, ifNameToIndex, openSocket, SOL, IP, type KadSocket, type MessageInfo, type Networking,
+  createNetworking, decodeArp, decodeNaFrame, ETH_P, htons, ifNameToIndex, openSocket, type KadSocket, type MessageInfo, type Networking,
 } from '@kad/native'
 import { addNs, delNs, fdCount, sh } from './helpers.js'
 
@@ -55,10 +55,7 @@ describe('native sockets (root, namespaces)', function () {
 
   it('multicast to 224.0.0.18 with a per-packet TTL and outgoing interface', async () => {
     const rx = openSocket({ domain: 'inet', type: 'raw', protocol: 112, netns: nsB }).receivePacketInfo()
-    const mreq = Buffer.alloc(12)
-    Buffer.from([224, 0, 0, 18]).copy(mreq, 0)
-    mreq.writeInt32LE(ifNameToIndex('kb0', nsB), 8) // struct ip_mreqn
-    rx.setOption(SOL.IP, IP.ADD_MEMBERSHIP, mreq)
+    rx.addMembership('224.0.0.18', ifNameToIndex('kb0', nsB))
     const tx = openSocket({ domain: 'inet', type: 'raw', protocol: 112, netns: nsA })
     open.push(rx, tx)
     const got = recvOne(rx, (b) => b.subarray(20).toString() === 'mcast')
@@ -67,6 +64,20 @@ describe('native sockets (root, namespaces)', function () {
     assert.equal(info.ttl, 255)
     assert.equal(info.dst, '224.0.0.18')
     assert.equal(info.ifindex, ifNameToIndex('kb0', nsB))
+  })
+
+  it('IPv6 multicast to ff02::12 (VRRPv3) with hop limit 255 from the interface chosen per packet', async () => {
+    const rx = openSocket({ domain: 'inet6', type: 'raw', protocol: 112, netns: nsB }).receivePacketInfo()
+    rx.addMembership('ff02::12', ifNameToIndex('kb0', nsB))
+    const tx = openSocket({ domain: 'inet6', type: 'raw', protocol: 112, netns: nsA })
+    open.push(rx, tx)
+    const got = recvOne(rx, (b) => b.toString() === 'v3-mcast')
+    tx.send(Buffer.from('v3-mcast'), 'ff02::12', { hopLimit: 255, ifindex: ifNameToIndex('ka0', nsA) })
+    const { info } = await got
+    assert.equal(info.hopLimit, 255)
+    assert.equal(info.dst, 'ff02::12')
+    assert.equal(info.ifindex, ifNameToIndex('kb0', nsB))
+    assert.ok(info.from === '2001:db8::1' || info.from.startsWith('fe80::'), info.from) // link-local may still be tentative
   })
 
   it('a raw protocol-112 IPv6 packet carries hop limit 255 and the ifindex', async () => {
