@@ -78,6 +78,11 @@ int WithNetns(const std::string& path, const char** failedCall, F fn) {
   return 0;
 }
 
+bool NeedType(Napi::Env env, bool ok, const char* what) {
+  if (!ok) Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
+  return ok;
+}
+
 std::string OptString(const Napi::Value& v) {
   if (v.IsString()) return v.As<Napi::String>().Utf8Value();
   return "";
@@ -105,6 +110,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // new Socket(domain, type, protocol, netnsPath?)
   explicit Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) {
     Napi::Env env = info.Env();
+    if (!NeedType(env, info[0].IsNumber() && info[1].IsNumber() && info[2].IsNumber(), "Socket(domain, type, protocol, netns?) takes numbers")) return;
     domain_ = info[0].As<Napi::Number>().Int32Value();
     int type = info[1].As<Napi::Number>().Int32Value();
     int protocol = info[2].As<Napi::Number>().Int32Value();
@@ -159,7 +165,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // bind(sockaddr: Buffer)
   Napi::Value Bind(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!CheckOpen(env)) return env.Undefined();
+    if (!CheckOpen(env) || !NeedType(env, info[0].IsBuffer(), "bind(sockaddr) takes a Buffer")) return env.Undefined();
     auto sa = info[0].As<Napi::Buffer<uint8_t>>();
     if (bind(fd_, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0)
       ErrnoError(env, errno, "bind").ThrowAsJavaScriptException();
@@ -169,7 +175,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // connect(sockaddr: Buffer)
   Napi::Value Connect(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!CheckOpen(env)) return env.Undefined();
+    if (!CheckOpen(env) || !NeedType(env, info[0].IsBuffer(), "connect(sockaddr) takes a Buffer")) return env.Undefined();
     auto sa = info[0].As<Napi::Buffer<uint8_t>>();
     if (connect(fd_, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0)
       ErrnoError(env, errno, "connect").ThrowAsJavaScriptException();
@@ -179,7 +185,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // setOption(level, name, value: number | Buffer)
   Napi::Value SetOption(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!CheckOpen(env)) return env.Undefined();
+    if (!CheckOpen(env) || !NeedType(env, info[0].IsNumber() && info[1].IsNumber() && (info[2].IsNumber() || info[2].IsBuffer()), "setOption(level, name, number | Buffer)")) return env.Undefined();
     int level = info[0].As<Napi::Number>().Int32Value();
     int name = info[1].As<Napi::Number>().Int32Value();
     int rc;
@@ -197,7 +203,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // getOption(level, name, maxLength) -> Buffer (the bytes the kernel returned)
   Napi::Value GetOption(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!CheckOpen(env)) return env.Undefined();
+    if (!CheckOpen(env) || !NeedType(env, info[0].IsNumber() && info[1].IsNumber() && info[2].IsNumber(), "getOption(level, name, maxLength)")) return env.Undefined();
     int level = info[0].As<Napi::Number>().Int32Value();
     int name = info[1].As<Napi::Number>().Int32Value();
     uint32_t max = info[2].As<Napi::Number>().Uint32Value();
@@ -224,10 +230,13 @@ class Socket : public Napi::ObjectWrap<Socket> {
       if (n > 1024) n = 1024;
       iov.reserve(n);
       for (uint32_t i = 0; i < n; i++) {
-        auto b = arr.Get(i).As<Napi::Buffer<uint8_t>>();
+        Napi::Value v = arr.Get(i);
+        if (!NeedType(env, v.IsBuffer(), "send(data) takes Buffers")) return env.Undefined();
+        auto b = v.As<Napi::Buffer<uint8_t>>();
         iov.push_back({b.Data(), b.Length()});
       }
     } else {
+      if (!NeedType(env, info[0].IsBuffer(), "send(data) takes a Buffer")) return env.Undefined();
       auto b = info[0].As<Napi::Buffer<uint8_t>>();
       iov.push_back({b.Data(), b.Length()});
     }
@@ -294,7 +303,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // start(callback(err, messages[]), bufferSize, batch): poll for readability and drain.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!CheckOpen(env)) return env.Undefined();
+    if (!CheckOpen(env) || !NeedType(env, info[0].IsFunction(), "start(callback, bufferSize, batch)")) return env.Undefined();
     callback_ = Napi::Persistent(info[0].As<Napi::Function>());
     uint32_t size = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 65536;
     if (size < 64) size = 64;
@@ -452,6 +461,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
 // ifNameToIndex(name, netns?) -> number (0 if unknown)
 Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!NeedType(env, info[0].IsString(), "ifNameToIndex(name, netns?)")) return env.Undefined();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::string ns = info.Length() > 1 ? OptString(info[1]) : "";
   unsigned idx = 0;
@@ -467,6 +477,7 @@ Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
 // ifIndexToName(index, netns?) -> string | null
 Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!NeedType(env, info[0].IsNumber(), "ifIndexToName(index, netns?)")) return env.Undefined();
   unsigned idx = info[0].As<Napi::Number>().Uint32Value();
   std::string ns = info.Length() > 1 ? OptString(info[1]) : "";
   char buf[IF_NAMESIZE + 1] = {0};
@@ -484,6 +495,7 @@ Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
 // openInNetns(path, flags, netns) -> fd: open a file while inside a network namespace (for /proc/sys/net).
 Napi::Value OpenInNetns(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!NeedType(env, info[0].IsString() && info[1].IsNumber(), "openInNetns(path, flags, netns?)")) return env.Undefined();
   std::string path = info[0].As<Napi::String>().Utf8Value();
   int flags = info[1].As<Napi::Number>().Int32Value();
   std::string ns = info.Length() > 2 ? OptString(info[2]) : "";
