@@ -96,19 +96,19 @@ describe('config parser', () => {
 
   it('reports bad values at the column of the word, one diagnostic each', () => {
     const r = parseText('vrrp_instance V {\n virtual_router_id 300\n priority abc\n advert_int -1\n virtual_ipaddress {\n  192.168.300.16/24\n  10.0.0.1/40\n }\n}\n')
+    // the bad virtual_router_id is reported on its line, not again as 'must be set' at the block
     assert.deepEqual(summary(r.diagnostics), [
-      'KAD_CFG_ERROR@keepalived.conf:1',
       'KAD_CFG_INVALID_NUMBER@keepalived.conf:2',
       'KAD_CFG_INVALID_NUMBER@keepalived.conf:3',
       'KAD_CFG_INVALID_NUMBER@keepalived.conf:4',
       'KAD_CFG_INVALID_ADDRESS@keepalived.conf:6',
       'KAD_CFG_INVALID_PREFIX@keepalived.conf:7',
     ])
-    assert.equal(r.diagnostics[0].message, '(V) the virtual router id must be set')
-    assert.equal(r.diagnostics[1].message, "number '300' outside range [1, 255]")
-    assert.equal(r.diagnostics[1].loc?.column, 20)
-    assert.equal(r.diagnostics[2].message, "invalid number 'abc'")
-    assert.equal(r.diagnostics[3].message, "negative number '-1'")
+    assert.equal(r.diagnostics[0].message, "number '300' outside range [1, 255]")
+    assert.equal(r.diagnostics[0].loc?.column, 20)
+    assert.equal(r.diagnostics[1].message, "invalid number 'abc'")
+    assert.equal(r.diagnostics[2].message, "negative number '-1'")
+    assert.deepEqual(summary(parseText('vrrp_instance V {\n priority 1\n}\n').diagnostics), ['KAD_CFG_ERROR@keepalived.conf:1'])
   })
 
   it('catches a throwing handler as a located diagnostic', () => {
@@ -225,7 +225,7 @@ describe('config parser', () => {
 
   it('formats diagnostics as file:line:col: severity: message [code] (path)', () => {
     const r = parseText('vrrp_instance V {\n virtual_router_id 0\n}\n')
-    assert.equal(formatConfigDiagnostic(r.diagnostics[1]), "/v/keepalived.conf:2:20: error: number '0' outside range [1, 255] [KAD_CFG_INVALID_NUMBER] (vrrp_instance/virtual_router_id)")
+    assert.equal(formatConfigDiagnostic(r.diagnostics[0]), "/v/keepalived.conf:2:20: error: number '0' outside range [1, 255] [KAD_CFG_INVALID_NUMBER] (vrrp_instance/virtual_router_id)")
   })
 
   it('parseConfigText parses text without a file', () => {

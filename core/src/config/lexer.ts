@@ -87,9 +87,12 @@ function hexVal(c: number): number {
 
 const SIMPLE_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' }
 
-/** Split a decommented line into words. `baseCol` is the column of text[0]. */
-export function tokenize(text: string, baseCol = 1): TokenizeResult {
-  const tokens: Token[] = []
+/**
+ * The word scanner behind `tokenize`, without per-word objects (the preprocessor's hot path): words and their
+ * columns are appended to `words` / `cols`; the index of every unquoted brace word is appended to `braces`.
+ * Returns the unterminated quote, if any.
+ */
+export function scanWords(text: string, baseCol: number, words: string[], cols: number[], braces: number[]): TokenizeResult['unterminated'] {
   const n = text.length
   let i = 0
   let unterminated: TokenizeResult['unterminated']
@@ -100,7 +103,9 @@ export function tokenize(text: string, baseCol = 1): TokenizeResult {
       continue
     }
     if (c === LBRACE || c === RBRACE) {
-      tokens.push({ text: c === LBRACE ? '{' : '}', col: baseCol + i, brace: c === LBRACE ? '{' : '}' })
+      braces.push(words.length)
+      words.push(c === LBRACE ? '{' : '}')
+      cols.push(baseCol + i)
       i++
       continue
     }
@@ -179,10 +184,25 @@ export function tokenize(text: string, baseCol = 1): TokenizeResult {
       }
       i++
     }
-    out += text.slice(runStart, i)
+    if (runStart === start && !sawQuote) out = text.slice(start, i)
+    else out += text.slice(runStart, i)
     if (quote !== 0 && !unterminated) unterminated = { col: quoteCol, quote: quote === DQUOTE ? '"' : "'" }
-    if (out.length > 0 || sawQuote) tokens.push({ text: out, col: baseCol + start })
+    if (out.length > 0 || sawQuote) {
+      words.push(out)
+      cols.push(baseCol + start)
+    }
   }
+  return unterminated
+}
+
+/** Split a decommented line into words. `baseCol` is the column of text[0]. */
+export function tokenize(text: string, baseCol = 1): TokenizeResult {
+  const words: string[] = []
+  const cols: number[] = []
+  const braces: number[] = []
+  const unterminated = scanWords(text, baseCol, words, cols, braces)
+  const tokens: Token[] = words.map((w, i) => ({ text: w, col: cols[i] }))
+  for (const b of braces) tokens[b] = { text: words[b], col: cols[b], brace: words[b] as '{' | '}' }
   return unterminated ? { tokens, unterminated } : { tokens }
 }
 

@@ -9,6 +9,7 @@
 import * as nodePath from 'node:path'
 import type { ConfigDiagnostic, ConfigLine, ConfigModel, ParseOptions, ParseResult, Severity, SourceLoc } from './types.js'
 import { preprocess } from './preprocess.js'
+import { hostConfigId } from './config-id.js'
 import { KeywordTree, type ChildEntry, type KeywordNode } from './keyword-tree.js'
 import { LineContext, type ParseSink } from './readers.js'
 
@@ -145,115 +146,126 @@ class Walk implements ParseSink {
     }
   }
 
-  run(lines: readonly ConfigLine[]): void {
-    const rootNode = this.tree.rootNode
-    const rootTarget = { kind: 'root' as const }
-    const frames: Frame[] = [{ node: rootNode, target: rootTarget, parentTarget: undefined, ctx: undefined, path: '', missingBrace: false }]
-    let pending: PendingBlock | undefined
-    /** a keyword that takes no block (or an unknown one) was just seen: a '{' now opens a block to skip */
-    let skipNextBlock = false
-    let skipDepth = 0
-    const n = lines.length
-    for (let li = 0; li < n; li++) {
-      const line = lines[li]
-      const brace = line.brace
-      if (skipDepth > 0) {
-        if (brace === '{') skipDepth++
-        else if (brace === '}') skipDepth--
-        continue
-      }
-      if (brace === '{') {
-        if (pending) {
-          this.push(frames, pending, false)
-          pending = undefined
-        } else if (skipNextBlock) {
-          skipDepth = 1
-        } else {
-          this.diag('error', 'KAD_CFG_UNEXPECTED_BRACE', "Unexpected '{' - its block is ignored", line.loc, frames[frames.length - 1].path || undefined)
-          skipDepth = 1
-        }
-        skipNextBlock = false
-        continue
-      }
-      skipNextBlock = false
-      if (pending) {
-        const p = pending
-        pending = undefined
-        this.diag('error', 'KAD_CFG_MISSING_BRACE', `Missing '{' at beginning of configuration block '${p.node.name}'`, p.ctx.loc, p.node.path)
-        if (brace === '}') {
-          // `keyword` directly followed by the parent's '}': an empty block
-          this.close(p.node, p.ctx, p.target, p.parentTarget)
-        } else {
-          this.push(frames, p, true)
-        }
-      }
-      if (brace === '}') {
-        if (frames.length > 1) {
-          const f = frames.pop()!
-          this.close(f.node, f.ctx!, f.target, f.parentTarget)
-        } else {
-          this.diag('error', 'KAD_CFG_EXTRA_BRACE', "Extra '}' found", line.loc)
-        }
-        continue
-      }
-      const top = frames[frames.length - 1]
-      const words = line.words
-      const kw = words[0]
-      const entry: ChildEntry | undefined = top.node.children?.get(kw)
-      if (entry) {
-        const node = entry.node
-        const ctx = new LineContext(this, kw, words.slice(1), line.loc, node.path, line.raw, line.cols)
-        if (entry.deprecatedAlias) this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated - please use '${node.name}'`, line.loc, node.path, 0)
-        if (node.deprecated !== undefined) {
-          const hint = node.deprecated ? ` - ${/\s/.test(node.deprecated) ? node.deprecated : `please use '${node.deprecated}'`}` : ''
-          this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated${hint}`, line.loc, node.path, 0)
-        }
-        if (node.kind === 'keyword') {
-          this.call(() => node.handler!(ctx, top.target), line.loc, node.path, node.plugin)
-          skipNextBlock = true
-          if (lines[li + 1]?.brace === '{') {
-            this.diag('error', 'KAD_CFG_NOT_A_BLOCK', `keyword '${kw}' does not take a block - block ignored`, lines[li + 1].loc, node.path)
-          }
-        } else {
-          let target: unknown
-          const ok = this.call(
-            () => {
-              target = node.spec!.open(ctx, top.target)
-            },
-            line.loc,
-            node.path,
-            node.plugin,
-          )
-          if (!ok) {
-            skipNextBlock = true
-            continue
-          }
-          if (target !== null && typeof target === 'object' && !this.objectLoc.has(target)) this.objectLoc.set(target, line.loc)
-          pending = { node, target, parentTarget: top.target, ctx }
-        }
-        continue
-      }
-      const spec = top.node.spec
-      if (spec?.lines && top.node !== rootNode) {
-        const ctx = new LineContext(this, kw, words.slice(1), line.loc, top.path, line.raw, line.cols)
-        this.call(() => spec.lines!(ctx, top.target), line.loc, top.path, top.node.plugin)
-        skipNextBlock = true
-        continue
-      }
-      const path = top.path ? `${top.path}/${kw}` : kw
-      const where = top.path ? ` in '${top.path}'` : ''
-      let hint: string
-      if (frames.length > 1 && rootNode.children!.has(kw)) hint = ` - '${kw}' is a top-level keyword: is a '}' missing before it?`
-      else {
-        const s = suggest(kw, top.node)
-        hint = s ? ` - did you mean '${s}'?` : ''
-      }
-      this.diag('warning', 'KAD_CFG_UNKNOWN_KEYWORD', `Unknown keyword '${kw}'${where}${hint}`, line.loc, path)
-      skipNextBlock = true
+  private readonly rootTarget = { kind: 'root' as const }
+  private readonly frames: Frame[] = []
+  private pending: PendingBlock | undefined
+  /** a keyword that takes no block (or an unknown one) was just seen: a '{' now opens a block to skip */
+  private skipNextBlock = false
+  /** the keyword just seen takes no block: a '{' now is reported */
+  private notABlock: KeywordNode | undefined
+  private skipDepth = 0
+
+  /** walk one line (lines arrive in order, straight from the preprocessor) */
+  line(line: ConfigLine): void {
+    const frames = this.frames
+    if (frames.length === 0) frames.push({ node: this.tree.rootNode, target: this.rootTarget, parentTarget: undefined, ctx: undefined, path: '', missingBrace: false })
+    const brace = line.brace
+    if (this.skipDepth > 0) {
+      if (brace === '{') this.skipDepth++
+      else if (brace === '}') this.skipDepth--
+      return
     }
-    if (pending) {
-      this.diag('error', 'KAD_CFG_MISSING_BRACE', `Missing '{' at beginning of configuration block '${pending.node.name}'`, pending.ctx.loc, pending.node.path)
-      this.close(pending.node, pending.ctx, pending.target, pending.parentTarget)
+    if (brace === '{') {
+      if (this.pending) {
+        this.push(frames, this.pending, false)
+        this.pending = undefined
+      } else if (this.notABlock) {
+        this.diag('error', 'KAD_CFG_NOT_A_BLOCK', `keyword '${this.notABlock.name}' does not take a block - block ignored`, line.loc, this.notABlock.path)
+        this.skipDepth = 1
+      } else if (this.skipNextBlock) {
+        this.skipDepth = 1
+      } else {
+        this.diag('error', 'KAD_CFG_UNEXPECTED_BRACE', "Unexpected '{' - its block is ignored", line.loc, frames[frames.length - 1].path || undefined)
+        this.skipDepth = 1
+      }
+      this.skipNextBlock = false
+      this.notABlock = undefined
+      return
+    }
+    this.skipNextBlock = false
+    this.notABlock = undefined
+    if (this.pending) {
+      const p = this.pending
+      this.pending = undefined
+      this.diag('error', 'KAD_CFG_MISSING_BRACE', `Missing '{' at beginning of configuration block '${p.node.name}'`, p.ctx.loc, p.node.path)
+      if (brace === '}') {
+        // `keyword` directly followed by the parent's '}': an empty block
+        this.close(p.node, p.ctx, p.target, p.parentTarget)
+      } else {
+        this.push(frames, p, true)
+      }
+    }
+    if (brace === '}') {
+      if (frames.length > 1) {
+        const f = frames.pop()!
+        this.close(f.node, f.ctx!, f.target, f.parentTarget)
+      } else {
+        this.diag('error', 'KAD_CFG_EXTRA_BRACE', "Extra '}' found", line.loc)
+      }
+      return
+    }
+    const top = frames[frames.length - 1]
+    const words = line.words
+    const kw = words[0]
+    const entry: ChildEntry | undefined = top.node.children?.get(kw)
+    if (entry) {
+      const node = entry.node
+      const ctx = new LineContext(this, words, line.loc, node.path, line.raw, line.cols)
+      if (entry.deprecatedAlias) this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated - please use '${node.name}'`, line.loc, node.path, 0)
+      if (node.deprecated !== undefined) {
+        const hint = node.deprecated ? ` - ${/\s/.test(node.deprecated) ? node.deprecated : `please use '${node.deprecated}'`}` : ''
+        this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated${hint}`, line.loc, node.path, 0)
+      }
+      if (node.kind === 'keyword') {
+        this.call(() => node.handler!(ctx, top.target), line.loc, node.path, node.plugin)
+        this.notABlock = node
+      } else {
+        let target: unknown
+        const ok = this.call(
+          () => {
+            target = node.spec!.open(ctx, top.target)
+          },
+          line.loc,
+          node.path,
+          node.plugin,
+        )
+        if (!ok) {
+          this.skipNextBlock = true
+          return
+        }
+        if (target !== null && typeof target === 'object' && !this.objectLoc.has(target)) this.objectLoc.set(target, line.loc)
+        this.pending = { node, target, parentTarget: top.target, ctx }
+      }
+      return
+    }
+    const rootNode = this.tree.rootNode
+    const spec = top.node.spec
+    if (spec?.lines && top.node !== rootNode) {
+      const ctx = new LineContext(this, words, line.loc, top.path, line.raw, line.cols)
+      this.call(() => spec.lines!(ctx, top.target), line.loc, top.path, top.node.plugin)
+      this.skipNextBlock = true
+      return
+    }
+    const path = top.path ? `${top.path}/${kw}` : kw
+    const where = top.path ? ` in '${top.path}'` : ''
+    let hint: string
+    if (frames.length > 1 && rootNode.children!.has(kw)) hint = ` - '${kw}' is a top-level keyword: is a '}' missing before it?`
+    else {
+      const s = suggest(kw, top.node)
+      hint = s ? ` - did you mean '${s}'?` : ''
+    }
+    this.diag('warning', 'KAD_CFG_UNKNOWN_KEYWORD', `Unknown keyword '${kw}'${where}${hint}`, line.loc, path)
+    this.skipNextBlock = true
+  }
+
+  /** end of input: unopened and unclosed blocks */
+  end(): void {
+    const frames = this.frames
+    if (this.pending) {
+      const p = this.pending
+      this.pending = undefined
+      this.diag('error', 'KAD_CFG_MISSING_BRACE', `Missing '{' at beginning of configuration block '${p.node.name}'`, p.ctx.loc, p.node.path)
+      this.close(p.node, p.ctx, p.target, p.parentTarget)
     }
     while (frames.length > 1) {
       const f = frames.pop()!
@@ -262,6 +274,12 @@ class Walk implements ParseSink {
       }
       this.close(f.node, f.ctx!, f.target, f.parentTarget)
     }
+  }
+
+  /** walk a whole list of lines */
+  run(lines: readonly ConfigLine[]): void {
+    for (let i = 0; i < lines.length; i++) this.line(lines[i])
+    this.end()
   }
 
   private push(frames: Frame[], p: PendingBlock, missingBrace: boolean): void {
@@ -357,10 +375,10 @@ export function finalizeDiagnostics(diags: readonly ConfigDiagnostic[], files: r
 }
 
 export function parseConfig(opts: ParseOptions, tree: KeywordTree): ParseResult {
-  const pre = preprocess(opts)
-  const walk = new Walk(pre.configId, tree)
+  const walk = new Walk(opts.configId ?? hostConfigId(), tree)
+  const pre = preprocess(opts, (line) => walk.line(line))
   if (!pre.mainMissing) {
-    walk.run(pre.lines)
+    walk.end()
     walk.finish()
   }
   const diagnostics = finalizeDiagnostics([...pre.diagnostics, ...walk.diagnostics], pre.files, opts.strict === true)

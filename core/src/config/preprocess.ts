@@ -14,7 +14,7 @@
 import * as fs from 'node:fs'
 import * as nodePath from 'node:path'
 import type { ConfigDiagnostic, ConfigLine, ParseOptions, Severity, SourceLoc } from './types.js'
-import { decomment, tokenize } from './lexer.js'
+import { decomment, scanWords, tokenize } from './lexer.js'
 import { hostConfigId } from './config-id.js'
 
 export interface PreprocessResult {
@@ -178,8 +178,12 @@ export function globSegmentToRegExp(seg: string): RegExp {
   return new RegExp(re + '$')
 }
 
-export function preprocess(opts: ParseOptions): PreprocessResult {
-  return new Preprocessor(opts).run()
+/**
+ * Preprocess the main file and its includes. With `onLine`, every line is handed over as soon as it is ready and
+ * `lines` stays empty (the parser streams them through the tree, so a large config is never held twice).
+ */
+export function preprocess(opts: ParseOptions, onLine?: (line: ConfigLine) => void): PreprocessResult {
+  return new Preprocessor(opts, onLine).run()
 }
 
 class Preprocessor {
@@ -202,7 +206,13 @@ class Preprocessor {
   /** a multiline definition being collected */
   private collecting: Definition | undefined
 
-  constructor(private readonly opts: ParseOptions) {
+  private readonly out: (line: ConfigLine) => void
+
+  constructor(
+    private readonly opts: ParseOptions,
+    onLine?: (line: ConfigLine) => void,
+  ) {
+    this.out = onLine ?? ((l) => this.lines.push(l))
     this.realFs = opts.readFile === undefined
     this.readFile = opts.readFile ?? ((p) => fs.readFileSync(p, 'utf8'))
     this.readDir = opts.readDir ?? (this.realFs ? defaultReadDir : undefined)
@@ -834,33 +844,32 @@ class Preprocessor {
   }
 
   private emit(text: string, loc: SourceLoc, col: number, exact: boolean): void {
-    const t = tokenize(text, exact ? col : 1)
-    const toks = t.tokens
-    if (t.unterminated) {
-      const at: SourceLoc = exact ? { file: loc.file, line: loc.line, column: t.unterminated.col } : loc
-      this.report('error', 'KAD_CFG_UNTERMINATED_QUOTE', `String '${text}': missing terminating ${t.unterminated.quote}`, at)
+    const words: string[] = []
+    const cols: number[] = []
+    const braces: number[] = []
+    const unterminated = scanWords(text, exact ? col : 1, words, cols, braces)
+    if (unterminated) {
+      const at: SourceLoc = exact ? { file: loc.file, line: loc.line, column: unterminated.col } : loc
+      this.report('error', 'KAD_CFG_UNTERMINATED_QUOTE', `String '${text}': missing terminating ${unterminated.quote}`, at)
     }
-    if (toks.length === 0) return
-    let words: string[] = []
-    let cols: number[] = []
-    for (let i = 0; i < toks.length; i++) {
-      const tk = toks[i]
-      if (tk.brace) {
-        if (words.length > 0) this.push(words, cols, loc, exact, text)
-        words = []
-        cols = []
-        this.lines.push({ words: [tk.brace], loc: exact ? { file: loc.file, line: loc.line, column: tk.col } : loc, brace: tk.brace, raw: tk.brace })
-      } else {
-        words.push(tk.text)
-        cols.push(tk.col)
-      }
+    if (words.length === 0) return
+    if (braces.length === 0) {
+      this.push(words, cols, loc, exact, text)
+      return
     }
-    if (words.length > 0) this.push(words, cols, loc, exact, text)
+    let from = 0
+    for (const b of braces) {
+      if (b > from) this.push(words.slice(from, b), cols.slice(from, b), loc, exact, text)
+      const brace = words[b] as '{' | '}'
+      this.out({ words: [brace], loc: exact ? { file: loc.file, line: loc.line, column: cols[b] } : loc, brace, raw: brace })
+      from = b + 1
+    }
+    if (from < words.length) this.push(words.slice(from), cols.slice(from), loc, exact, text)
   }
 
   private push(words: string[], cols: number[], loc: SourceLoc, exact: boolean, raw: string): void {
-    if (exact) this.lines.push({ words, cols, loc: { file: loc.file, line: loc.line, column: cols[0] }, raw })
-    else this.lines.push({ words, loc, raw })
+    if (exact) this.out({ words, cols, loc: { file: loc.file, line: loc.line, column: cols[0] }, raw })
+    else this.out({ words, loc, raw })
   }
 }
 

@@ -95,16 +95,25 @@ export function readBool(word: string): ReadResult<boolean> {
 
 /** strict dotted-quad: four decimal octets 0-255, no leading zeros (as glibc inet_pton) */
 export function parseIPv4(s: string): number[] | undefined {
-  const parts = s.split('.')
-  if (parts.length !== 4) return undefined
+  const n = s.length
+  if (n < 7 || n > 15) return undefined
   const out: number[] = []
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined
-    const v = Number(p)
-    if (v > 255) return undefined
-    out.push(v)
+  let v = 0
+  let digits = 0
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 46
+    if (c === 46) {
+      if (digits === 0 || out.length === 4) return undefined
+      out.push(v)
+      v = 0
+      digits = 0
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && v === 0) return undefined // leading zero
+      v = v * 10 + c - 48
+      if (++digits > 3 || v > 255) return undefined
+    } else return undefined
   }
-  return out
+  return out.length === 4 ? out : undefined
 }
 
 /** RFC 4291 text to 8 groups; undefined when malformed. Accepts an embedded IPv4 tail. No zone ids. */
@@ -221,15 +230,36 @@ export interface ParseSink {
 
 /** The KeywordContext of one line. */
 export class LineContext implements KeywordContext {
+  private argsCache: readonly string[] | undefined
+
+  /** `words` is the whole line: the keyword, then its arguments */
   constructor(
     private readonly sink: ParseSink,
-    readonly keyword: string,
-    readonly args: readonly string[],
+    private readonly words: readonly string[],
     readonly loc: SourceLoc,
     readonly path: string,
     readonly raw: string | undefined,
     private readonly cols: readonly number[] | undefined,
   ) {}
+
+  get keyword(): string {
+    return this.words[0]
+  }
+
+  /** words after the keyword (sliced on first use: most handlers only read single words) */
+  get args(): readonly string[] {
+    return (this.argsCache ??= this.words.slice(1))
+  }
+
+  /** the number of arguments */
+  get argCount(): number {
+    return this.words.length - 1
+  }
+
+  /** argument i without slicing */
+  arg(i: number): string | undefined {
+    return i < 0 ? this.words[0] : this.words[i + 1]
+  }
 
   get configId(): string {
     return this.sink.configId
@@ -261,7 +291,7 @@ export class LineContext implements KeywordContext {
   }
 
   private missing(i: number, what?: string): undefined {
-    const after = i === 0 ? this.keyword : this.args[i - 1]
+    const after = this.words[i] ?? this.keyword
     const w = what ? ` (${what})` : ''
     this.put(
       'error',
@@ -274,7 +304,7 @@ export class LineContext implements KeywordContext {
 
   /** i = -1 reads the keyword word itself (value lines inside `lines` blocks, e.g. an address list) */
   private take<T>(i: number, r: (w: string) => ReadResult<T>): T | undefined {
-    const w = i < 0 ? this.keyword : this.args[i]
+    const w = i < 0 ? this.words[0] : this.words[i + 1]
     if (w === undefined) return this.missing(i)
     const res = r(w)
     if (!res.ok) {
@@ -286,7 +316,7 @@ export class LineContext implements KeywordContext {
   }
 
   string(i: number, what?: string): string | undefined {
-    const w = this.args[i]
+    const w = this.words[i + 1]
     return w === undefined ? this.missing(i, what) : w
   }
   rest(i: number): string {
@@ -307,7 +337,7 @@ export class LineContext implements KeywordContext {
     return this.take(i, (w) => readTimerUs(w, opts))
   }
   bool(i: number, dflt = true): boolean | undefined {
-    const w = this.args[i]
+    const w = this.words[i + 1]
     if (w === undefined) return dflt
     return this.take(i, readBool)
   }

@@ -1,0 +1,95 @@
+/**
+ * bench/config-load: parse and validate generated configurations with 1,000 / 10,000 / 50,000 real servers
+ * (virtual_server blocks with real_server + TCP_CHECK) and compare with `keepalived -t -f` on the same files.
+ *
+ *   npm run bench -- config-load [SIZES...]        e.g. npm run bench -- config-load 1000 10000
+ *   KAD_BENCH_RS_PER_VS=50 npm run bench -- config-load   (default: every real server in one virtual_server,
+ *                                                          the shape where keepalived grows quadratically)
+ *
+ * kad's time is parseConfig alone (preprocess + tree walk + ajv validation + freeze), measured in a fresh child
+ * process per size (peak RSS is that process's); keepalived's is the wall time of `keepalived -t -f FILE`
+ * (timeout 120 s, reported as `timeout`). Last line: key=value pairs (ratioN = keepalived_s / kad_s).
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as nodePath from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { performance } from 'node:perf_hooks'
+import { generateConfig } from './generate.js'
+
+const here = nodePath.dirname(fileURLToPath(import.meta.url))
+const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0)
+const SIZES = sizes.length > 0 ? sizes : [1000, 10000, 50000]
+const PER_VS = Number(process.env.KAD_BENCH_RS_PER_VS ?? 0) || Number.MAX_SAFE_INTEGER
+const KEEPALIVED_TIMEOUT_MS = 120_000
+
+interface KadResult {
+  seconds: number
+  keywords: string
+  exitCode: number
+  diagnostics: number
+  unknown: number
+  firstDiagnostic?: string
+  peakRssMb: number
+  rssBeforeMb: number
+  heapDeltaMb: number
+}
+
+function runChild(file: string): Promise<KadResult> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', nodePath.join(here, 'parse-one.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    c.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? ''
+      try {
+        resolve(JSON.parse(line) as KadResult)
+      } catch {
+        reject(new Error(`parse-one exited ${code}: ${out}`))
+      }
+    })
+  })
+}
+
+function keepalivedTime(file: string): { seconds: number | 'timeout' | 'n/a'; rc: number | null } {
+  if (spawnSync('keepalived', ['--version']).error) return { seconds: 'n/a', rc: null }
+  const t0 = performance.now()
+  const r = spawnSync('keepalived', ['-t', '-f', file], { timeout: KEEPALIVED_TIMEOUT_MS, stdio: 'ignore', killSignal: 'SIGKILL' })
+  const s = (performance.now() - t0) / 1000
+  if (r.error || r.signal) return { seconds: 'timeout', rc: null }
+  return { seconds: s, rc: r.status }
+}
+
+const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kad-bench-config-'))
+const rows: Array<{ rs: number; kad: KadResult; ka: ReturnType<typeof keepalivedTime>; bytes: number }> = []
+try {
+  for (const rs of SIZES) {
+    const file = nodePath.join(dir, `rs${rs}.conf`)
+    const text = generateConfig(rs, PER_VS)
+    fs.writeFileSync(file, text)
+    const kad = await runChild(file)
+    const ka = keepalivedTime(file)
+    rows.push({ rs, kad, ka, bytes: text.length })
+    console.error(`rs=${rs}: kad ${kad.seconds.toFixed(3)} s (exit ${kad.exitCode}, ${kad.diagnostics} diagnostics), keepalived ${typeof ka.seconds === 'number' ? ka.seconds.toFixed(3) + ' s' : ka.seconds} (rc ${ka.rc})`)
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true })
+}
+
+const fmt = (v: number | string): string => (typeof v === 'number' ? v.toFixed(3) : v)
+console.log(`config-load: real servers per virtual_server = ${PER_VS === Number.MAX_SAFE_INTEGER ? 'all' : PER_VS}, keywords from ${rows[0]?.kad.keywords}`)
+console.log('| real servers | file MB | kad parse s | kad us/RS | kad peak RSS MB | kad exit | keepalived -t s | keepalived rc | keepalived/kad |')
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+for (const r of rows) {
+  const ratio = typeof r.ka.seconds === 'number' ? (r.ka.seconds / r.kad.seconds).toFixed(1) : r.ka.seconds
+  console.log(
+    `| ${r.rs} | ${(r.bytes / 1048576).toFixed(1)} | ${fmt(r.kad.seconds)} | ${((r.kad.seconds * 1e6) / r.rs).toFixed(1)} | ${r.kad.peakRssMb.toFixed(0)} | ${r.kad.exitCode} | ${fmt(r.ka.seconds)} | ${r.ka.rc ?? '-'} | ${ratio} |`,
+  )
+}
+const kv: string[] = []
+for (const r of rows) {
+  kv.push(`rs${r.rs}_kad_s=${r.kad.seconds.toFixed(3)}`, `rs${r.rs}_kad_mb=${r.kad.peakRssMb.toFixed(0)}`, `rs${r.rs}_keepalived_s=${fmt(r.ka.seconds)}`)
+}
+for (const r of rows) kv.push(`ratio${r.rs}=${typeof r.ka.seconds === 'number' ? (r.ka.seconds / r.kad.seconds).toFixed(2) : r.ka.seconds}`)
+console.log(kv.join(' '))
