@@ -8,6 +8,7 @@ import { Histogram, type Logger, type Scheduler } from '@kad/core'
 import { IP, IPV6, SOL, openSocket, type KadSocket, type MessageInfo } from '@kad/native'
 import { BFD_PORT_MULTI_HOP, BFD_PORT_SINGLE_HOP, DIAG_NAMES, decode, type AuthKey } from './codec/packet.js'
 import { BfdSession, type StateChange } from './session.js'
+import { TimerQueue } from './timer-queue.js'
 import type { BfdInstanceModel } from './model.js'
 
 /** The payload of the `bfd.session` IPC channel (bfd child -> vrrp / check children). */
@@ -35,6 +36,8 @@ export interface EngineDeps {
   netns?: string
   /** per-instance authentication (no keepalived keyword exists; tests and embedders) */
   auth?: (inst: BfdInstanceModel) => AuthKey | undefined
+  /** how early a transmission may be batched with others (ms, default 1; the jitter range shrinks to match) */
+  txEarlyMs?: number
   /** time source for sessions; default the scheduler's */
   now?: () => number
   wallNow?: () => number
@@ -70,7 +73,11 @@ export class BfdEngine {
   private readonly txSockets = new Map<string, { sock: KadSocket; port: number; users: number }>()
   private readonly listeners = new Set<(ev: BfdSessionEvent) => void>()
 
-  constructor(private readonly deps: EngineDeps) {}
+  private readonly timers: TimerQueue
+
+  constructor(private readonly deps: EngineDeps) {
+    this.timers = new TimerQueue(deps.scheduler)
+  }
 
   /** local listeners (tests, benchmarks) */
   onEvent(fn: (ev: BfdSessionEvent) => void): () => void {
@@ -116,7 +123,6 @@ export class BfdEngine {
     let discr: number
     do discr = randomInt(1, 0xffffffff) >>> 0
     while (discr === 0 || this.byDiscr.has(discr))
-    const sched = this.deps.scheduler
     const entry = { inst, tx: tx.sock, port } as Entry
     const session = new BfdSession(
       {
@@ -131,7 +137,8 @@ export class BfdEngine {
       },
       {
         now: () => this.now(),
-        at: (what, deadline, fn) => sched.addTimer(`bfd.${inst.name}.${what}`, deadline - this.now(), fn, { precision: 'fine' }),
+        at: (_what, deadline, fn, early) => this.timers.at(deadline, fn, early),
+        txEarlyMs: this.deps.txEarlyMs ?? 1,
         transmit: (bytes) => this.transmit(entry, bytes),
         onStateChange: (ev) => this.stateChanged(entry, ev),
         onTxLateness: (ms) => this.txLateness.record(ms * 1000),
@@ -162,6 +169,7 @@ export class BfdEngine {
     for (const name of [...this.entries.keys()]) this.remove(name)
     for (const s of this.rxSockets.values()) s.close()
     this.rxSockets.clear()
+    this.timers.stop()
   }
 
   private rxSocket(family: 4 | 6, port: number): void {
@@ -307,6 +315,7 @@ export class BfdEngine {
       ` counters ${JSON.stringify(this.counters)}`,
       ` tx lateness us ${JSON.stringify(this.txLateness.summary())}`,
       ` scheduler lateness us ${JSON.stringify(this.deps.scheduler.lateness.summary())}`,
+      ` timers queued ${this.timers.size}, wake-ups ${this.timers.wakeups} (fine ${this.timers.fineWakeups}), fired ${this.timers.fired}`,
     ]
     for (const e of this.entries.values()) {
       const s = e.session

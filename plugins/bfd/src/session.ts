@@ -28,8 +28,13 @@ export interface SessionTimer {
 export interface SessionEnv {
   /** monotonic milliseconds */
   now(): number
-  /** run `fn` at the absolute time `deadlineMs` */
-  at(what: 'tx' | 'detect', deadlineMs: number, fn: () => void): SessionTimer
+  /**
+   * run `fn` at the absolute time `deadlineMs`; a transmission may run up to `earlyMs` before it (the session
+   * keeps the jitter range so that the interval still stays within 75..100 % of the negotiated one)
+   */
+  at(what: 'tx' | 'detect', deadlineMs: number, fn: () => void, earlyMs?: number): SessionTimer
+  /** how early the timer source may run a transmission (batching); default 0 */
+  readonly txEarlyMs?: number
   /** send one encoded control packet to the peer */
   transmit(bytes: Buffer): void
   /** state changes (after the change is applied) */
@@ -81,10 +86,15 @@ export interface SessionCounters {
   downs: number
 }
 
-/** RFC 5880 §6.8.7: reduce by 0..25 %, and with a detect multiplier of 1 send at 75..90 % of the interval. */
-export function jitteredInterval(intervalMs: number, detectMult: number, r: number): number {
-  if (detectMult === 1) return intervalMs * (0.75 + 0.15 * r)
-  return intervalMs * (1 - 0.25 * r)
+/**
+ * RFC 5880 §6.8.7: reduce by 0..25 %, and with a detect multiplier of 1 send at 75..90 % of the interval.
+ * `earlyFrac` (0..0.1) is how early, as a fraction of the interval, the timer may fire: the random reduction
+ * shrinks by as much so that the actual interval never drops below 75 %.
+ */
+export function jitteredInterval(intervalMs: number, detectMult: number, r: number, earlyFrac = 0): number {
+  const e = Math.min(Math.max(earlyFrac, 0), 0.1)
+  if (detectMult === 1) return intervalMs * (0.75 + e + (0.15 - e) * r)
+  return intervalMs * (1 - (0.25 - e) * r)
 }
 
 export class BfdSession {
@@ -118,6 +128,7 @@ export class BfdSession {
   private lastTxPlanned = 0
   private detectTimer?: SessionTimer
   private detectDeadline = 0
+  private detectTimerAt = 0
   private started = false
   lastChange = 0
   /** when the last valid packet arrived (ms) */
@@ -195,7 +206,7 @@ export class BfdSession {
       return
     }
     const now = this.env.now()
-    const iv = jitteredInterval(this.txIntervalMs(), this.cfg.detectMult, this.rand())
+    const iv = this.nextInterval()
     let deadline: number
     if (fresh || !this.txTimer) deadline = this.txTimer ? now + iv : now
     else {
@@ -205,10 +216,19 @@ export class BfdSession {
     this.armTx(deadline)
   }
 
+  private txEarlyMs(): number {
+    return Math.min(this.env.txEarlyMs ?? 0, this.txIntervalMs() * 0.1)
+  }
+
+  private nextInterval(): number {
+    const iv = this.txIntervalMs()
+    return jitteredInterval(iv, this.cfg.detectMult, this.rand(), iv > 0 ? this.txEarlyMs() / iv : 0)
+  }
+
   private armTx(deadline: number): void {
     this.txTimer?.cancel()
     this.txDeadline = deadline
-    this.txTimer = this.env.at('tx', deadline, () => this.onTxTimer())
+    this.txTimer = this.env.at('tx', deadline, () => this.onTxTimer(), this.txEarlyMs())
   }
 
   private onTxTimer(): void {
@@ -216,12 +236,11 @@ export class BfdSession {
     if (!this.mayTransmit()) return
     const now = this.env.now()
     this.env.onTxLateness?.(now - this.txDeadline)
-    this.lastTxPlanned = this.txDeadline
+    // the next interval counts from the actual transmission, so an early (batched) or late send never makes
+    // the gap between two packets leave 75..100 % of the negotiated interval
+    this.lastTxPlanned = now
     this.send(this.pollActive, false)
-    const iv = jitteredInterval(this.txIntervalMs(), this.cfg.detectMult, this.rand())
-    let next = this.txDeadline + iv
-    if (next < now) next = now + iv // far behind (stopped process): restart from now rather than burst
-    this.armTx(next)
+    this.armTx(now + this.nextInterval())
   }
 
   private send(poll: boolean, final: boolean): void {
@@ -250,10 +269,26 @@ export class BfdSession {
     this.env.transmit(encode(pkt, key, seq))
   }
 
+  /**
+   * Push the detection deadline forward. The timer is not re-armed on every packet: when it fires early it
+   * re-arms itself at the current deadline (one timer per detection period instead of one per packet).
+   */
   private armDetect(): void {
-    this.detectTimer?.cancel()
     this.detectDeadline = this.env.now() + this.detectionTimeMs()
-    this.detectTimer = this.env.at('detect', this.detectDeadline, () => this.onDetectTimer())
+    if (this.detectTimer && this.detectTimerAt <= this.detectDeadline) return
+    this.detectTimer?.cancel()
+    this.detectTimerAt = this.detectDeadline
+    this.detectTimer = this.env.at('detect', this.detectDeadline, () => this.onDetectCheck())
+  }
+
+  private onDetectCheck(): void {
+    this.detectTimer = undefined
+    if (this.env.now() < this.detectDeadline) {
+      this.detectTimerAt = this.detectDeadline
+      this.detectTimer = this.env.at('detect', this.detectDeadline, () => this.onDetectCheck())
+      return
+    }
+    this.onDetectTimer()
   }
 
   private onDetectTimer(): void {
@@ -397,7 +432,12 @@ export class BfdSession {
     const txWas = this.txInUse
     this.txInUse = this.desiredMinTx
     this.rxInUse = this.requiredMinRx
-    if (this.detectTimer && this.state !== BfdState.AdminDown) this.armDetect()
+    if (this.detectTimer && this.state !== BfdState.AdminDown) {
+      // the detection time may have become shorter: re-arm from the last packet
+      this.detectTimer.cancel()
+      this.detectTimer = undefined
+      this.armDetect()
+    }
     if (this.txInUse !== txWas) this.scheduleTx(false)
     if (this.pollPending) {
       this.pollPending = false

@@ -1,0 +1,297 @@
+/**
+ * npm run bench -- bfd   (root; BENCH_QUICK=1 holds each step 10 s instead of 60 s)
+ *
+ * How many BFD sessions at 10 ms x 3 each implementation holds without a false down, and the p99 of the
+ * transmit-interval jitter, for kad and for FRR's bfdd in the same run:
+ *   - kad:  a kad engine process in namespace A <-> a kad engine process in namespace B
+ *   - frr:  bfdd in A <-> bfdd in B
+ * N sessions are N IPv6 address pairs on one veth link (2001:db8:1::a:i <-> 2001:db8:1::b:i). N doubles from
+ * 50 until a step fails (a session does not come up, or one goes down during the hold).
+ * Jitter: from a tshark capture of the first 16 flows sent from A during the hold, the amount by which an
+ * interval between two packets of a flow exceeds the negotiated 10 ms (RFC 5880 §6.8.7 allows only earlier).
+ * Last line: key=value.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+import { Histogram } from '@kad/core'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const QUICK = process.env.BENCH_QUICK === '1'
+const HOLD_S = Number(process.env.BENCH_BFD_HOLD_S ?? (QUICK ? 10 : 60))
+const MAX_N = Number(process.env.BENCH_BFD_MAX ?? 3200)
+const START_N = Number(process.env.BENCH_BFD_START ?? 50)
+const INTERVAL_MS = 10
+const MULT = 3
+const CAPTURE_S = 5
+const CAPTURE_FLOWS = 16
+const ID = String(process.pid % 100000)
+/** both systems run at the same SCHED_RR priority (keepalived's bfd_rt_priority), so other load on the machine
+ * does not decide the result; BENCH_BFD_RT=0 runs them as ordinary processes */
+const RT = process.env.BENCH_BFD_RT !== '0' ? ['chrt', '-r', '40'] : []
+const NS_A = `kad-bfd-bench-${ID}-a`
+const NS_B = `kad-bfd-bench-${ID}-b`
+
+const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] })
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const log = (...a: unknown[]) => console.error('[bench bfd]', ...a)
+
+const addrA = (i: number) => `2001:db8:1::a:${(i + 1).toString(16)}`
+const addrB = (i: number) => `2001:db8:1::b:${(i + 1).toString(16)}`
+
+function setup(): void {
+  teardown()
+  sh('ip', ['netns', 'add', NS_A])
+  sh('ip', ['netns', 'add', NS_B])
+  sh('ip', ['link', 'add', `kbA${ID}`, 'type', 'veth', 'peer', 'name', `kbB${ID}`])
+  sh('ip', ['link', 'set', `kbA${ID}`, 'netns', NS_A])
+  sh('ip', ['link', 'set', `kbB${ID}`, 'netns', NS_B])
+  for (const [ns, dev, addr] of [[NS_A, `kbA${ID}`, addrA], [NS_B, `kbB${ID}`, addrB]] as const) {
+    const lines = [`link set lo up`, `link set ${dev} up`]
+    for (let i = 0; i < MAX_N; i++) lines.push(`addr add ${addr(i)}/64 dev ${dev} nodad`)
+    sh('ip', ['-n', ns, '-batch', '-'], lines.join('\n') + '\n')
+  }
+}
+
+function teardown(): void {
+  for (const ns of [NS_A, NS_B]) {
+    try {
+      sh('ip', ['netns', 'del', ns])
+    } catch {
+      /* absent */
+    }
+  }
+}
+
+interface Side {
+  stop(): Promise<unknown>
+  /** resolves when every session on this side is up */
+  allUp(timeoutMs: number): Promise<boolean>
+  /** reset statistics at the start of the hold */
+  markHold(): Promise<void>
+  /** false downs since markHold */
+  downs(): Promise<number>
+}
+
+function kadSide(ns: string, n: number, local: (i: number) => string, remote: (i: number) => string): Side & { stats?: any } {
+  const cfg = {
+    netns: `/run/netns/${ns}`,
+    sessions: Array.from({ length: n }, (_, i) => ({ name: `s${i}`, neighbor: remote(i), source: local(i) })),
+    minRxUs: INTERVAL_MS * 1000,
+    minTxUs: INTERVAL_MS * 1000,
+    multiplier: MULT,
+  }
+  const argv = [process.execPath, '--import', 'tsx', join(here, 'kad-worker.ts'), JSON.stringify(cfg)]
+  const cmd = [...RT, ...argv]
+  const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+  let up = false
+  let downs = 0
+  let holding = false
+  const waiters: ((m: any) => void)[] = []
+  const side: Side & { stats?: any } = {
+    stop: async () => {
+      const exited = new Promise((r) => proc.once('exit', r))
+      proc.kill('SIGTERM')
+      await Promise.race([exited, sleep(3000)])
+      if (proc.exitCode === null) proc.kill('SIGKILL')
+    },
+    allUp: async (timeoutMs) => {
+      const end = Date.now() + timeoutMs
+      while (!up && Date.now() < end && proc.exitCode === null) await sleep(50)
+      return up
+    },
+    markHold: async () => {
+      holding = true
+      downs = 0
+      const got = new Promise((r) => waiters.push(r))
+      proc.kill('SIGUSR2')
+      await Promise.race([got, sleep(2000)])
+    },
+    downs: async () => {
+      const got = new Promise<any>((r) => waiters.push(r))
+      proc.kill('SIGUSR2')
+      side.stats = await Promise.race([got, sleep(2000)])
+      return downs
+    },
+  }
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    let m: any
+    try {
+      m = JSON.parse(line)
+    } catch {
+      return
+    }
+    if (m.t === 'up') up = true
+    else if (m.t === 'down' && holding) downs++
+    else if (m.t === 'stats') waiters.shift()?.(m)
+  })
+  return side
+}
+
+function frrSide(ns: string, n: number, local: (i: number) => string, remote: (i: number) => string, tag: string): Side {
+  const dir = `/tmp/kad-bfd-bench-${ID}-${tag}`
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  const conf = ['bfd']
+  for (let i = 0; i < n; i++) conf.push(` peer ${remote(i)} local-address ${local(i)}`, `  receive-interval ${INTERVAL_MS}`, `  transmit-interval ${INTERVAL_MS}`, `  detect-multiplier ${MULT}`, ' exit')
+  conf.push('exit', '')
+  writeFileSync(`${dir}/bfdd.conf`, conf.join('\n'))
+  sh('chown', ['-R', 'frr:frr', dir])
+  const proc: ChildProcess = spawn('ip', ['netns', 'exec', ns, ...RT, '/usr/lib/frr/bfdd', '-u', 'frr', '-g', 'frr', '--vty_socket', dir, '-i', `${dir}/pid`, '--bfdctl', `${dir}/ctl`, '-f', `${dir}/bfdd.conf`, '--log', `file:${dir}/log`, '--limit-fds', '100000'], { stdio: 'ignore' })
+  const vtysh = (cmd: string) =>
+    new Promise<string>((res) => {
+      const p = spawn('vtysh', ['--vty_socket', dir, '-c', cmd], { stdio: ['ignore', 'pipe', 'ignore'] })
+      let s = ''
+      p.stdout.on('data', (d) => (s += d))
+      p.on('exit', () => res(s))
+    })
+  const peers = async () => {
+    try {
+      return JSON.parse(await vtysh('show bfd peers json')) as { status: string }[]
+    } catch {
+      return []
+    }
+  }
+  const downCount = async () => {
+    try {
+      return (JSON.parse(await vtysh('show bfd peers counters json')) as { 'session-down': number }[]).reduce((a, c) => a + (c['session-down'] ?? 0), 0)
+    } catch {
+      return NaN
+    }
+  }
+  let base = 0
+  return {
+    stop: async () => {
+      const exited = new Promise((r) => proc.once('exit', r))
+      proc.kill('SIGTERM')
+      await Promise.race([exited, sleep(3000)])
+      if (proc.exitCode === null) proc.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    },
+    allUp: async (timeoutMs) => {
+      const end = Date.now() + timeoutMs
+      while (Date.now() < end && proc.exitCode === null) {
+        const p = await peers()
+        if (p.length === n && p.every((x) => x.status === 'up')) return true
+        await sleep(500)
+      }
+      return false
+    },
+    markHold: async () => {
+      base = await downCount()
+    },
+    downs: async () => {
+      const d = (await downCount()) - base
+      const p = await peers()
+      const notUp = p.filter((x) => x.status !== 'up').length
+      return Math.max(d, notUp)
+    },
+  }
+}
+
+/** capture the first flows sent from A and return the excess of each interval over the nominal one (us) */
+async function captureJitter(n: number): Promise<Histogram> {
+  const flows = Math.min(n, CAPTURE_FLOWS)
+  const hosts = Array.from({ length: flows }, (_, i) => `src host ${addrA(i)}`).join(' or ')
+  const p = spawn('ip', ['netns', 'exec', NS_A, 'tshark', '-i', `kbA${ID}`, '-a', `duration:${CAPTURE_S}`, '-f', `udp dst port 3784 and (${hosts})`, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ipv6.src', '-e', 'ipv6.dst'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+  const last = new Map<string, number>()
+  const h = new Histogram()
+  createInterface({ input: p.stdout }).on('line', (line) => {
+    const [t, src, dst] = line.split('\t')
+    const ts = Number(t) * 1e6
+    const key = `${src}>${dst}`
+    const prev = last.get(key)
+    last.set(key, ts)
+    if (prev !== undefined) h.record(Math.max(0, ts - prev - INTERVAL_MS * 1000))
+  })
+  await new Promise((r) => p.once('exit', r))
+  return h
+}
+
+interface StepResult {
+  n: number
+  ok: boolean
+  reason?: string
+  jitterP99Us?: number
+  latenessP99Us?: number
+}
+
+async function step(system: 'kad' | 'frr', n: number): Promise<StepResult> {
+  const a = system === 'kad' ? kadSide(NS_A, n, addrA, addrB) : frrSide(NS_A, n, addrA, addrB, 'a')
+  const b = system === 'kad' ? kadSide(NS_B, n, addrB, addrA) : frrSide(NS_B, n, addrB, addrA, 'b')
+  try {
+    const upTimeout = 20_000 + n * 20
+    const [ua, ub] = await Promise.all([a.allUp(upTimeout), b.allUp(upTimeout)])
+    if (!ua || !ub) return { n, ok: false, reason: 'not all sessions came up' }
+    await sleep(1000)
+    await Promise.all([a.markHold(), b.markHold()])
+    const jitter = captureJitter(n)
+    await sleep(HOLD_S * 1000)
+    const h = await jitter
+    const [da, db] = await Promise.all([a.downs(), b.downs()])
+    const lateness = (a as { stats?: any }).stats?.txLatenessUs?.p99
+    const r: StepResult = { n, ok: da + db === 0, jitterP99Us: h.quantile(0.99), ...(lateness !== undefined ? { latenessP99Us: lateness } : {}) }
+    if (!r.ok) r.reason = `${da + db} false downs`
+    if (system === 'kad') log(`kad stats A: ${JSON.stringify((a as any).stats)}`)
+    return r
+  } finally {
+    await Promise.all([a.stop(), b.stop()])
+  }
+}
+
+async function capacity(system: 'kad' | 'frr'): Promise<{ sessions: number; jitterP99Us: number; latenessP99Us?: number }> {
+  let best: StepResult | undefined
+  for (let n = START_N; n <= MAX_N; n *= 2) {
+    const r = await step(system, n)
+    log(`${system} n=${n}: ${r.ok ? 'held' : 'FAILED (' + r.reason + ')'} jitter p99 ${r.jitterP99Us} us${r.latenessP99Us !== undefined ? `, internal lateness p99 ${r.latenessP99Us} us` : ''}`)
+    if (!r.ok) break
+    best = r
+    await sleep(500)
+  }
+  return { sessions: best?.n ?? 0, jitterP99Us: best?.jitterP99Us ?? NaN, ...(best?.latenessP99Us !== undefined ? { latenessP99Us: best.latenessP99Us } : {}) }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.error('bench bfd needs root (network namespaces)')
+    process.exit(2)
+  }
+  log(`hold ${HOLD_S} s per step, ${INTERVAL_MS} ms x ${MULT}, up to ${MAX_N} sessions${RT.length ? ', both at SCHED_RR 40' : ''}`)
+  setup()
+  let kad, frr
+  try {
+    kad = await capacity('kad')
+    frr = await capacity('frr')
+  } finally {
+    teardown()
+  }
+  const ratio = (x: number, y: number) => (y > 0 ? (x / y).toFixed(2) : 'inf')
+  console.log(
+    [
+      `kad_sessions=${kad.sessions}`,
+      `frr_sessions=${frr.sessions}`,
+      `sessions_ratio=${ratio(kad.sessions, frr.sessions)}`,
+      `kad_tx_jitter_p99_us=${Math.round(kad.jitterP99Us)}`,
+      `frr_tx_jitter_p99_us=${Math.round(frr.jitterP99Us)}`,
+      `jitter_ratio=${ratio(kad.jitterP99Us, frr.jitterP99Us)}`,
+      `kad_tx_lateness_p99_us=${Math.round(kad.latenessP99Us ?? NaN)}`,
+      `hold_s=${HOLD_S}`,
+      `interval_ms=${INTERVAL_MS}`,
+      `multiplier=${MULT}`,
+    ].join(' '),
+  )
+}
+
+process.on('SIGINT', () => {
+  teardown()
+  process.exit(130)
+})
+main().catch((e) => {
+  teardown()
+  console.error(e)
+  process.exit(1)
+})
