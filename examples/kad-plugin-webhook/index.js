@@ -147,7 +147,11 @@ const plugin = {
     ctx.hooks.reload.tapPromise({ name: PLUGIN_NAME, stage: OBSERVER }, async (next) => {
       cfg = section(next)
     })
-    ctx.hooks.shutdown.tapPromise({ name: PLUGIN_NAME, stage: OBSERVER }, async () => {
+    ctx.hooks.shutdown.tapPromise({ name: PLUGIN_NAME, stage: OBSERVER + 1 }, async () => {
+      // let the publishers' last notices (VRRP STOP) reach the queue, then give the POSTs a moment
+      const svc = /** @type {{ notifications?: { drain(): Promise<void> } }} */ (ctx.container.cradle).notifications
+      await svc?.drain()
+      for (let i = 0; i < 40 && queue.length > 0 && !retryTimer; i++) await new Promise((r) => setTimeout(r, 50))
       stopped = true
       if (retryTimer) clearTimeout(retryTimer)
       retryTimer = undefined

@@ -127,7 +127,9 @@ export default definePlugin<FifoPluginOptions>({
       }
       for (const [kind, spec] of w) if (!running.has(kind)) startOne(kind, spec)
     })
-    ctx.hooks.shutdown.tapPromise(TAP, async () => {
+    // stop last (a stage above every plugin's default), after the publishers' STOP notices reached the FIFOs
+    ctx.hooks.shutdown.tapPromise({ name: PLUGIN_NAME, stage: STAGES.OBSERVER + 1 }, async () => {
+      await (ctx.container.cradle as { notifications?: { drain(): Promise<void> } }).notifications?.drain()
       for (const kind of [...running.keys()]) stopOne(kind)
     })
 

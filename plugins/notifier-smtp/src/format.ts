@@ -52,7 +52,7 @@ function checkerBody(n: Notification, up: boolean): string {
   return pair ? pair[up ? 0 : 1] : up ? '=> CHECK succeed on service <=' : '=> CHECK failed on service <='
 }
 
-/** the VS quorum body: `=> Gained quorum 3+1=2 <= 4 <=` (detail: quorum, hysteresis, weightSum, init) */
+/** the VS quorum body: `=> Gained quorum 3+1=2 <= 4 <=` (detail: quorum, hysteresis, weightSum or liveWeight, init) */
 function quorumBody(n: Notification): string {
   const own = str(n.detail?.message)
   if (own) return own
@@ -62,7 +62,7 @@ function quorumBody(n: Notification): string {
   const what = up ? (d.init ? 'Starting with quorum up' : 'Gained quorum') : d.init ? 'Starting with quorum down' : 'Lost quorum'
   const q = Number(d.quorum ?? 1)
   const h = Number(d.hysteresis ?? 0)
-  return `=> ${what} ${q}+${h}=${q - h} <= ${Number(d.weightSum ?? 0)} <=`
+  return `=> ${what} ${q}+${h}=${q - h} <= ${Number(d.weightSum ?? d.liveWeight ?? 0)} <=`
 }
 
 /**

@@ -71,7 +71,9 @@ export default definePlugin<SmtpPluginOptions>({
 
     ctx.hooks.start.tapPromise(TAP, async (model) => apply(model))
     ctx.hooks.reload.tapPromise(TAP, async (next) => apply(next))
-    ctx.hooks.shutdown.tapPromise(TAP, async () => {
+    // stop last (a stage above every plugin's default), after the publishers' own STOP notices are delivered
+    ctx.hooks.shutdown.tapPromise({ name: PLUGIN_NAME, stage: STAGES.OBSERVER + 1 }, async () => {
+      await (ctx.container.cradle as { notifications?: { drain(): Promise<void> } }).notifications?.drain()
       await sender?.stop(ctx.options.stopGraceMs ?? 5000)
     })
 

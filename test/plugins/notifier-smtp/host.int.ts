@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestHost, type TestHost } from '@kad/core/testing'
-import type { Notification } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, type Notification } from '@kad/core'
 import smtpPlugin from '@kad/plugin-notifier-smtp'
 import fifoPlugin from '@kad/plugin-notifier-fifo'
 import { TestSmtpServer } from './smtp-server.js'
@@ -114,5 +114,41 @@ describe('notifiers in the real host (@kad/core/testing)', function () {
     await t.stop()
     t = undefined
     assert.equal(existsSync(fifo), false)
+  })
+
+  it('the STOP notices a publisher sends while shutting down are still mailed and written', async () => {
+    server = new TestSmtpServer()
+    const port = await server.start()
+    const fifo = join(dir, 'stop.fifo')
+    // a stand-in for VRRP: publishes STOP from its own shutdown tap (default stage, as plugins do)
+    const fakeVrrp = definePlugin({
+      meta: { name: 'fake-vrrp', version: '0.0.0', host: '^' + HOST_API_VERSION, roles: ['vrrp'] },
+      register(ctx) {
+        ctx.hooks.shutdown.tapPromise('fake-vrrp', async () => {
+          const svc = (ctx.container.cradle as unknown as { notifications: { publish(n: Notification): void } }).notifications
+          svc.publish({ source: 'vrrp', kind: 'vrrp-instance', name: 'VI_1', from: 'MASTER', to: 'STOP', priority: 0, time: Date.now() })
+        })
+      },
+    })
+    t = await createTestHost({
+      plugins: [smtpPlugin, fifoPlugin, fakeVrrp],
+      role: 'vrrp',
+      config: `global_defs {\n  router_id lb1\n  notification_email {\n    ops@example.com\n  }\n  smtp_server 127.0.0.1 ${port}\n  smtp_alert\n  vrrp_notify_fifo ${fifo}\n}\n`,
+    })
+    await t.start()
+    const { spawn } = await import('node:child_process')
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] })
+    const exited = new Promise((r) => reader.once('exit', r))
+    let got = ''
+    reader.stdout!.on('data', (d: Buffer) => (got += d.toString()))
+    // a first notice proves the reader is connected before the shutdown
+    publish(t, { source: 'vrrp', kind: 'vrrp-instance', name: 'VI_1', from: 'BACKUP', to: 'MASTER', priority: 100, time: Date.now() })
+    const deadline = Date.now() + 10_000
+    while (!got.includes('MASTER') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    await t.stop()
+    t = undefined
+    await exited
+    assert.equal(got, 'INSTANCE "VI_1" MASTER 100\nINSTANCE "VI_1" STOP 0\n')
+    assert.deepEqual(server.mails.map((m) => m.headers.subject), ['[lb1] VRRP Instance VI_1 - Entering MASTER state', '[lb1] VRRP Instance VI_1 - Stopping'])
   })
 })
