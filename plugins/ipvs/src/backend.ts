@@ -13,7 +13,7 @@ import {
   type IpvsDaemon, type IpvsTimeouts,
 } from './codec/ipvs.js'
 import { readKernelTable, type IpvsKernel } from './kernel.js'
-import { planOf, type Plan } from './model.js'
+import { IncrementalPlanner, type Plan } from './model.js'
 import { applyOp, reconcile, type KernelService, type Op } from './reconcile.js'
 
 export interface BackendOptions {
@@ -64,6 +64,7 @@ export class IpvsBackend {
   /** services kad programmed (deleted when they leave the plan, and on stop) */
   private owned = new Set<string>()
   private plan: Plan | undefined
+  private readonly planner = new IncrementalPlanner()
   private latest: DesiredTopology | undefined
   private running: Promise<void> | undefined
   private needRead = true
@@ -138,19 +139,21 @@ export class IpvsBackend {
 
   private async converge(t: DesiredTopology): Promise<void> {
     const started = performance.now()
-    const plan = planOf(t, (id, reason) => this.log.limited(`ipvs-bad-${id}`, 'error', `IPVS: cannot program ${id}: ${reason}`))
+    const { plan, changed } = this.planner.update(t, (id, reason) => this.log.limited(`ipvs-bad-${id}`, 'error', `IPVS: cannot program ${id}: ${reason}`))
     this.plan = plan
     let failed = false
+    let full = false
     try {
       if (this.needRead) {
+        full = true
         this.stats.resyncs++
         const interesting = (key: string): boolean => plan.has(key) || this.owned.has(key)
         const table = await readKernelTable(this.k, interesting)
         this.installed = new Map([...table].filter(([key]) => interesting(key)))
         this.needRead = false
       }
-      const ops = reconcile(plan, this.installed, this.owned)
-      for (const key of plan.keys()) this.owned.add(key)
+      const ops = reconcile(plan, this.installed, this.owned, full ? undefined : changed)
+      for (const key of full ? plan.keys() : changed) if (plan.has(key)) this.owned.add(key)
       if (ops.length) {
         const results = await this.k.exec(ops.map(encodeOp))
         this.stats.ops += ops.length
@@ -166,7 +169,7 @@ export class IpvsBackend {
         })
       }
       // a service that left the plan and is gone from the kernel is no longer ours
-      for (const key of [...this.owned]) if (!plan.has(key) && !this.installed.has(key)) this.owned.delete(key)
+      for (const key of full ? [...this.owned] : changed) if (!plan.has(key) && !this.installed.has(key)) this.owned.delete(key)
     } catch (e) {
       failed = true
       this.stats.failures++

@@ -102,3 +102,68 @@ export function planOf(topology: DesiredTopology, bad?: (vsId: string, reason: s
   }
   return out
 }
+
+/** Whether two virtual servers program the same kernel state (field by field, no allocation). */
+export function sameVirtualServer(a: DesiredVirtualServer, b: DesiredVirtualServer): boolean {
+  if (a === b) return true
+  if (a.family !== b.family || a.protocol !== b.protocol || a.address !== b.address || a.port !== b.port || a.fwmark !== b.fwmark || a.scheduler !== b.scheduler) return false
+  if (a.schedulerFlags.length !== b.schedulerFlags.length || a.schedulerFlags.some((f, i) => f !== b.schedulerFlags[i])) return false
+  const pa = a.persistence
+  const pb = b.persistence
+  if (pa !== pb && (!pa || !pb || pa.timeout !== pb.timeout || pa.granularity !== pb.granularity || pa.engine !== pb.engine)) return false
+  const ra = a.realServers
+  const rb = b.realServers
+  if (ra.length !== rb.length) return false
+  for (let i = 0; i < ra.length; i++) {
+    const x = ra[i]
+    const y = rb[i]
+    if (x === y) continue
+    if (x.address !== y.address || x.port !== y.port || x.weight !== y.weight || x.method !== y.method || x.family !== y.family || x.uthreshold !== y.uthreshold || x.lthreshold !== y.lthreshold) return false
+    const tx = x.tunnel
+    const ty = y.tunnel
+    if (tx !== ty && (!tx || !ty || tx.type !== ty.type || tx.port !== ty.port || tx.checksum !== ty.checksum)) return false
+  }
+  return true
+}
+
+interface CachedVs {
+  readonly obj: DesiredVirtualServer
+  readonly plan: ServicePlan | undefined
+}
+
+/**
+ * Plans topology after topology, re-planning only the virtual servers that changed (compared field by field with
+ * the previous topology's), so a single weight change costs a scan of plain fields, not O(real servers) address
+ * parsing and kernel diffing. `changed` holds the service keys whose plan changed (added, edited, or removed).
+ */
+export class IncrementalPlanner {
+  private cache = new Map<string, CachedVs>()
+  private current = new Map<string, ServicePlan>()
+
+  update(t: DesiredTopology, bad?: (vsId: string, reason: string) => void): { plan: Map<string, ServicePlan>; changed: Set<string> } {
+    const next = new Map<string, CachedVs>()
+    const plan = new Map<string, ServicePlan>()
+    const changed = new Set<string>()
+    for (const vs of t.virtualServers) {
+      const old = this.cache.get(vs.id)
+      let entry: CachedVs
+      if (old && sameVirtualServer(old.obj, vs)) entry = old.obj === vs ? old : { obj: vs, plan: old.plan }
+      else {
+        const one = planOf({ generation: t.generation, virtualServers: [vs] }, bad)
+        entry = { obj: vs, plan: one.values().next().value }
+        if (old?.plan) changed.add(old.plan.key)
+        if (entry.plan) changed.add(entry.plan.key)
+      }
+      next.set(vs.id, entry)
+      if (entry.plan) plan.set(entry.plan.key, entry.plan)
+    }
+    for (const [id, old] of this.cache) if (!next.has(id) && old.plan) changed.add(old.plan.key)
+    this.cache = next
+    this.current = plan
+    return { plan, changed }
+  }
+
+  get plan(): ReadonlyMap<string, ServicePlan> {
+    return this.current
+  }
+}

@@ -72,13 +72,18 @@ export function diffService(want: ServicePlan, have: KernelService | undefined):
 
 /**
  * Commands that converge `kernel` to `plan`. `owned` are the services kad programmed before (deleted when they
- * leave the plan). Order: service edits and additions, destination changes, then deletions of whole services.
+ * leave the plan). With `only`, just those service keys are compared (the rest is known to be unchanged). Order: service edits and additions, destination changes, then deletions of whole services.
  */
-export function reconcile(plan: Plan, kernel: KernelTable, owned: ReadonlySet<string>): Op[] {
+export function reconcile(plan: Plan, kernel: KernelTable, owned: ReadonlySet<string>, only?: ReadonlySet<string>): Op[] {
   const ops: Op[] = []
-  for (const [key, want] of plan) ops.push(...diffService(want, kernel.get(key)))
-  for (const key of owned) {
-    if (plan.has(key)) continue
+  if (only) {
+    for (const key of only) {
+      const want = plan.get(key)
+      if (want) ops.push(...diffService(want, kernel.get(key)))
+    }
+  } else for (const [key, want] of plan) ops.push(...diffService(want, kernel.get(key)))
+  for (const key of only ?? owned) {
+    if (plan.has(key) || !owned.has(key)) continue
     const have = kernel.get(key)
     if (have) ops.push({ cmd: IPVS_CMD.DEL_SERVICE, key, service: keyOf(have.service) })
   }

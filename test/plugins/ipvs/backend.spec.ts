@@ -3,7 +3,7 @@ import sinon from 'sinon'
 import type { DesiredRealServer, DesiredTopology, DesiredVirtualServer } from '@kad/core'
 import { IpvsBackend } from '../../../plugins/ipvs/src/backend.js'
 import { FWD, IPVS_CMD, PROTO, SVC_F, TUN_TYPE, TUN_FLAG } from '../../../plugins/ipvs/src/codec/ipvs.js'
-import { netmaskOf, planOf, SCHEDULERS, serviceOf, destOf } from '../../../plugins/ipvs/src/model.js'
+import { IncrementalPlanner, netmaskOf, planOf, SCHEDULERS, serviceOf, destOf } from '../../../plugins/ipvs/src/model.js'
 import { FakeIpvsKernel } from './fake-kernel.js'
 import { testLogger } from './helpers.js'
 
@@ -42,6 +42,17 @@ describe('ipvs model: topology -> IPVS', () => {
     assert.deepEqual([t.fwdMethod, t.tunType, t.tunPort, t.tunFlags, t.weight, t.uThreshold, t.lThreshold], [FWD.TUNNEL, TUN_TYPE.gue, 6080, TUN_FLAG.remcsum, 0, 100, 10])
     const g = destOf(rs('192.0.2.10', 80, 1, { method: 'TUN', tunnel: { type: 'gre', checksum: 'csum' } }))
     assert.deepEqual([g.tunType, g.tunPort, g.tunFlags], [TUN_TYPE.gre, 0, TUN_FLAG.csum])
+  })
+  it('the incremental planner re-plans only virtual servers that changed', () => {
+    const p = new IncrementalPlanner()
+    const a = vs('192.0.2.1', 80, [rs('192.0.2.10', 80)])
+    const b = vs('192.0.2.2', 80, [rs('192.0.2.20', 80)])
+    assert.deepEqual([...p.update(topo(a, b)).changed], ['TCP:[192.0.2.1]:80', 'TCP:[192.0.2.2]:80'])
+    assert.deepEqual([...p.update(topo(a, { ...b })).changed], [], 'same object or same content: nothing')
+    assert.deepEqual([...p.update(topo(a, vs('192.0.2.2', 80, [rs('192.0.2.20', 80, 4)]))).changed], ['TCP:[192.0.2.2]:80'])
+    const r = p.update(topo(a))
+    assert.deepEqual([...r.changed], ['TCP:[192.0.2.2]:80'])
+    assert.equal(r.plan.size, 1)
   })
   it('skips entries with bad addresses and reports them', () => {
     const bad: string[] = []
