@@ -162,23 +162,16 @@ class Socket : public Napi::ObjectWrap<Socket> {
 
   Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
 
-  // bind(sockaddr: Buffer)
-  Napi::Value Bind(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!CheckOpen(env) || !NeedType(env, info[0].IsBuffer(), "bind(sockaddr) takes a Buffer")) return env.Undefined();
-    auto sa = info[0].As<Napi::Buffer<uint8_t>>();
-    if (bind(fd_, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0)
-      ErrnoError(env, errno, "bind").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  // bind(sockaddr: Buffer) / connect(sockaddr: Buffer)
+  Napi::Value Bind(const Napi::CallbackInfo& info) { return WithSockaddr(info, ::bind, "bind"); }
+  Napi::Value Connect(const Napi::CallbackInfo& info) { return WithSockaddr(info, ::connect, "connect"); }
 
-  // connect(sockaddr: Buffer)
-  Napi::Value Connect(const Napi::CallbackInfo& info) {
+  Napi::Value WithSockaddr(const Napi::CallbackInfo& info, int (*call)(int, const sockaddr*, socklen_t), const char* name) {
     Napi::Env env = info.Env();
-    if (!CheckOpen(env) || !NeedType(env, info[0].IsBuffer(), "connect(sockaddr) takes a Buffer")) return env.Undefined();
+    if (!CheckOpen(env) || !NeedType(env, info[0].IsBuffer(), "bind/connect(sockaddr) takes a Buffer")) return env.Undefined();
     auto sa = info[0].As<Napi::Buffer<uint8_t>>();
-    if (connect(fd_, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0)
-      ErrnoError(env, errno, "connect").ThrowAsJavaScriptException();
+    if (call(fd_, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0)
+      ErrnoError(env, errno, name).ThrowAsJavaScriptException();
     return env.Undefined();
   }
 

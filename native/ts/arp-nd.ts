@@ -22,10 +22,14 @@ export interface GratuitousArpOptions {
   reply?: boolean
 }
 
-export class Arp {
-  private sock?: KadSocket
-  constructor(private readonly rtnl: Rtnl, private readonly netns?: string) {}
+/** A sender with one lazily opened socket in the instance's namespace. */
+abstract class Sender {
+  protected sock?: KadSocket
+  constructor(protected readonly rtnl: Rtnl, protected readonly netns?: string) {}
+  close(): void { this.sock?.close(); this.sock = undefined }
+}
 
+export class Arp extends Sender {
   /** Sends one gratuitous ARP for `ip` on `dev`. Needs CAP_NET_RAW. */
   async sendGratuitous(o: GratuitousArpOptions): Promise<void> {
     const { ifindex, mac: ifMac } = await linkMac(this.rtnl, o.dev)
@@ -34,8 +38,6 @@ export class Arp {
     this.sock ??= openSocket({ domain: 'packet', type: 'raw', protocol: 0, netns: this.netns })
     this.sock.send(gratuitousArp(o.ip, mac, o.reply ? ARPOP.REPLY : ARPOP.REQUEST), { family: 'packet', ifindex, protocol: ETH_P.ARP, address: BROADCAST_MAC })
   }
-
-  close(): void { this.sock?.close(); this.sock = undefined }
 }
 
 export interface UnsolicitedNaOptions {
@@ -48,10 +50,7 @@ export interface UnsolicitedNaOptions {
   src?: string
 }
 
-export class Nd {
-  private sock?: KadSocket
-  constructor(private readonly rtnl: Rtnl, private readonly netns?: string) {}
-
+export class Nd extends Sender {
   /** Sends one unsolicited NA (override set, solicited clear) to ff02::1 with hop limit 255. Needs CAP_NET_RAW. */
   async sendUnsolicitedNa(o: UnsolicitedNaOptions): Promise<void> {
     const { ifindex, mac: ifMac } = await linkMac(this.rtnl, o.dev)
@@ -64,6 +63,4 @@ export class Nd {
     const msg = encodeNa({ target: o.ip, mac: o.mac ?? ifMac, router: o.router ?? false, solicited: false, override: true })
     this.sock.send(msg, { family: 'inet6', address: ALL_NODES, scopeId: ifindex }, { hopLimit: 255, ifindex, src: o.src })
   }
-
-  close(): void { this.sock?.close(); this.sock = undefined }
 }

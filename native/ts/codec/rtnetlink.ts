@@ -45,6 +45,12 @@ const familyOf = (len: number): number => (len === 4 ? AF.INET : AF.INET6)
 const scopeValue = (s: ScopeName | number | undefined, dflt: number): number => (s === undefined ? dflt : typeof s === 'number' ? s : SCOPE[s])
 const scopeName = (v: number): string => (Object.entries(SCOPE).find(([k, n]) => n === v && k !== 'universe')?.[0] ?? String(v))
 
+/** Copies the defined values of `extra` onto `target` (optional fields stay absent, not undefined). */
+function withDefined<T extends object>(target: T, extra: Partial<T>): T {
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) (target as Record<string, unknown>)[k] = v
+  return target
+}
+
 function ipBytes(text: string, what: string): Buffer {
   const b = parseIP(text)
   if (!b) throw new TypeError(`${what}: not an IP address: ${text}`)
@@ -135,12 +141,7 @@ export function decodeAddress(m: NlMsg): Verdict<{ address: Address }> {
     family: alen === 4 ? 4 : 6, ifindex: u32(p, 4), address: main, prefixLength: p[1], scope: scopeName(p[3]),
     flags: flagNames(readU32(a.get(IFA.FLAGS)) ?? p[2]),
   }
-  if (local) out.local = local
-  if (local && addr && addr !== local) out.peer = addr
-  const brd = ip(IFA.BROADCAST)
-  if (brd) out.broadcast = brd
-  const label = readStr(a.get(IFA.LABEL))
-  if (label) out.label = label
+  withDefined(out, { local, peer: local && addr && addr !== local ? addr : undefined, broadcast: ip(IFA.BROADCAST), label: readStr(a.get(IFA.LABEL)) || undefined })
   return { ok: true, address: out }
 }
 
@@ -230,13 +231,10 @@ export function decodeLink(m: NlMsg): Verdict<{ link: Link }> {
     operstate: OPERSTATES[readU8(a.get(IFLA.OPERSTATE)) ?? 0] ?? 'unknown',
   }
   const mac = a.get(IFLA.ADDRESS)
-  if (mac && mac.length > 0) link.mac = formatMac(mac, 0, mac.length)
-  const mtu = readU32(a.get(IFLA.MTU))
-  if (mtu !== undefined) link.mtu = mtu
-  const lower = readU32(a.get(IFLA.LINK))
-  if (lower !== undefined) link.link = lower
-  const master = readU32(a.get(IFLA.MASTER))
-  if (master !== undefined) link.master = master
+  withDefined(link, {
+    mac: mac && mac.length > 0 ? formatMac(mac, 0, mac.length) : undefined, mtu: readU32(a.get(IFLA.MTU)), link: readU32(a.get(IFLA.LINK)),
+    master: readU32(a.get(IFLA.MASTER)),
+  })
   const info = a.get(IFLA.LINKINFO)
   if (info) {
     const ti = decodeAttrs(info)
@@ -338,14 +336,7 @@ export function decodeRoute(m: NlMsg): Verdict<{ route: Route }> {
   const r: Route = {
     family: alen === 4 ? 4 : 6, dst: `${dst}/${p[1]}`, table: readU32(a.get(RTA.TABLE)) ?? p[4], type: typeName, scope: scopeName(p[6]), protocol: p[5],
   }
-  const metric = readU32(a.get(RTA.PRIORITY))
-  if (metric !== undefined) r.metric = metric
-  const via = ip(RTA.GATEWAY)
-  if (via) r.via = via
-  const oif = readU32(a.get(RTA.OIF))
-  if (oif !== undefined) r.oif = oif
-  const src = ip(RTA.PREFSRC)
-  if (src) r.src = src
+  withDefined(r, { metric: readU32(a.get(RTA.PRIORITY)), via: ip(RTA.GATEWAY), oif: readU32(a.get(RTA.OIF)), src: ip(RTA.PREFSRC) })
   return { ok: true, route: r }
 }
 
@@ -415,20 +406,10 @@ export function decodeRule(m: NlMsg): Verdict<{ rule: Rule }> {
     family: alen === 4 ? 4 : 6, table: readU32(a.get(FRA.TABLE)) ?? p[4],
     action: Object.entries(FR_ACT).find(([, v]) => v === p[7])?.[0] ?? String(p[7]),
   }
-  const prio = readU32(a.get(FRA.PRIORITY))
-  if (prio !== undefined) r.priority = prio
-  const from = pfx(FRA.SRC, p[2])
-  if (from) r.from = from
-  const to = pfx(FRA.DST, p[1])
-  if (to) r.to = to
-  const mark = readU32(a.get(FRA.FWMARK))
-  if (mark !== undefined) r.fwmark = mark
-  const mask = readU32(a.get(FRA.FWMASK))
-  if (mask !== undefined) r.fwmask = mask
-  const iif = readStr(a.get(FRA.IIFNAME))
-  if (iif) r.iif = iif
-  const oif = readStr(a.get(FRA.OIFNAME))
-  if (oif) r.oif = oif
+  withDefined(r, {
+    priority: readU32(a.get(FRA.PRIORITY)), from: pfx(FRA.SRC, p[2]), to: pfx(FRA.DST, p[1]), fwmark: readU32(a.get(FRA.FWMARK)),
+    fwmask: readU32(a.get(FRA.FWMASK)), iif: readStr(a.get(FRA.IIFNAME)) || undefined, oif: readStr(a.get(FRA.OIFNAME)) || undefined,
+  })
   return { ok: true, rule: r }
 }
 
