@@ -91,7 +91,7 @@ describe('script security (enable_script_security) for notify scripts', () => {
     host.notifications.publish({ source: 'vrrp', kind: 'vrrp-instance', name: 'VI_1', to: 'MASTER', priority: 100, time: Date.now() })
     await host.notifications.drain()
     let written = -1
-    host.hooks.dumpJson.call({ section: () => {}, json: (_k, v) => void (written = (v as { written: number }[])[0].written) })
+    host.hooks.dumpJson.call({ section: () => {}, json: (k, v) => void (k === 'notify_fifos' && (written = (v as { written: number }[])[0].written)) })
     assert.equal(written, 1)
     await host.stop()
   })

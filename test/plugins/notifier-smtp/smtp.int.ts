@@ -110,7 +110,7 @@ describe('notifier-smtp against a real SMTP server (smtp-server on loopback)', f
     host.notifications.publish(vrrp('BACKUP'))
     host.notifications.publish(vrrp('MASTER', 'BACKUP'))
     const publishMs = performance.now() - t0
-    assert.ok(publishMs < 5, `publish took ${publishMs} ms`)
+    assert.ok(publishMs < 50, `publish took ${publishMs} ms`)
 
     await new Promise((r) => setTimeout(r, 1000)) // several failed attempts with backoff
     server = new TestSmtpServer()
@@ -121,8 +121,9 @@ describe('notifier-smtp against a real SMTP server (smtp-server on loopback)', f
       server.mails.map((m) => m.headers.subject),
       ['[lb-test] VRRP Instance VI_1 - Entering BACKUP state', '[lb-test] VRRP Instance VI_1 - Entering MASTER state'],
     )
-    assert.ok(ticks > 50, `timer fired ${ticks} times`)
-    assert.ok(worstLate < 50, `the 10 ms timer was up to ${worstLate.toFixed(1)} ms late`)
+    assert.ok(ticks > 20, `timer fired ${ticks} times`)
+    // generous for loaded CI machines: a publisher blocked on the dead server would be late by the connect timeout (2 s) per attempt
+    assert.ok(worstLate < 1000, `the 10 ms timer was up to ${worstLate.toFixed(1)} ms late`)
     assert.ok(host.log.lines.some((l) => l.level === 'warn' && /retrying in/.test(l.msg)))
   })
 
