@@ -96,3 +96,42 @@ describe('lb-nftables in namespaces (host kernel)', function () {
     assert.throws(() => sh(`ip netns exec ${ROUTER} nft list table inet kad 2>&1`))
   })
 })
+
+describe('lb-nftables plugin: backend selection (host kernel, namespace)', function () {
+  this.timeout(30_000)
+  const NS = 'kad-nft-p'
+  before(function () {
+    if (process.getuid?.() !== 0) this.skip()
+    sh(`ip netns del ${NS} 2>/dev/null || true; ip netns add ${NS}`)
+  })
+  after(() => sh(`ip netns del ${NS} 2>/dev/null || true`))
+
+  const hasTable = (): boolean => { try { sh(`ip netns exec ${NS} nft list table inet kad 2>/dev/null`); return true } catch { return false } }
+  const topo = { generation: 1, virtualServers: [vs([rs('203.0.113.6', 1)])] }
+
+  it('probeIpvs answers from the kernel (generic netlink family IPVS)', async () => {
+    const { probeIpvs } = await import('../../../plugins/ipvs/src/index.js')
+    const { existsSync } = await import('node:fs')
+    const there = await probeIpvs()
+    assert.equal(there, existsSync('/proc/net/ip_vs'))
+  })
+
+  for (const [conf, ipvsThere, expected] of [
+    ['lb_backend auto', false, true], ['lb_backend auto', true, false], ['lb_backend nftables', true, true], ['lb_backend ipvs', false, false],
+  ] as const) {
+    it(`${conf}, IPVS ${ipvsThere ? 'present' : 'absent'}: ${expected ? 'programs' : 'leaves'} table inet kad`, async () => {
+      const { createTestHost } = await import('@kad/core/testing')
+      const { default: nftPlugin } = await import('../../../plugins/lb-nftables/src/index.js')
+      const { default: ipvsPlugin } = await import('../../../plugins/ipvs/src/index.js')
+      const t = await createTestHost({
+        plugins: [{ ...ipvsPlugin, parseOptions: () => ({ openKernel: async () => undefined }) }, { ...nftPlugin, parseOptions: () => ({ netns: NS, probeIpvs: async () => ipvsThere }) }],
+        config: `global_defs {\n ${conf}\n}\n`,
+      })
+      await t.start()
+      await t.hooks.topologyChanged.promise(topo)
+      assert.equal(hasTable(), expected)
+      await t.stop()
+      assert.equal(hasTable(), false, 'stop removes the table')
+    })
+  }
+})
