@@ -5,6 +5,7 @@
 import { NETLINK, SO, SOL } from './constants.js'
 import { decodeError, decodeMessages, encodeMessage, NLM_F, NLMSG, type NlMsg } from './codec/netlink.js'
 import { systemError, withCapability, type SystemError } from './errors.js'
+import { w32 } from './codec/host-endian.js'
 import { openSocket, type ErrorHandler, type MessageHandler, type SockAddrInput } from './socket.js'
 
 /** The part of KadSocket a NetlinkSocket uses (tests substitute a fake kernel). */
@@ -45,6 +46,7 @@ interface Pending {
   replies: NlMsg[]
   timeoutMs: number
   deadline: number
+  attempt: number
   resolve(v: NlMsg[]): void
   reject(e: Error): void
 }
@@ -65,7 +67,7 @@ export class NetlinkSocket {
   private closed = false
   private dumping = 0
   /** Counters for dumpStats. */
-  readonly stats = { sent: 0, batches: 0, received: 0, errors: 0, timeouts: 0, overruns: 0, malformed: 0 }
+  readonly stats = { sent: 0, batches: 0, received: 0, errors: 0, timeouts: 0, overruns: 0, malformed: 0, interrupted: 0 }
 
   constructor(opts: NetlinkSocketOptions) {
     this.sock = opts.transport ?? openSocket({ domain: 'netlink', type: 'raw', protocol: opts.protocol, netns: opts.netns, receiveBufferSize: 65536, batch: 256 })
@@ -120,7 +122,7 @@ export class NetlinkSocket {
     return new Promise((resolve, reject) => {
       const seq = this.nextSeq()
       const frame = encodeMessage({ type, flags, seq, payload })
-      this.queue.push({ seq, type, frame, dump, replies: [], timeoutMs: timeoutMs ?? this.timeoutMs, deadline: 0, resolve, reject })
+      this.queue.push({ seq, type, frame, dump, replies: [], timeoutMs: timeoutMs ?? this.timeoutMs, deadline: 0, attempt: 1, resolve, reject })
       this.scheduleFlush()
     })
   }
@@ -203,6 +205,16 @@ export class NetlinkSocket {
     this.pending.delete(p.seq)
     if (p.dump) this.dumping--
     if (this.pending.size === 0) this.disarmSweep()
+    // NLM_F_DUMP_INTR: the table changed during the dump, so the parts may be inconsistent: dump again.
+    if (p.dump && p.replies.some((m) => m.flags & NLM_F.DUMP_INTR) && p.attempt < 3) {
+      const seq = this.nextSeq()
+      const frame = Buffer.from(p.frame)
+      w32(frame, seq, 8)
+      this.queue.unshift({ ...p, seq, frame, replies: [], attempt: p.attempt + 1 })
+      this.stats.interrupted++
+      this.scheduleFlush()
+      return
+    }
     p.resolve(p.replies)
   }
 

@@ -104,6 +104,26 @@ describe('native NetlinkSocket (fake kernel)', () => {
     s.close()
   })
 
+  it('repeats a dump the kernel marks NLM_F_DUMP_INTR (the table changed meanwhile)', async () => {
+    const k = new FakeKernel()
+    const s = make(k)
+    let dumps = 0
+    k.answer = (m) => {
+      dumps++
+      const flags = NLM_F.MULTI | (dumps === 1 ? NLM_F.DUMP_INTR : 0)
+      return [Buffer.concat([
+        encodeMessage({ type: RTM.NEWADDR, flags, seq: m.seq, payload: Buffer.from([dumps, 0, 0, 0]) }),
+        encodeMessage({ type: NLMSG.DONE, flags, seq: m.seq, payload: Buffer.alloc(4) }),
+      ])]
+    }
+    const parts = await s.dump(RTM.GETADDR, Buffer.alloc(8))
+    assert.equal(dumps, 2)
+    assert.deepEqual(parts.map((p) => p.payload[0]), [2])
+    assert.notEqual(k.received[0].seq, k.received[1].seq)
+    assert.equal(s.stats.interrupted, 1)
+    s.close()
+  })
+
   it('times out an unanswered request with ETIMEDOUT', async () => {
     const k = new FakeKernel()
     k.answer = () => []
