@@ -107,7 +107,7 @@ class Walk implements ParseSink {
   readonly sections: Record<string, unknown> = {}
   readonly sectionLoc = new Map<string, SourceLoc>()
   /** where each block object was opened, to locate schema errors */
-  readonly objectLoc = new WeakMap<object, SourceLoc>()
+  readonly objectLoc = new Map<object, SourceLoc>()
 
   constructor(
     readonly configId: string,
@@ -136,12 +136,16 @@ class Walk implements ParseSink {
     this.diagnostics.push(d)
   }
 
+  private threw(e: unknown, loc: SourceLoc, path: string, plugin: string): void {
+    this.diag('error', 'KAD_CFG_HANDLER', `keyword handler of plugin '${plugin}' threw: ${(e as Error)?.message ?? String(e)}`, loc, path)
+  }
+
   private call(fn: () => void, loc: SourceLoc, path: string, plugin: string): boolean {
     try {
       fn()
       return true
     } catch (e) {
-      this.diag('error', 'KAD_CFG_HANDLER', `keyword handler of plugin '${plugin}' threw: ${(e as Error)?.message ?? String(e)}`, loc, path)
+      this.threw(e, loc, path, plugin)
       return false
     }
   }
@@ -217,19 +221,18 @@ class Walk implements ParseSink {
         this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated${hint}`, line.loc, node.path, 0)
       }
       if (node.kind === 'keyword') {
-        this.call(() => node.handler!(ctx, top.target), line.loc, node.path, node.plugin)
+        try {
+          node.handler!(ctx, top.target)
+        } catch (e) {
+          this.threw(e, line.loc, node.path, node.plugin)
+        }
         this.notABlock = node
       } else {
         let target: unknown
-        const ok = this.call(
-          () => {
-            target = node.spec!.open(ctx, top.target)
-          },
-          line.loc,
-          node.path,
-          node.plugin,
-        )
-        if (!ok) {
+        try {
+          target = node.spec!.open(ctx, top.target)
+        } catch (e) {
+          this.threw(e, line.loc, node.path, node.plugin)
           this.skipNextBlock = true
           return
         }
@@ -242,7 +245,11 @@ class Walk implements ParseSink {
     const spec = top.node.spec
     if (spec?.lines && top.node !== rootNode) {
       const ctx = new LineContext(this, words, line.loc, top.path, line.raw, line.cols)
-      this.call(() => spec.lines!(ctx, top.target), line.loc, top.path, top.node.plugin)
+      try {
+        spec.lines(ctx, top.target)
+      } catch (e) {
+        this.threw(e, line.loc, top.path, top.node.plugin)
+      }
       this.skipNextBlock = true
       return
     }

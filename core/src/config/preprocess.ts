@@ -316,6 +316,12 @@ class Preprocessor {
     let lead = 0
     while (lead < text.length && (text.charCodeAt(lead) === 32 || text.charCodeAt(lead) === 9)) lead++
     if (lead === text.length) return
+    const c = text.charCodeAt(lead)
+    // fast path: nothing for the preprocessor to do (no @ID, $, ~SEQ/~LST or include): straight to the words
+    if (c !== 64 && c !== 36 && c !== 126 && c !== 105 && text.indexOf('$', lead) < 0) {
+      this.emit(text, loc, 1, true)
+      return
+    }
     this.processLine(lead === 0 ? text : text.slice(lead), loc, lead + 1, true)
   }
 
