@@ -383,6 +383,15 @@ class Socket : public Napi::ObjectWrap<Socket> {
       socklen_t len = sizeof soerr;
       if (fd_ >= 0 && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0) {
         if (soerr != 0) err = ErrnoError(env, soerr, "recvmsg").Value();
+        // POLLERR can also mean a non-empty error queue: empty it (bounded) so the poll does not spin.
+        uint8_t scratch[512];
+        for (int k = 0; k < 64; k++) {
+          iovec eiov{scratch, sizeof scratch};
+          msghdr emsg{};
+          emsg.msg_iov = &eiov;
+          emsg.msg_iovlen = 1;
+          if (recvmsg(fd_, &emsg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+        }
         if (poll_ != nullptr) uv_poll_start(poll_, UV_READABLE, OnReadable);
         status = 0;
       } else {
