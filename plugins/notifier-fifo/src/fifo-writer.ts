@@ -40,6 +40,7 @@ const PIPE_BUF = 4096
 export class FifoWriter {
   private fd: number | undefined
   private created = false
+  private closing = false
   private readonly queue: BoundedQueue<string>
   private retryTimer: unknown
   private retryDelay: number
@@ -57,6 +58,7 @@ export class FifoWriter {
       sizeOf: (l) => l.length,
       policy: 'drop-newest',
       onDrop: () => {
+        if (this.closing) return // close() discards what is left
         this.counters.dropped++
         this.deps.log.limited(`fifo:drop:${opts.path}`, 'warn', `notify fifo ${opts.path}: reader too slow or absent, dropping lines`, { dropped: this.counters.dropped })
       },
@@ -111,6 +113,7 @@ export class FifoWriter {
 
   /** unlink first (a reader that loops re-opening cannot re-open it), then close; queued lines are dropped */
   close(): void {
+    this.closing = true
     if (this.retryTimer !== undefined) this.deps.clock.clearTimeout(this.retryTimer)
     this.retryTimer = undefined
     if (this.created) this.unlink()
@@ -123,6 +126,7 @@ export class FifoWriter {
       this.fd = undefined
     }
     this.queue.clear()
+    this.closing = false
   }
 
   private flush(): void {

@@ -78,6 +78,7 @@ export class MailSender {
       sizeOf: (m) => 64 + m.subject.length + m.body.length,
       policy: 'drop-oldest',
       onDrop: (m) => {
+        if (this.stopped) return // stop() discards what is left; that is reported once there
         this.counters.dropped++
         this.deps.log.limited('smtp:dropped', 'warn', `SMTP alert queue full: dropped "${m.subject}"`, { dropped: this.counters.dropped })
       },
