@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(iproute2 procps psmisc kmod keepalived frr haproxy dnsmasq nftables ipvsadm user-mode-linux tshark python3-scapy openssl strace build-essential python3)
+PKGS=(g++ make iproute2 procps psmisc kmod keepalived frr haproxy dnsmasq nftables ipvsadm user-mode-linux tshark python3-scapy openssl strace build-essential python3)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -21,5 +21,7 @@ for s in keepalived frr haproxy dnsmasq; do
   systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true
 done
 
+# the native addon builds against the installed Node's headers (Debian's nodejs ships them in /usr/include/node)
+if [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; fi
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 npm run build
