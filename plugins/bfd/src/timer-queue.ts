@@ -62,7 +62,11 @@ export class TimerQueue {
     this.taskAt = deadline
     const fine = this.rate <= this.fineMaxPerSec
     if (fine) this.fineWakeups++
-    this.task = this.scheduler.addTimer(this.name, deadline - this.scheduler.now(), () => this.run(), { precision: fine ? 'fine' : 'ms' })
+    const wait = deadline - this.scheduler.now()
+    // 'ms' timers may fire a fraction of a millisecond early (whole-ms loop time): ask for whole milliseconds,
+    // at least one, so that a dense queue wakes up at most once per millisecond
+    const delay = fine ? wait : Math.max(1, Math.ceil(wait))
+    this.task = this.scheduler.addTimer(this.name, delay, () => this.run(), { precision: fine ? 'fine' : 'ms' })
   }
 
   private run(): void {
