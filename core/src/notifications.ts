@@ -223,7 +223,3 @@ export class Notifications {
     })
   }
 }
-
-// The bounded queue and buffer pools live in ./buffers; re-exported here so that `@kad/core` (whose index exports
-// this module) offers them to plugins (notifiers use BoundedQueue) until the index exports ./buffers directly.
-export * from './buffers/index.js'
