@@ -14,10 +14,11 @@ export interface Lab {
   /** connects `count` times to vip:port from the client namespace; counts answers per backend name */
   connect(vip: string, port: number, count: number): Promise<Record<string, number>>
   stopBackend(name: string): void
+  startBackend(name: string): Promise<void>
   destroy(): void
 }
 
-const SERVER = `const n=process.argv[1];require('net').createServer(s=>{s.end(n+'\\n')}).listen(8080,'0.0.0.0',()=>console.log('ready'))`
+const SERVER = `const n=process.argv[1];require('net').createServer(s=>{s.on('error',()=>{});s.end(n+'\\n')}).listen(8080,'0.0.0.0',()=>console.log('ready'))`
 const CLIENT = `const [vip,port,count]=process.argv.slice(1);const net=require('net');const out={};let left=+count;
 function one(){return new Promise(r=>{const s=net.connect({host:vip,port:+port});let d='';const t=setTimeout(()=>{s.destroy();r('timeout')},3000);
 s.on('data',b=>d+=b);s.on('error',()=>{clearTimeout(t);r('error')});s.on('close',()=>{clearTimeout(t);r(d.trim()||'empty')})})}
@@ -32,6 +33,14 @@ export async function createLab(prefix: string, nBackends: number, director = ''
   const client = `${prefix}c`
   const backends = Array.from({ length: nBackends }, (_, i) => ({ ns: `${prefix}b${i + 1}`, name: `b${i + 1}`, address: `203.0.113.${4 * (i + 1) + 2}` }))
   const servers: ChildProcess[] = []
+  const startServer = (i: number): Promise<void> => new Promise<void>((resolve, reject) => {
+    const b = backends[i]
+    const p = spawn('ip', ['netns', 'exec', b.ns, process.execPath, '-e', SERVER, b.name], { stdio: ['ignore', 'pipe', 'inherit'] })
+    servers[i] = p
+    const t = setTimeout(() => reject(new Error(`backend ${b.name} did not start`)), 30_000)
+    p.stdout!.once('data', () => { clearTimeout(t); resolve() })
+    p.once('exit', (c) => { clearTimeout(t); reject(new Error(`backend ${b.name} exited ${c}`)) })
+  })
   const destroy = (): void => {
     for (const s of servers) s.kill('SIGKILL')
     for (const ns of [client, ...backends.map((b) => b.ns)]) sh(`ip netns del ${ns} 2>/dev/null || true`)
@@ -54,13 +63,7 @@ export async function createLab(prefix: string, nBackends: number, director = ''
       sh(`ip -n ${b.ns} addr add ${b.address}/30 dev eth0 && ip -n ${b.ns} link set eth0 up && ip -n ${b.ns} link set lo up && ip -n ${b.ns} route add default via ${gw}`)
     }
     sh(inDir('sysctl -qw net.ipv4.ip_forward=1'))
-    await Promise.all(backends.map((b) => new Promise<void>((resolve, reject) => {
-      const p = spawn('ip', ['netns', 'exec', b.ns, process.execPath, '-e', SERVER, b.name], { stdio: ['ignore', 'pipe', 'inherit'] })
-      servers.push(p)
-      const t = setTimeout(() => reject(new Error(`backend ${b.name} did not start`)), 30_000)
-      p.stdout!.once('data', () => { clearTimeout(t); resolve() })
-      p.once('exit', (c) => { clearTimeout(t); reject(new Error(`backend ${b.name} exited ${c}`)) })
-    })))
+    await Promise.all(backends.map((_b, i) => startServer(i)))
   } catch (e) {
     destroy()
     throw e
@@ -81,6 +84,9 @@ export async function createLab(prefix: string, nBackends: number, director = ''
     stopBackend(name) {
       const i = backends.findIndex((b) => b.name === name)
       servers[i]?.kill('SIGKILL')
+    },
+    startBackend(name) {
+      return startServer(backends.findIndex((b) => b.name === name))
     },
     destroy,
   }
