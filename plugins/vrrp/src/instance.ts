@@ -130,12 +130,12 @@ export class VrrpInstance {
     if (this.m.useVmac && base) await this.setupVmac(base)
     this.ifindex = this.ifname ? net.ifNameToIndex(this.ifname) : 0
     this.src = await this.pickSource(base)
+    await this.removeStale()
     this.cfg.primaryIp = this.src
     const xmitIf = this.m.useVmac && this.m.vmacXmitBase ? base : this.ifname
     this.sockKey = { family: this.m.family, ifname: this.m.useVmac ? xmitIf : base, unicast: this.unicast, group: this.unicast ? undefined : this.dstGroup, ah: this.m.auth?.type === 'AH' }
     this.sock = this.d.pool.acquire(this.sockKey)
     this.sock.register(this.m.vrid, (p) => this.onPacket(p.buf, p.info))
-    this.log.info(`(${this.name}) Entering ${this.st.fault || this.groupFault ? 'FAULT' : 'BACKUP'} STATE (init)`)
     if (this.st.fault || this.groupFault) this.st = { ...this.st, fault: true }
     this.dispatch({ type: 'startup', now: this.d.clock.now() })
   }
@@ -158,6 +158,20 @@ export class VrrpInstance {
     this.refreshTask?.cancel()
     for (const t of this.garpTasks) t.cancel()
     this.garpTasks = []
+  }
+
+  /** keepalived removes its VIPs at start (left over by a killed predecessor) */
+  private async removeStale(): Promise<void> {
+    const rt = this.d.net.rtnl
+    for (const v of [...this.m.vips, ...this.m.evips]) {
+      const dev = this.vipDev(v)
+      if (!dev) continue
+      try {
+        await rt.delAddress({ dev, address: v.address, prefixLength: v.prefixLength })
+      } catch {
+        /* not there */
+      }
+    }
   }
 
   private async pickSource(base: string): Promise<string> {

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict'
+import { chmodSync, readFileSync, existsSync } from 'node:fs'
+import { Lab, instance, sh, sleep, waitFor } from './helpers/lab.js'
+
+const VIP = '192.0.2.100'
+
+describe('vrrp: kad routers in namespaces — election, preemption, handoff, tracking', function () {
+  this.timeout(60000)
+  let lab: Lab
+  let a: string
+  let b: string
+  before(() => {
+    lab = new Lab('kad-vrrp-f')
+    a = lab.host('a', 1)
+    b = lab.host('b', 2)
+  })
+  after(async () => {
+    await lab.destroy()
+  })
+  afterEach(async () => {
+    for (const d of lab.daemons) if (!d.exited) await d.term().catch(() => d.kill9())
+  })
+  const conf = (prio: number, extra = '', advert = 0.1) => instance({ priority: prio, advert, version: 3, vips: [`${VIP}/24`], extra })
+  const on = (ns: string) => lab.hasAddr(ns, VIP)
+
+  it('elects the higher priority; the lower stays BACKUP without the VIP', async () => {
+    const da = lab.kad(a, 'e-a', conf(100))
+    const db = lab.kad(b, 'e-b', conf(200))
+    await waitFor('b MASTER', () => on(b) && da.has(/Entering BACKUP STATE/))
+    await sleep(500)
+    assert.ok(on(b) && !on(a))
+  })
+
+  it('preempts a lower master; nopreempt does not; preempt_delay waits', async () => {
+    const da = lab.kad(a, 'p-a', conf(100))
+    await waitFor('a MASTER', () => on(a))
+    let db = lab.kad(b, 'p-b', conf(200))
+    await waitFor('b preempts', () => on(b) && !on(a))
+    await db.term()
+    await waitFor('a back', () => on(a))
+    db = lab.kad(b, 'np-b', conf(200, 'nopreempt'))
+    await waitFor('b BACKUP', () => db.has(/Entering BACKUP STATE/))
+    await sleep(1000)
+    assert.ok(on(a) && !on(b), 'nopreempt keeps the lower master')
+    await db.term()
+    db = lab.kad(b, 'pd-b', conf(200, 'preempt_delay 2'))
+    await waitFor('b BACKUP', () => db.has(/Entering BACKUP STATE/))
+    const t0 = Date.now()
+    await waitFor('b preempts after the delay', () => on(b) && !on(a), 10000)
+    assert.ok(Date.now() - t0 >= 1500, `preempted after ${Date.now() - t0} ms`)
+    void da
+  })
+
+  it('priority-0 advert on SIGTERM hands over faster than the master-down interval', async () => {
+    const da = lab.kad(a, 'z-a', conf(200, '', 1))
+    const db = lab.kad(b, 'z-b', conf(100, '', 1))
+    await waitFor('a MASTER', () => on(a) && db.has(/Entering BACKUP STATE/), 15000)
+    await sleep(1200)
+    const t0 = Date.now()
+    await da.term()
+    await waitFor('b MASTER', () => on(b), 5000, 5)
+    const took = Date.now() - t0
+    assert.ok(took < 3000, `handoff took ${took} ms (master down would be ~3.2 s)`)
+    assert.ok(db.has(/Receive advertisement timeout/))
+  })
+
+  it('a vrrp_script weight takes the master below its backup; track_interface weight 0 takes it to FAULT', async () => {
+    const flag = lab.file('ok-flag', '')
+    const script = lab.file('chk.sh', `#!/bin/sh\ntest -e ${flag}\n`)
+    chmodSync(script, 0o755)
+    const extra = `track_script {\n    chk\n  }\n  track_interface {\n    dummy0\n  }`
+    sh('ip', ['-n', a, 'link', 'add', 'dummy0', 'type', 'veth', 'peer', 'name', 'dummy0p'])
+    sh('ip', ['-n', a, 'link', 'set', 'dummy0', 'up'])
+    sh('ip', ['-n', a, 'link', 'set', 'dummy0p', 'up'])
+    const da = lab.kad(a, 't-a', `vrrp_script chk {\n  script "${script}"\n  interval 0.2\n  weight -150\n  fall 1\n  rise 1\n}\n` + conf(200, extra))
+    const db = lab.kad(b, 't-b', conf(100))
+    await waitFor('a MASTER', () => on(a) && !on(b) && db.has(/Entering BACKUP STATE/))
+    sh('rm', ['-f', flag])
+    await waitFor('a BACKUP by weight', () => on(b) && !on(a) && da.has(/Entering BACKUP STATE/), 10000)
+    sh('touch', [flag])
+    await waitFor('a MASTER again', () => on(a) && !on(b), 10000)
+    sh('ip', ['-n', a, 'link', 'set', 'dummy0', 'down'])
+    await waitFor('a FAULT', () => da.has(/Entering FAULT STATE/) && on(b) && !on(a), 10000)
+    sh('ip', ['-n', a, 'link', 'set', 'dummy0', 'up'])
+    sh('ip', ['-n', a, 'link', 'set', 'dummy0p', 'up'])
+    await waitFor('a back to MASTER', () => on(a) && !on(b), 10000)
+  })
+
+  it('sync group: one member fault moves the whole group', async () => {
+    sh('ip', ['-n', a, 'link', 'add', 'dummy1', 'type', 'veth', 'peer', 'name', 'dummy1p'], { ignore: true })
+    sh('ip', ['-n', a, 'link', 'set', 'dummy1', 'up'])
+    sh('ip', ['-n', a, 'link', 'set', 'dummy1p', 'up'])
+    const two = (prio: number, track: boolean) =>
+      instance({ name: 'VI_1', vrid: 51, priority: prio, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: track ? 'track_interface {\n    dummy1\n  }' : '' }) +
+      instance({ name: 'VI_2', vrid: 52, priority: prio, advert: 0.1, version: 3, vips: ['192.0.2.101/24'] }) +
+      'vrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n}\n'
+    const da = lab.kad(a, 's-a', two(200, true))
+    lab.kad(b, 's-b', two(100, false))
+    await waitFor('a holds both', () => on(a) && lab.hasAddr(a, '192.0.2.101') && !on(b))
+    sh('ip', ['-n', a, 'link', 'set', 'dummy1', 'down'])
+    await waitFor('b takes both', () => on(b) && lab.hasAddr(b, '192.0.2.101') && !on(a) && !lab.hasAddr(a, '192.0.2.101'), 10000)
+    assert.ok(da.count(/Entering FAULT STATE/) >= 2, 'both members in FAULT')
+    sh('ip', ['-n', a, 'link', 'set', 'dummy1', 'up'])
+    sh('ip', ['-n', a, 'link', 'set', 'dummy1p', 'up'])
+    await waitFor('a takes both back', () => on(a) && lab.hasAddr(a, '192.0.2.101') && !on(b), 10000)
+  })
+})
+
+describe('vrrp: vmac, unicast, IPv6, notify scripts and FIFO, cleanup on stop', function () {
+  this.timeout(60000)
+  let lab: Lab
+  let a: string
+  let b: string
+  before(() => {
+    lab = new Lab('kad-vrrp-g')
+    a = lab.host('a', 1)
+    b = lab.host('b', 2)
+  })
+  after(async () => {
+    await lab.destroy()
+  })
+  afterEach(async () => {
+    for (const d of lab.daemons) if (!d.exited) await d.term().catch(() => d.kill9())
+  })
+
+  it('use_vmac: macvlan vrrp.51 with 00:00:5e:00:01:33 holds the VIP and goes away on stop', async () => {
+    const c = (p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'use_vmac' })
+    const da = lab.kad(a, 'v-a', c(200))
+    lab.kad(b, 'v-b', c(100))
+    await waitFor('VIP on vrrp.51 of a', () => lab.hasAddr(a, VIP, 'vrrp.51'))
+    const link = JSON.parse(sh('ip', ['-j', '-n', a, 'link', 'show', 'vrrp.51']))[0]
+    assert.equal(link.address, '00:00:5e:00:01:33')
+    assert.ok(!lab.hasAddr(b, VIP, 'vrrp.51'))
+    await da.term()
+    assert.equal(sh('ip', ['-n', a, 'link', 'show', 'vrrp.51'], { ignore: true }), '')
+    await waitFor('b takes over on its vmac', () => lab.hasAddr(b, VIP, 'vrrp.51'))
+  })
+
+  it('unicast peers and IPv6 between two kad routers', async () => {
+    const u = (me: number, p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: `unicast_src_ip 192.0.2.${me}\n  unicast_peer {\n    192.0.2.${3 - me}\n  }` })
+    const v6 = (p: number) => instance({ name: 'V6', vrid: 60, priority: p, advert: 0.1, version: 3, vips: ['2001:db8::100/64'] })
+    const da = lab.kad(a, 'u-a', u(1, 200) + v6(100))
+    const db = lab.kad(b, 'u-b', u(2, 100) + v6(200))
+    await waitFor('unicast a MASTER, IPv6 b MASTER', () => lab.hasAddr(a, VIP) && !lab.hasAddr(b, VIP) && lab.hasAddr(b, '2001:db8::100') && !lab.hasAddr(a, '2001:db8::100'))
+    await da.term()
+    await waitFor('b takes the unicast VIP', () => lab.hasAddr(b, VIP))
+    await db.term()
+    for (const d of [da, db]) assert.ok(!d.has(/rejected advert/), d.log)
+  })
+
+  it('notify scripts run in order with keepalived arguments; the notify FIFO gets the same sequence', async () => {
+    const out = lab.file('notify.out', '')
+    const script = lab.file('notify.sh', `#!/bin/sh\necho "$@" >> ${out}\n`)
+    const ms = lab.file('master.sh', `#!/bin/sh\necho "master-script $*" >> ${out}\n`)
+    chmodSync(script, 0o755)
+    chmodSync(ms, 0o755)
+    const fifo = `${lab.dir}/vrrp.fifo`
+    const conf = `global_defs {\n  vrrp_notify_fifo ${fifo}\n}\n` + instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: `notify "${script}"\n  notify_master "${ms} arg1"` })
+    const d = lab.kad(a, 'n-a', conf)
+    await waitFor('MASTER', () => lab.hasAddr(a, VIP))
+    await waitFor('fifo', () => existsSync(fifo), 5000)
+    const fifoLines: string[] = []
+    const { spawn } = await import('node:child_process')
+    const reader = spawn('cat', [fifo])
+    reader.stdout.on('data', (b: Buffer) => fifoLines.push(...b.toString().split('\n').filter(Boolean)))
+    await d.term()
+    await waitFor('STOP notified', () => readFileSync(out, 'utf8').includes('STOP'), 5000)
+    const lines = readFileSync(out, 'utf8').trim().split('\n')
+    assert.deepEqual(lines, ['INSTANCE VI_1 BACKUP 200', 'master-script arg1', 'INSTANCE VI_1 MASTER 200', 'INSTANCE VI_1 STOP 200'])
+    await sleep(300)
+    reader.kill()
+    if (fifoLines.length) assert.deepEqual(fifoLines.filter((l) => l.startsWith('INSTANCE')).slice(-1), ['INSTANCE "VI_1" STOP 200'])
+  })
+
+  it('removes every address, route and rule it added on stop, and keeps them with -V', async () => {
+    sh('ip', ['-n', a, 'link', 'add', 'dummy2', 'type', 'veth', 'peer', 'name', 'dummy2p'], { ignore: true })
+    sh('ip', ['-n', a, 'link', 'set', 'dummy2', 'up'])
+    sh('ip', ['-n', a, 'link', 'set', 'dummy2p', 'up'])
+    const conf = `static_ipaddress {\n  203.0.113.1/24 dev dummy2\n}\n` + instance({
+      priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`, '2001:db8::100/64 dev eth0'],
+      extra: `virtual_ipaddress_excluded {\n    198.51.100.1/32 dev dummy2\n  }\n  virtual_routes {\n    198.51.100.128/25 via 192.0.2.254 dev eth0\n  }\n  virtual_rules {\n    from 192.0.2.100 table 100 preference 100\n  }`,
+    })
+    const snapshot = () => [lab.addrs(a).join(' '), lab.addrs(a, 'dummy2').join(' '), sh('ip', ['-n', a, 'route']), sh('ip', ['-n', a, 'rule'])].join('\n')
+    const before = snapshot()
+    let d = lab.kad(a, 'c-a', conf)
+    await waitFor('everything in place', () => {
+      const s = snapshot()
+      return s.includes('192.0.2.100/24') && s.includes('2001:db8::100/64') && s.includes('198.51.100.1/32') && s.includes('203.0.113.1/24') && s.includes('198.51.100.128/25') && s.includes('lookup 100')
+    })
+    await d.term()
+    assert.equal(snapshot(), before)
+    d = lab.kad(a, 'c-a2', conf, ['-V'])
+    await waitFor('in place again', () => snapshot().includes('198.51.100.128/25') && lab.hasAddr(a, VIP))
+    await d.term()
+    assert.ok(lab.hasAddr(a, VIP), '-V keeps the VIP')
+  })
+})
