@@ -1,0 +1,185 @@
+/** HTTP_GET / SSL_GET: GET every url, check status, MD5 digest and regex of a bounded body. */
+import { createHash } from 'node:crypto'
+import type { Checker, CheckerSpec, CheckOutcome } from '@kad/core'
+import { httpFetch, hostHeader, type TlsOptions } from './fetch.js'
+
+export interface UrlModel {
+  path: string
+  digest?: string
+  /** inclusive ranges */
+  statusCodes?: [number, number][]
+  regex?: string
+  regexNoMatch?: boolean
+  regexOptions?: string[]
+  regexMinOffset?: number
+  regexMaxOffset?: number
+  regexStack?: [number, number]
+  virtualhost?: string
+}
+
+export interface HttpOptions {
+  urls: UrlModel[]
+  virtualhost?: string
+  httpProtocol?: '1.0' | '1.0C' | '1.1'
+  fastRecovery?: boolean
+  enableSni?: boolean
+  sniName?: string
+  tlsCompliant?: boolean
+  ssl?: { password?: string; ca?: string; certificate?: string; key?: string }
+  /** bytes of body read at most (kad extension: max_body) */
+  maxBody?: number
+}
+
+/** PCRE2 option names keepalived accepts, and the JavaScript flag each maps to ('' = accepted, no effect) */
+export const REGEX_OPTIONS: Readonly<Record<string, string>> = {
+  allow_empty_class: '',
+  alt_bsux: '',
+  auto_callout: '',
+  caseless: 'i',
+  dollar_endonly: '',
+  dotall: 's',
+  dupnames: '',
+  extended: 'x',
+  extended_more: 'x',
+  firstline: '',
+  match_unset_backref: '',
+  multiline: 'm',
+  never_ucp: '',
+  never_utf: '',
+  no_auto_capture: '',
+  no_auto_possess: '',
+  no_dotstar_anchor: '',
+  no_start_optimize: '',
+  ucp: 'u',
+  ungreedy: '',
+  utf: 'u',
+}
+
+export function compileRegex(u: UrlModel): RegExp | undefined {
+  if (u.regex === undefined) return undefined
+  let src = u.regex
+  let flags = ''
+  for (const o of u.regexOptions ?? []) {
+    const f = REGEX_OPTIONS[o]
+    if (f === 'x') src = src.replace(/\\#/g, '\u0000').replace(/#[^\n]*/g, '').replace(/\s+/g, '').replace(/\u0000/g, '\\#')
+    else if (f && !flags.includes(f)) flags += f
+  }
+  return new RegExp(src, flags)
+}
+
+export function statusOk(u: UrlModel, status: number): boolean {
+  if (u.statusCodes && u.statusCodes.length) return u.statusCodes.some(([a, b]) => status >= a && status <= b)
+  // no status_code: 2xx required unless a digest decides
+  if (u.digest) return true
+  return status >= 200 && status <= 299
+}
+
+export function md5hex(b: Uint8Array): string {
+  return createHash('md5').update(b).digest('hex')
+}
+
+/** one url verdict from a response (pure) */
+export function judge(u: UrlModel, status: number, body: Buffer, re?: RegExp): CheckOutcome {
+  if (!statusOk(u, status)) return { ok: false, reason: `${u.path}: status code ${status}` }
+  if (u.digest) {
+    const d = md5hex(body)
+    if (d !== u.digest.toLowerCase()) return { ok: false, reason: `${u.path}: digest mismatch ${d}` }
+  }
+  if (re) {
+    const from = u.regexMinOffset ?? 0
+    const to = u.regexMaxOffset !== undefined ? Math.min(body.length, u.regexMaxOffset) : body.length
+    const text = body.toString('latin1', Math.min(from, body.length), Math.max(from, to))
+    const hit = re.test(text)
+    if (hit === !!u.regexNoMatch) return { ok: false, reason: `${u.path}: regex ${u.regexNoMatch ? 'matched' : 'did not match'}` }
+  }
+  return { ok: true }
+}
+
+export class HttpChecker implements Checker {
+  private readonly opts: HttpOptions
+  private readonly res: (RegExp | undefined)[]
+  private last: { url: string; status?: number; digest?: string; reason?: string; ms?: number }[] = []
+  constructor(
+    readonly type: 'HTTP_GET' | 'SSL_GET',
+    readonly spec: CheckerSpec,
+  ) {
+    this.opts = spec.options as unknown as HttpOptions
+    this.res = (this.opts.urls ?? []).map((u) => {
+      try {
+        return compileRegex(u)
+      } catch {
+        return /(?!)/
+      }
+    })
+  }
+
+  private tls(): TlsOptions | undefined {
+    if (this.type !== 'SSL_GET') return undefined
+    const o = this.opts
+    const sni = o.sniName ?? (o.enableSni ? o.virtualhost : undefined)
+    return {
+      ...(sni ? { servername: sni } : {}),
+      ...(o.ssl?.ca ? { ca: o.ssl.ca } : {}),
+      ...(o.ssl?.certificate ? { certificate: o.ssl.certificate } : {}),
+      ...(o.ssl?.key ? { key: o.ssl.key } : {}),
+      ...(o.ssl?.password ? { password: o.ssl.password } : {}),
+    }
+  }
+
+  async check(signal: AbortSignal): Promise<CheckOutcome> {
+    const urls = this.opts.urls ?? []
+    if (urls.length === 0) return { ok: false, reason: 'no url configured' }
+    const t = this.spec.target
+    const tls = this.tls()
+    // every url in parallel within the one deadline
+    const results = await Promise.all(
+      urls.map(async (u, i): Promise<CheckOutcome & { status?: number; digest?: string; ms?: number }> => {
+        try {
+          const r = await httpFetch(
+            {
+              address: t.address,
+              port: t.port,
+              family: t.family,
+              ...(t.bindTo !== undefined ? { bindTo: t.bindTo } : {}),
+              ...(t.bindPort !== undefined ? { bindPort: t.bindPort } : {}),
+              path: u.path,
+              host: hostHeader(t.address, t.port, u.virtualhost ?? this.opts.virtualhost),
+              protocol: this.opts.httpProtocol ?? '1.0',
+              ...(tls ? { tls } : {}),
+              ...(this.opts.maxBody ? { maxBody: this.opts.maxBody } : {}),
+            },
+            signal,
+          )
+          const v = judge(u, r.head.status, r.body, this.res[i])
+          return { ...v, status: r.head.status, ...(u.digest ? { digest: md5hex(r.body) } : {}), ms: Math.round(r.durationMs) }
+        } catch (e) {
+          return { ok: false, reason: `${u.path}: ${(e as Error).message}` }
+        }
+      }),
+    )
+    this.last = results.map((r, i) => ({
+      url: urls[i].path,
+      ...(r.status !== undefined ? { status: r.status } : {}),
+      ...(r.digest ? { digest: r.digest } : {}),
+      ...(!r.ok ? { reason: r.reason } : {}),
+      ...(r.ms !== undefined ? { ms: r.ms } : {}),
+    }))
+    const bad = results.find((r) => !r.ok)
+    return bad && !bad.ok ? { ok: false, reason: `${this.type} [${t.address}]:${t.port} ${bad.reason}` } : { ok: true }
+  }
+
+  compare(spec: CheckerSpec): boolean {
+    return spec.type === this.type && keyOf(spec) === keyOf(this.spec)
+  }
+  key(): string {
+    return keyOf(this.spec)
+  }
+  dump(): Record<string, unknown> {
+    return { urls: this.last }
+  }
+}
+
+function keyOf(spec: CheckerSpec): string {
+  const t = spec.target
+  return `${spec.type}|${t.family}|${t.address}|${t.port}|${t.bindTo ?? ''}|${t.bindPort ?? ''}|${t.bindIf ?? ''}|${t.fwmark ?? ''}|${JSON.stringify(spec.options)}`
+}
