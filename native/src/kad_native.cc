@@ -519,11 +519,63 @@ Napi::Value OpenInNetns(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// watchSignal(signum, cb) -> stop(): any signal number through libuv (Node's process.on cannot take the realtime
+// signals keepalived uses: SIGRTMIN+2 for the JSON dump, SIGRTMAX-1 for STATS_CLEAR). The handle does not keep
+// the loop alive.
+struct SignalWatch {
+  uv_signal_t handle;
+  napi_env env;
+  Napi::FunctionReference cb;
+  bool stopped = false;
+};
+
+static void OnSignal(uv_signal_t* h, int signum) {
+  auto* w = static_cast<SignalWatch*>(h->data);
+  Napi::Env env(w->env);
+  Napi::HandleScope scope(env);
+  w->cb.MakeCallback(env.Global(), {Napi::Number::New(env, signum)});
+  if (env.IsExceptionPending()) {
+    Napi::Error e = env.GetAndClearPendingException();
+    napi_fatal_exception(env, e.Value());
+  }
+}
+
+Napi::Value WatchSignal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!NeedType(env, info[0].IsNumber() && info[1].IsFunction(), "watchSignal(signum, callback)")) return env.Undefined();
+  int signum = info[0].As<Napi::Number>().Int32Value();
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  auto* w = new SignalWatch();
+  w->env = env;
+  w->cb = Napi::Persistent(info[1].As<Napi::Function>());
+  uv_signal_init(loop, &w->handle);
+  w->handle.data = w;
+  int rc = uv_signal_start(&w->handle, OnSignal, signum);
+  if (rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), [](uv_handle_t* h) { delete static_cast<SignalWatch*>(h->data); });
+    ErrnoError(env, -rc > 0 ? -rc : EINVAL, "uv_signal_start", std::to_string(signum)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uv_unref(reinterpret_cast<uv_handle_t*>(&w->handle));
+  return Napi::Function::New(env, [](const Napi::CallbackInfo& ci) -> Napi::Value {
+    auto* w = static_cast<SignalWatch*>(ci.Data());
+    if (!w->stopped) {
+      w->stopped = true;
+      w->cb.Reset();
+      uv_signal_stop(&w->handle);
+      uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), [](uv_handle_t* h) { delete static_cast<SignalWatch*>(h->data); });
+    }
+    return ci.Env().Undefined();
+  }, "stopWatchingSignal", w);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Socket", Socket::Init(env));
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
   exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName));
   exports.Set("openInNetns", Napi::Function::New(env, OpenInNetns));
+  exports.Set("watchSignal", Napi::Function::New(env, WatchSignal));
   return exports;
 }
 

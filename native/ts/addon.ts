@@ -30,6 +30,7 @@ export interface Addon {
   ifNameToIndex(name: string, netns?: string | null): number
   ifIndexToName(index: number, netns?: string | null): string | null
   openInNetns(path: string, flags: number, netns?: string | null): number
+  watchSignal(signum: number, cb: (signum: number) => void): () => void
 }
 
 let cached: Addon | undefined

@@ -25,3 +25,4 @@ export * from './codec/ndisc.js'
 export function htons(v: number): number {
   return ((v & 0xff) << 8) | ((v >> 8) & 0xff)
 }
+export { watchSignal } from './signals.js'

@@ -59,9 +59,9 @@ describe('core/supervision (processes, signals, pid files)', function () {
   })
 
   it('starts the parent and the three children (--all) with pid files', async () => {
-    await until('pid files', () => ['parent', 'vrrp', 'check', 'bfd'].every((n) => alive(readPid(pf(n)))), 10000)
+    await until('pid files', () => ['parent', 'vrrp', 'check', 'bfd'].every((n) => alive(readPid(pf(n)))), 20000)
     assert.equal(readPid(pf('parent')), kad.pid)
-    for (const role of ['vrrp', 'check', 'bfd']) await until(`${role} started`, () => log.includes(`started ${role} child`), 10000)
+    for (const role of ['vrrp', 'check', 'bfd']) await until(`${role} started`, () => log.includes(`started ${role} child`), 20000)
   })
 
   it('restarts a SIGKILLed child within 1 s; the others keep their pids', async () => {
@@ -104,6 +104,20 @@ describe('core/supervision (processes, signals, pid files)', function () {
       assert.ok(text.length > 0)
     }
     assert.match(readFileSync(join(dir, 'keepalived_check.data'), 'utf8'), /event-loop lag/)
+  })
+
+  it('the JSON signal (36) writes keepalived.json, STATS_CLEAR (63) keepalived.stats', async () => {
+    process.kill(kad.pid!, 36)
+    const json = await until('keepalived.json', () => {
+      try {
+        return readFileSync(join(dir, 'keepalived.json'), 'utf8')
+      } catch {
+        return undefined
+      }
+    })
+    assert.doesNotThrow(() => JSON.parse(json))
+    process.kill(kad.pid!, 63)
+    await until('keepalived.stats', () => existsSync(join(dir, 'keepalived.stats')))
   })
 
   it('SIGTERM leaves no process and no pid file', async () => {

@@ -6,14 +6,14 @@ import { Host, importPlugins } from '../host.js'
 import { discoverPlugins, pluginSearchPath } from '../plugin/discover.js'
 import { createLogger, createNullLogger } from '../logger.js'
 import { defaultOptions, type DaemonOptions } from '../options.js'
-import { Supervisor } from '../supervisor/supervisor.js'
+import { Supervisor, SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from '../supervisor/supervisor.js'
 import { formatConfigDiagnostic as formatDiagnostic } from '../config/index.js'
 import { syslogSender } from '../supervisor/syslog.js'
 import { KAD_VERSION, KEEPALIVED_COMPAT } from '../version.js'
 import { KadError } from '../errors.js'
 
 /** keepalived's signal functions (x86-64 numbers, as `keepalived --signum` prints them) */
-export const SIGFUNCS: Record<string, number> = { STOP: 15, RELOAD: 1, DATA: 10, STATS: 12, STATS_CLEAR: 63, JSON: 36 }
+export const SIGFUNCS: Record<string, number> = { STOP: 15, RELOAD: 1, DATA: 10, STATS: 12, STATS_CLEAR: SIGFUNC_STATS_CLEAR, JSON: SIGFUNC_JSON }
 
 const FACILITY_RE = /^([0-7]|local[0-7]|user|daemon)$/
 

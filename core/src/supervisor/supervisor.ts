@@ -23,6 +23,10 @@ interface ChildSlot {
   wanted: boolean
 }
 
+/** keepalived's realtime signal numbers on x86-64 (SIGRTMIN+2, SIGRTMAX-1) */
+export const SIGFUNC_JSON = 36
+export const SIGFUNC_STATS_CLEAR = 63
+
 const CHILD_ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'child.js')
 const BACKOFF_FIRST_MS = 100
 const BACKOFF_MAX_MS = 30_000
@@ -219,6 +223,13 @@ export class Supervisor {
     process.on('SIGUSR1', () => this.dump('data'))
     process.on('SIGUSR2', () => this.dump('stats'))
     process.on('SIGPIPE', () => undefined)
+    // realtime signals (JSON = 36, STATS_CLEAR = 63) need the addon: Node's process.on cannot take them
+    void import('@kad/native')
+      .then((n) => {
+        n.watchSignal(SIGFUNC_JSON, () => this.dump('json'))
+        n.watchSignal(SIGFUNC_STATS_CLEAR, () => this.dump('stats-clear'))
+      })
+      .catch((e: Error) => this.log.warn(`JSON and STATS_CLEAR signals unavailable: ${e.message}`))
   }
 }
 
