@@ -15,6 +15,7 @@ import {
 import { readKernelTable, type IpvsKernel } from './kernel.js'
 import { IncrementalPlanner, type Plan } from './model.js'
 import { applyOp, reconcile, type KernelService, type Op } from './reconcile.js'
+import { Converger } from './converger.js'
 
 export interface BackendOptions {
   readonly kernel: IpvsKernel
@@ -65,11 +66,8 @@ export class IpvsBackend {
   private owned = new Set<string>()
   private plan: Plan | undefined
   private readonly planner = new IncrementalPlanner()
-  private latest: DesiredTopology | undefined
-  private running: Promise<void> | undefined
+  private readonly converger: Converger<DesiredTopology>
   private needRead = true
-  private retryTimer: NodeJS.Timeout | undefined
-  private backoff: number
   private stopped = false
   private daemonStarted = false
   readonly stats: BackendStats = { applies: 0, ops: 0, failures: 0, resyncs: 0, lastApplyMs: 0 }
@@ -77,7 +75,7 @@ export class IpvsBackend {
   constructor(private readonly opts: BackendOptions) {
     this.k = opts.kernel
     this.log = opts.log
-    this.backoff = opts.minBackoffMs ?? 1000
+    this.converger = new Converger((t) => this.converge(t), opts)
   }
 
   /** lvs_flush, lvs_timeouts, lvs_sync_daemon. */
@@ -117,27 +115,10 @@ export class IpvsBackend {
 
   /** Converge to `t` (coalescing). Resolves when the kernel reflects `t` or the failures are scheduled for retry. */
   apply(t: DesiredTopology): Promise<void> {
-    this.latest = t
-    return this.kick()
+    return this.converger.apply(t)
   }
 
-  private kick(): Promise<void> {
-    if (this.running) return this.running
-    this.running = (async () => {
-      try {
-        while (this.latest && !this.stopped) {
-          const t = this.latest
-          this.latest = undefined
-          await this.converge(t)
-        }
-      } finally {
-        this.running = undefined
-      }
-    })()
-    return this.running
-  }
-
-  private async converge(t: DesiredTopology): Promise<void> {
+  private async converge(t: DesiredTopology): Promise<boolean> {
     const started = performance.now()
     const { plan, changed } = this.planner.update(t, (id, reason) => this.log.limited(`ipvs-bad-${id}`, 'error', `IPVS: cannot program ${id}: ${reason}`))
     this.plan = plan
@@ -177,21 +158,9 @@ export class IpvsBackend {
     }
     this.stats.applies++
     this.stats.lastApplyMs = performance.now() - started
-    if (failed) this.scheduleRetry(t)
-    else this.backoff = this.opts.minBackoffMs ?? 1000
-  }
-
-  private scheduleRetry(t: DesiredTopology): void {
-    this.needRead = true
-    if (this.retryTimer || this.stopped) return
-    const delay = this.backoff
-    this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs ?? 30_000)
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
-      if (!this.latest) this.latest = t
-      void this.kick()
-    }, delay)
-    this.retryTimer.unref?.()
+    // after a failure the next attempt starts from a fresh read of the kernel
+    if (failed) this.needRead = true
+    return !failed
   }
 
   /** Services kad owns and their destinations, as kad believes the kernel has them. */
@@ -205,9 +174,7 @@ export class IpvsBackend {
    */
   async stop(opts: { release: boolean; flush?: 'off' | 'full' | 'vs' }): Promise<void> {
     this.stopped = true
-    if (this.retryTimer) clearTimeout(this.retryTimer)
-    this.retryTimer = undefined
-    await this.running?.catch(() => undefined)
+    await this.converger.stop()
     const cmds: Array<[string, Buffer]> = []
     if (opts.flush === 'full') cmds.push(['flush the IPVS table', encodeFlush()])
     else if (opts.release || opts.flush === 'vs') {

@@ -7,6 +7,7 @@ import { ipvsSection, registerKeywords } from './keywords.js'
 export const PLUGIN_NAME = 'ipvs'
 
 export { IpvsBackend, encodeOp, describeOp } from './backend.js'
+export { Converger, type ConvergerOptions } from './converger.js'
 export { NetlinkIpvs, readKernelTable, errnoName, type IpvsKernel, type OpResult } from './kernel.js'
 export { planOf, serviceOf, destOf, netmaskOf, SCHEDULERS, SCHED_FLAG_BITS, type ServicePlan, type Plan } from './model.js'
 export { reconcile, diffService, applyOp, sameDest, sameService, type KernelService, type KernelTable, type Op } from './reconcile.js'

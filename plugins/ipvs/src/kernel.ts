@@ -7,11 +7,10 @@
  * NETLINK_CAP_ACK keeps error messages small.
  */
 import { constants as osConstants } from 'node:os'
-import { openSocket, type KadSocket } from '@kad/native'
-import { decodeIpvsMessage, encodeGetDests, encodeGetServices, IPVS_GENL_NAME, serviceKey, destKey, type IpvsServiceKey } from './codec/ipvs.js'
 import {
-  decodeCtrlFamily, decodeNlError, encodeCtrlGetFamily, encodeNlmsg, GENL_ID_CTRL, NETLINK_GENERIC, NLM_F, NLMSG, parseNlmsgs, type NlMessage,
-} from './codec/netlink.js'
+  decodeError, decodeFamily, decodeMessages, encodeGetFamily, encodeMessage, GENL_ID_CTRL, NLM_F, NLMSG, openSocket, type KadSocket, type NlMsg,
+} from '@kad/native'
+import { decodeIpvsMessage, encodeGetDests, encodeGetServices, IPVS_GENL_NAME, serviceKey, destKey, type IpvsServiceKey } from './codec/ipvs.js'
 import type { KernelService } from './reconcile.js'
 
 export interface OpResult {
@@ -33,6 +32,7 @@ export interface IpvsKernel {
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v as number, k]))
 export const errnoName = (n: number): string => ERRNO_NAMES.get(n) ?? `E${n}`
 
+const NETLINK_GENERIC = 16
 const SOL_SOCKET = 1
 const SO_SNDBUF = 7
 const SO_RCVBUF = 8
@@ -46,7 +46,7 @@ const REQUEST_TIMEOUT_MS = 10_000
 type Pending =
   | { kind: 'batch'; first: number; last: number; results: OpResult[]; base: number; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
   | { kind: 'dump'; seq: number; out: Buffer[]; resolve: (b: Buffer[]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
-  | { kind: 'ctrl'; seq: number; resolve: (m: NlMessage | number) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  | { kind: 'ctrl'; seq: number; resolve: (m: NlMsg | number) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
 export class NetlinkError extends Error {
   constructor(readonly errno: number, what: string) {
@@ -102,18 +102,18 @@ export class NetlinkIpvs implements IpvsKernel {
 
   private resolveFamily(name: string): Promise<number | undefined> {
     const seq = this.nextSeq()
-    return new Promise<NlMessage | number>((resolve, reject) => {
+    return new Promise<NlMsg | number>((resolve, reject) => {
       const timer = setTimeout(() => { this.pending.delete(seq); reject(new Error('generic netlink controller did not answer')) }, REQUEST_TIMEOUT_MS)
       this.pending.set(seq, { kind: 'ctrl', seq, resolve, reject, timer })
-      this.sock.send(encodeNlmsg({ type: GENL_ID_CTRL, flags: NLM_F.REQUEST, seq, pid: 0 }, encodeCtrlGetFamily(name)), { pid: 0 })
+      this.sock.send(encodeMessage({ type: GENL_ID_CTRL, flags: NLM_F.REQUEST, seq, payload: encodeGetFamily(name) }), { pid: 0 })
     }).then((r) => {
       if (typeof r === 'number') {
         if (r === osConstants.errno.ENOENT) return undefined
         throw new NetlinkError(r, `resolving generic netlink family ${name}`)
       }
-      const f = decodeCtrlFamily(r.payload)
+      const f = decodeFamily(r)
       if (!f.ok) throw new Error(`bad CTRL_CMD_NEWFAMILY reply: ${f.reason}`)
-      return f.id
+      return f.family.id
     })
   }
 
@@ -137,7 +137,7 @@ export class NetlinkIpvs implements IpvsKernel {
   private sendBatch(parts: Buffer[], results: OpResult[], base: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('IPVS netlink socket closed'))
     const seqs = parts.map(() => this.nextSeq())
-    const frames = parts.map((p, j) => encodeNlmsg({ type: this.familyId, flags: NLM_F.REQUEST | (j === parts.length - 1 ? NLM_F.ACK : 0), seq: seqs[j], pid: 0 }, p))
+    const frames = parts.map((p, j) => encodeMessage({ type: this.familyId, flags: NLM_F.REQUEST | (j === parts.length - 1 ? NLM_F.ACK : 0), seq: seqs[j], payload: p }))
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { for (const s of seqs) this.pending.delete(s); reject(new Error('IPVS did not acknowledge a batch')) }, REQUEST_TIMEOUT_MS)
       const p: Pending = { kind: 'batch', first: seqs[0], last: seqs[seqs.length - 1], results, base, resolve, reject, timer }
@@ -159,7 +159,7 @@ export class NetlinkIpvs implements IpvsKernel {
       const timer = setTimeout(() => { this.pending.delete(seq); reject(new Error('IPVS dump timed out')) }, REQUEST_TIMEOUT_MS)
       this.pending.set(seq, { kind: 'dump', seq, out: [], resolve, reject, timer })
       try {
-        this.sock.send(encodeNlmsg({ type: this.familyId, flags: NLM_F.REQUEST | NLM_F.DUMP, seq, pid: 0 }, payload), { pid: 0 })
+        this.sock.send(encodeMessage({ type: this.familyId, flags: NLM_F.REQUEST | NLM_F.DUMP, seq, payload }), { pid: 0 })
       } catch (e) {
         clearTimeout(timer)
         this.pending.delete(seq)
@@ -169,14 +169,14 @@ export class NetlinkIpvs implements IpvsKernel {
   }
 
   private receive(buf: Buffer): void {
-    const parsed = parseNlmsgs(buf)
+    const parsed = decodeMessages(buf)
     if (!parsed.ok) return
     for (const m of parsed.messages) {
       const p = this.pending.get(m.seq)
       if (!p) continue
       if (m.type === NLMSG.ERROR) {
-        const e = decodeNlError(m.payload)
-        const errno = e.ok ? -e.error : osConstants.errno.EIO
+        const e = decodeError(m)
+        const errno = e.ok ? e.error.errno : osConstants.errno.EIO
         if (p.kind === 'batch') {
           const idx = p.base + ((m.seq - p.first) >>> 0)
           if (errno !== 0) p.results[idx] = { ok: false, errno, code: errnoName(errno) }

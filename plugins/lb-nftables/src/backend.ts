@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process'
 import type { DesiredTopology, Logger } from '@kad/core'
+import { Converger } from '@kad/plugin-ipvs'
 import { buildBatch, deleteTableBatch, planNft, TABLE, type NftPlan } from './ruleset.js'
 
 /** Runs an nft text batch (`nft -f -`); rejects with nft's message. */
@@ -36,17 +37,13 @@ export interface NftBackendOptions {
 
 export class NftLbBackend {
   private applied: NftPlan | undefined
-  private latest: DesiredTopology | undefined
-  private running: Promise<void> | undefined
-  private retryTimer: NodeJS.Timeout | undefined
-  private backoff: number
-  private stopped = false
+  private readonly converger: Converger<DesiredTopology>
   readonly stats = { applies: 0, failures: 0, lastApplyMs: 0 }
   /** the last batch sent (for dumps and tests) */
   lastBatch = ''
 
   constructor(private readonly opts: NftBackendOptions) {
-    this.backoff = opts.minBackoffMs ?? 1000
+    this.converger = new Converger((t) => this.converge(t), opts)
   }
 
   get table(): string {
@@ -54,58 +51,32 @@ export class NftLbBackend {
   }
 
   apply(t: DesiredTopology): Promise<void> {
-    this.latest = t
-    if (this.running) return this.running
-    this.running = (async () => {
-      try {
-        while (this.latest && !this.stopped) {
-          const next = this.latest
-          this.latest = undefined
-          await this.converge(next)
-        }
-      } finally {
-        this.running = undefined
-      }
-    })()
-    return this.running
+    return this.converger.apply(t)
   }
 
-  private async converge(t: DesiredTopology): Promise<void> {
+  private async converge(t: DesiredTopology): Promise<boolean> {
     const started = performance.now()
     const plan = planNft(t, (id, reason) => this.opts.log.limited(`nft-skip-${id}`, 'warn', `lb-nftables: ${id} not programmed: ${reason}`))
     const batch = buildBatch(this.applied, plan, this.table)
     this.lastBatch = batch
+    let ok = true
     try {
       await this.opts.run(batch)
       this.applied = plan
-      this.backoff = this.opts.minBackoffMs ?? 1000
     } catch (e) {
+      ok = false
       this.stats.failures++
       this.applied = undefined // next attempt replaces the whole table
       this.opts.log.limited('nft-apply', 'error', `lb-nftables: nft transaction failed: ${(e as Error).message}; will retry`)
-      this.scheduleRetry(t)
     }
     this.stats.applies++
     this.stats.lastApplyMs = performance.now() - started
-  }
-
-  private scheduleRetry(t: DesiredTopology): void {
-    if (this.retryTimer || this.stopped) return
-    const delay = this.backoff
-    this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs ?? 30_000)
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
-      if (!this.latest) void this.apply(t)
-    }, delay)
-    this.retryTimer.unref?.()
+    return ok
   }
 
   /** Removes the table unless `release` is false (-I). */
   async stop(release: boolean): Promise<void> {
-    this.stopped = true
-    if (this.retryTimer) clearTimeout(this.retryTimer)
-    this.retryTimer = undefined
-    await this.running?.catch(() => undefined)
+    await this.converger.stop()
     if (!release) return
     try {
       await this.opts.run(deleteTableBatch(this.table))

@@ -5,11 +5,14 @@
  * the family id it resolved. The attribute layout follows what ipvsadm 1.31 (libipvs) sends, byte for byte, so
  * the golden tests compare against captured ipvsadm messages.
  */
-import { isIPv4, isIPv6 } from 'node:net'
+import { isIPv4 } from 'node:net'
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '@kad/native'
 import {
   AttrWriter, hostU32, parseAttrs, rdBe16, rdString, rdU16, rdU32, rdU64, rdU8, readHostU32, type Attr, type Verdict,
 } from './attrs.js'
-import { genlHeader } from './netlink.js'
+
+/** genlmsghdr: u8 cmd, u8 version, u16 reserved */
+const genlHeader = (cmd: number, version: number): Buffer => Buffer.from([cmd & 0xff, version & 0xff, 0, 0])
 
 export const IPVS_GENL_NAME = 'IPVS'
 export const IPVS_GENL_VERSION = 1
@@ -132,41 +135,14 @@ export function protoName(p: number): string {
 export function addrBytes(af: Family, address: string | undefined): Buffer {
   const b = Buffer.alloc(16)
   if (address === undefined) return b
-  if (af === 4) {
-    if (!isIPv4(address)) throw new TypeError(`not an IPv4 address: ${address}`)
-    address.split('.').forEach((o, i) => (b[i] = Number(o)))
-    return b
-  }
-  if (!isIPv6(address)) throw new TypeError(`not an IPv6 address: ${address}`)
-  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined]
-  const words = (s: string): number[] => (s === '' ? [] : s.split(':').flatMap((g) => (g.includes('.') ? ipv4Words(g) : [parseInt(g, 16)])))
-  const h = words(head)
-  const t = tail === undefined ? [] : words(tail)
-  h.forEach((w, i) => b.writeUInt16BE(w, i * 2))
-  t.forEach((w, i) => b.writeUInt16BE(w, (8 - t.length + i) * 2))
+  const raw = af === 4 ? parseIPv4(address) : parseIPv6(address)
+  if (!raw) throw new TypeError(`not an IPv${af} address: ${address}`)
+  raw.copy(b)
   return b
-}
-function ipv4Words(s: string): number[] {
-  const o = s.split('.').map(Number)
-  return [(o[0] << 8) | o[1], (o[2] << 8) | o[3]]
 }
 
 export function formatAddr(af: Family, b: Buffer): string {
-  if (af === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
-  const w: number[] = []
-  for (let i = 0; i < 8; i++) w.push(b.length >= i * 2 + 2 ? b.readUInt16BE(i * 2) : 0)
-  let best = -1
-  let bestLen = 0
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) { i++; continue }
-    let j = i
-    while (j < 8 && w[j] === 0) j++
-    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i }
-    i = j
-  }
-  const hex = w.map((x) => x.toString(16))
-  if (best < 0) return hex.join(':')
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`
+  return af === 4 ? formatIPv4(b) : formatIPv6(b.length >= 16 ? b : Buffer.concat([b, Buffer.alloc(16 - b.length)]))
 }
 
 /** Canonical text of an address (so '2001:DB8:0::1' and '2001:db8::1' compare equal). */
