@@ -133,4 +133,19 @@ describe('IPVS backend in the UML kernel', function () {
     await backend.stop({ release: true })
     assert.deepEqual(saved(), ['-A -t 203.0.113.9:22 -s rr', '-a -t 203.0.113.9:22 -r 203.0.113.10:22 -g -w 1'])
   })
+
+  it('lvs_sync_daemon and lvs_timeouts: started, switched to master, stopped on release', async () => {
+    const nk = (await NetlinkIpvs.open())!
+    const b = new IpvsBackend({ kernel: nk, log: testLogger(lines), timeouts: { tcp: 901, tcpFin: 121, udp: 301 }, syncDaemon: { ifname: 'lo', syncId: 7 } })
+    await b.start()
+    assert.match(ipvsadm('-Ln', '--timeout'), /Timeout \(tcp tcpfin udp\): 901 121 301/)
+    assert.match(ipvsadm('-Ln', '--daemon'), /backup sync daemon \(mcast=lo, syncid=7/)
+    await b.setSyncState(true)
+    const d = ipvsadm('-Ln', '--daemon')
+    assert.match(d, /master sync daemon \(mcast=lo, syncid=7/)
+    assert.doesNotMatch(d, /backup/)
+    await b.stop({ release: true })
+    assert.equal(ipvsadm('-Ln', '--daemon').trim(), '')
+    nk.close()
+  })
 })
