@@ -181,7 +181,8 @@ export class Host {
         options: Object.freeze(options as object),
         role: this.role,
         active,
-        hooks: (active ? this.hooks : createHostHooks()) as TapOnly<HostHooks>,
+        // outside its roles a plugin's taps are inert, except validateConfig: the parent and -t validate everything
+        hooks: (active ? this.hooks : Object.freeze({ ...createHostHooks(), validateConfig: this.hooks.validateConfig })) as TapOnly<HostHooks>,
         keywords: this.tree.forPlugin(meta.name),
         container: scope,
         log,

@@ -126,3 +126,13 @@ describe('core/host: HookMaps', () => {
     await h.stop('test')
   })
 })
+
+describe('core/host: validateConfig runs everywhere', () => {
+  it('fires for a plugin outside the parsing process role (the parent validates every section)', async () => {
+    let ran = false
+    const h = await Host.create({ role: 'parent', plugins: [{ plugin: p('v', { roles: ['vrrp'] }, (ctx) => ctx.hooks.validateConfig.tap('v', () => void (ran = true))), source: 'inline' }] })
+    h.parse({ file: '/v', readFile: () => '' })
+    assert.equal(ran, true)
+    await h.stop('test')
+  })
+})

@@ -1,4 +1,4 @@
-import { definePlugin, HOST_API_VERSION, STAGES, systemClock, type Clock, type ConfigModel, type Notification, type ProcessRole, type ScriptRunner } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES, validateScripts, systemClock, type Clock, type ConfigModel, type Notification, type ProcessRole, type ScriptRunner } from '@kad/core'
 import { fifoSection, registerFifoKeywords, SECTION, FIFO_SCHEMA, type FifoKind, type FifoSpec } from './config.js'
 import { FifoWriter, type FifoStats } from './fifo-writer.js'
 import { fifoLine, lineFamily } from './lines.js'
@@ -56,6 +56,11 @@ export default definePlugin<FifoPluginOptions>({
           sink.report({ code: 'KAD_CFG_FIFO_SAME', severity: 'warning', message: `notify FIFO ${s.global.path} has been specified for global and ${kind} FIFO - ignoring ${kind} FIFO` })
         }
       }
+      const scripts = (['global', 'vrrp', 'lvs'] as const).flatMap((kind) => {
+        const f = s[kind]
+        return f?.script && f.path ? [{ command: f.script.command, user: f.script.user, what: `${kind === 'global' ? '' : kind + '_'}notify_fifo_script` }] : []
+      })
+      validateScripts(model, sink, scripts)
     })
     if (!ctx.active) return
 
