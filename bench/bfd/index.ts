@@ -83,7 +83,8 @@ function kadSide(ns: string, n: number, local: (i: number) => string, remote: (i
     minTxUs: INTERVAL_MS * 1000,
     multiplier: MULT,
   }
-  const argv = [process.execPath, '--import', 'tsx', join(here, 'kad-worker.ts'), JSON.stringify(cfg)]
+  const prof = process.env.BENCH_BFD_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_BFD_PROF] : []
+  const argv = [process.execPath, ...prof, '--import', 'tsx', join(here, 'kad-worker.ts'), JSON.stringify(cfg)]
   const cmd = [...RT, ...argv]
   const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
   let up = false
@@ -265,7 +266,7 @@ async function main(): Promise<void> {
   let kad, frr
   try {
     kad = await capacity('kad')
-    frr = await capacity('frr')
+    frr = process.env.BENCH_BFD_ONLY === 'kad' ? { sessions: 0, jitterP99Us: NaN } : await capacity('frr')
   } finally {
     teardown()
   }

@@ -66,6 +66,7 @@ function stats(): void {
     txLatenessUs: engine.txLateness.summary(),
     schedulerLatenessUs: scheduler.lateness.summary(),
     loopLagUs: scheduler.loopLag.summary(),
+    timers: engine.timerStats(),
     cpu: process.cpuUsage(),
   })
 }

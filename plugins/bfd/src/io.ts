@@ -338,8 +338,13 @@ export class BfdEngine {
       txLatenessUs: this.txLateness.summary(),
       schedulerLatenessUs: this.deps.scheduler.lateness.summary(),
       loopLagUs: this.deps.scheduler.loopLag.summary(),
+      timers: this.timerStats(),
       sessions: [...this.entries.values()].map((e) => ({ ...e.session.snapshot(), neighbor: e.inst.neighbor, multihop: e.inst.multihop })),
     }
+  }
+
+  timerStats(): { queued: number; wakeups: number; fineWakeups: number; fired: number } {
+    return { queued: this.timers.size, wakeups: this.timers.wakeups, fineWakeups: this.timers.fineWakeups, fired: this.timers.fired }
   }
 
   clearStats(): void {

@@ -31,6 +31,7 @@ export class TimerQueue {
   private rateWindowStart = 0
   private rateCount = 0
   private rate = 0
+  private armSeq = 0
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -60,16 +61,28 @@ export class TimerQueue {
     if (this.stopped) return
     this.task?.cancel()
     this.taskAt = deadline
+    // a token per arming: the scheduler may run a due timer synchronously inside addTimer (re-entering run(),
+    // which arms again); a superseded task must then do nothing when it fires
+    const token = ++this.armSeq
+    const fire = () => {
+      if (token === this.armSeq) this.run()
+    }
+    const wait = deadline - this.scheduler.now()
+    if (wait <= 0) {
+      this.task = this.scheduler.addEvent(this.name, fire)
+      return
+    }
     const fine = this.rate <= this.fineMaxPerSec
     if (fine) this.fineWakeups++
-    const wait = deadline - this.scheduler.now()
     // 'ms' timers may fire a fraction of a millisecond early (whole-ms loop time): ask for whole milliseconds,
     // at least one, so that a dense queue wakes up at most once per millisecond
     const delay = fine ? wait : Math.max(1, Math.ceil(wait))
-    this.task = this.scheduler.addTimer(this.name, delay, () => this.run(), { precision: fine ? 'fine' : 'ms' })
+    const t = this.scheduler.addTimer(this.name, delay, fire, { precision: fine ? 'fine' : 'ms' })
+    if (token === this.armSeq) this.task = t
   }
 
   private run(): void {
+    this.armSeq++
     this.task = undefined
     this.taskAt = Infinity
     this.wakeups++

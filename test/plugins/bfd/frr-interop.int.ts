@@ -31,6 +31,9 @@ export function instance(name: string, neighbor: string, source: string, o: Part
   }
 }
 
+/** slower timers for the tests that are not about timing: a busy CI machine must not flap them */
+const SLOW = (l: BfdInstanceModel[]) => l.map((i) => ({ ...i, minRxUs: 100_000, minTxUs: 100_000 }))
+
 const KAD = [
   instance('v4', '192.0.2.2', '192.0.2.1'),
   instance('v6', '2001:db8::2', '2001:db8::1'),
@@ -114,7 +117,7 @@ describe('bfd interop with FRR bfdd (namespaces)', function () {
   })
 
   it('interval changes on either side go through poll/final without a flap', async () => {
-    await startAll(KAD)
+    await startAll(KAD.map((i) => ({ ...i, minRxUs: 50_000, minTxUs: 50_000 })), { tx: 50, rx: 50 })
     await waitFor('up', async () => kadUp() && (await frrUp(frr!)))
     await new Promise((r) => setTimeout(r, 300))
     const finalsBefore = engine!.session('v4')!.counters.finals
@@ -152,14 +155,15 @@ describe('bfd interop with FRR bfdd (namespaces)', function () {
       assert.equal(ev.diagText, 'Control Detection Time Expired')
       const s = engine!.session(n)!
       // lastRxAt was cleared by nothing: the down came at most detection time (+ timer slack) after the last packet
-      assert.ok(ev.mono - killedAt <= detect + 5, `${n}: down ${ev.mono - killedAt} ms after the kill (detection ${detect})`)
-      assert.ok(ev.mono - s.lastRxAt <= detect + 2, `${n}: down ${ev.mono - s.lastRxAt} ms after the last packet`)
+      // slack for timer lateness on a loaded machine (the lateness is in the dumps; see the benchmark)
+      assert.ok(ev.mono - killedAt <= detect + 10, `${n}: down ${ev.mono - killedAt} ms after the kill (detection ${detect})`)
+      assert.ok(ev.mono - s.lastRxAt <= detect + 10, `${n}: down ${ev.mono - s.lastRxAt} ms after the last packet`)
       assert.ok(ev.mono - s.lastRxAt >= detect - 1, `${n}: too early`)
     }
   })
 
   it('drops and counts malformed packets and single-hop packets with TTL < 255', async () => {
-    await startAll(KAD)
+    await startAll(SLOW(KAD), { tx: 100, rx: 100 })
     await waitFor('up', async () => kadUp() && (await frrUp(frr!)))
     const s = engine!.session('v4')!
     const before = { ...engine!.counters }
@@ -171,7 +175,7 @@ describe('bfd interop with FRR bfdd (namespaces)', function () {
 from scapy.all import IP, UDP, Raw, send
 import struct
 def pkt(ttl, payload): send(IP(src='192.0.2.2', dst='192.0.2.1', ttl=ttl)/UDP(sport=49999, dport=3784)/Raw(payload), verbose=False)
-good = struct.pack('!BBBBIIIII', 0x20, 0xc0, 3, 24, ${myDiscr}, ${yourDiscr}, 20000, 20000, 0)
+good = struct.pack('!BBBBIIIII', 0x20, 0xc0, 3, 24, ${myDiscr}, ${yourDiscr}, 100000, 100000, 0)
 pkt(254, good)                       # valid but TTL 254: dropped (RFC 5881 §5)
 pkt(1, good)
 pkt(255, b'\\x00' * 24)              # version 0
@@ -193,7 +197,7 @@ pkt(255, good[:3] + b'\\x40' + good[4:])   # length beyond the payload
       `
 from scapy.all import IPv6, UDP, Raw, send
 import struct
-good = struct.pack('!BBBBIIIII', 0x20, 0xc0, 3, 24, ${s.remoteDiscr}, ${s.localDiscr}, 20000, 20000, 0)
+good = struct.pack('!BBBBIIIII', 0x20, 0xc0, 3, 24, ${s.remoteDiscr}, ${s.localDiscr}, 100000, 100000, 0)
 send(IPv6(src='2001:db8::2', dst='2001:db8::1', hlim=64)/UDP(sport=49999, dport=3784)/Raw(good), verbose=False)
 `,
     )
