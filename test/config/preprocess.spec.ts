@@ -26,6 +26,9 @@ describe('config preprocessor', () => {
       ])
       assert.deepEqual(r.lines[2].cols, [20, 26])
     })
+    it('ignores a byte order mark', () => {
+      assert.deepEqual(out('\uFEFFglobal_defs {\n}\n'), ['global_defs', '{', '}'])
+    })
     it('keeps CRLF files and blank/comment lines out', () => {
       assert.deepEqual(out('a 1\r\n\r\n# x\r\n  b 2  ! y\r\n'), ['a 1', 'b 2'])
     })

@@ -287,7 +287,7 @@ class Preprocessor {
     this.stack.push(frame)
     this.stackSet.add(abs)
     const savedCheck = this.includeCheck
-    let pos = 0
+    let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0 // a UTF-8 byte order mark
     let lineNo = 0
     const n = text.length
     while (pos < n) {
