@@ -1,9 +1,125 @@
-import { definePlugin, HOST_API_VERSION } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
+import { checkerBlock } from '@kad/plugin-checkers'
+import { createSocket } from 'node:dgram'
+import { randomInt } from 'node:crypto'
+import * as dnsPacket from 'dns-packet'
 
 export const PLUGIN_NAME = 'checker-dns'
+export const TYPE = 'DNS_CHECK'
+export const DNS_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA', 'RRSIG', 'DNSKEY'] as const
+export type DnsType = (typeof DNS_TYPES)[number]
 
-/** Placeholder: the plugin is being written (see its README). */
+export interface DnsOptions {
+  type?: DnsType
+  name?: string
+}
+
+/** the query DNS_CHECK sends: one question, recursion desired */
+export function encodeQuery(id: number, type: DnsType, name: string): Buffer {
+  return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name: name === '.' ? '.' : name.replace(/\.$/, ''), class: 'IN' }] })
+}
+
+/** judge a reply (pure; any bytes): id, QR, RCODE NOERROR and at least one answer of the asked type */
+export function judgeReply(buf: Buffer, id: number, type: DnsType): CheckOutcome {
+  let p: dnsPacket.Packet
+  try {
+    p = dnsPacket.decode(buf)
+  } catch (e) {
+    return { ok: false, reason: `malformed DNS reply: ${(e as Error).message}` }
+  }
+  if (p.id !== id) return { ok: false, reason: `DNS reply id ${p.id} does not match ${id}` }
+  if (p.type !== 'response') return { ok: false, reason: 'DNS packet is not a response' }
+  const rcode = (p as { rcode?: string }).rcode ?? 'NOERROR'
+  if (rcode !== 'NOERROR') return { ok: false, reason: `DNS RCODE ${rcode}` }
+  const answers = p.answers ?? []
+  if (answers.length === 0) return { ok: false, reason: 'DNS reply has no answer' }
+  if (!answers.some((a) => a.type === type)) return { ok: false, reason: `DNS reply has no ${type} answer (got ${answers.map((a) => a.type).join(',')})` }
+  return { ok: true }
+}
+
+export class DnsChecker implements Checker {
+  readonly type = TYPE
+  private last = ''
+  constructor(readonly spec: CheckerSpec) {}
+  private get opts(): Required<DnsOptions> {
+    const o = this.spec.options as DnsOptions
+    return { type: o.type ?? 'SOA', name: o.name ?? '.' }
+  }
+  check(signal: AbortSignal): Promise<CheckOutcome> {
+    const t = this.spec.target
+    const { type, name } = this.opts
+    const id = randomInt(0, 65536)
+    return new Promise((resolve) => {
+      const sock = createSocket({ type: t.family === 6 ? 'udp6' : 'udp4' })
+      let done = false
+      const finish = (o: CheckOutcome) => {
+        if (done) return
+        done = true
+        this.last = o.ok ? 'ok' : o.reason
+        signal.removeEventListener('abort', onAbort)
+        try {
+          sock.close()
+        } catch {
+          /* closed */
+        }
+        resolve(o)
+      }
+      const onAbort = () => finish({ ok: false, reason: 'DNS timeout' })
+      signal.addEventListener('abort', onAbort, { once: true })
+      sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, reason: `DNS ${e.code ?? e.message}` }))
+      sock.on('message', (msg) => {
+        const v = judgeReply(msg, id, type)
+        // a stray datagram with another id is ignored; wait for ours until the deadline
+        if (!v.ok && v.reason.startsWith('DNS reply id')) return
+        finish(v)
+      })
+      const send = () => sock.connect(t.port || 53, t.address, () => sock.send(encodeQuery(id, type, name)))
+      if (t.bindTo !== undefined || t.bindPort !== undefined) sock.bind({ ...(t.bindTo ? { address: t.bindTo } : {}), port: t.bindPort ?? 0 }, send)
+      else send()
+    })
+  }
+  compare(spec: CheckerSpec): boolean {
+    return spec.type === TYPE && keyOf(spec) === this.key()
+  }
+  key(): string {
+    return keyOf(this.spec)
+  }
+  dump(): Record<string, unknown> {
+    return { ...this.opts, last: this.last }
+  }
+}
+
+function keyOf(spec: CheckerSpec): string {
+  const t = spec.target
+  return `${TYPE}|${t.family}|${t.address}|${t.port}|${t.bindTo ?? ''}|${t.bindPort ?? ''}|${JSON.stringify(spec.options)}`
+}
+
 export default definePlugin({
-  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'] },
-  register() {},
+  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'DNS_CHECK' },
+  register(ctx) {
+    ctx.keywords.extend('virtual_server/real_server', (b) =>
+      b.block(
+        TYPE,
+        checkerBlock(TYPE, {
+          children: (cb) =>
+            cb
+              .keyword('type', (k, c) => {
+                const v = k.string(0, 'type')
+                if (v === undefined) return
+                const u = v.toUpperCase()
+                if (!(DNS_TYPES as readonly string[]).includes(u)) {
+                  k.error(`DNS_CHECK: unknown type ${v} - ignoring`)
+                  return
+                }
+                ;(c.options as DnsOptions).type = u as DnsType
+              })
+              .keyword('name', (k, c) => {
+                const v = k.string(0, 'name')
+                if (v !== undefined) (c.options as DnsOptions).name = v
+              }),
+        }),
+      ),
+    )
+    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new DnsChecker(spec))
+  },
 })

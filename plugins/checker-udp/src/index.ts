@@ -1,9 +1,157 @@
-import { definePlugin, HOST_API_VERSION } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
+import { checkerBlock } from '@kad/plugin-checkers'
+import { createSocket } from 'node:dgram'
+import { randomBytes } from 'node:crypto'
 
 export const PLUGIN_NAME = 'checker-udp'
+export const TYPE = 'UDP_CHECK'
 
-/** Placeholder: the plugin is being written (see its README). */
+export interface UdpOptions {
+  /** hex */
+  payload?: string
+  /** hex with `x` nibble wildcards; undefined = no reply needed */
+  requireReply?: string
+  /** set when `require_reply` is given without a pattern: any reply */
+  replyNeeded?: boolean
+  minReplyLength?: number
+  maxReplyLength?: number
+}
+
+/** does `reply` match `pattern` (hex nibbles, x = any nibble)? the reply must be at least as long */
+export function matchReply(reply: Uint8Array, pattern: string): boolean {
+  const p = pattern.toLowerCase()
+  if (reply.length * 2 < p.length) return false
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]
+    if (c === 'x') continue
+    const byte = reply[i >> 1]
+    const nib = i % 2 === 0 ? byte >> 4 : byte & 15
+    if (nib !== parseInt(c, 16)) return false
+  }
+  return true
+}
+
+export function judgeReply(reply: Uint8Array, o: UdpOptions): CheckOutcome {
+  const min = o.minReplyLength ?? 0
+  const max = o.maxReplyLength ?? 255
+  if (reply.length < min) return { ok: false, reason: `UDP reply of ${reply.length} bytes is shorter than ${min}` }
+  if (reply.length > max) return { ok: false, reason: `UDP reply of ${reply.length} bytes is longer than ${max}` }
+  if (o.requireReply && !matchReply(reply, o.requireReply)) return { ok: false, reason: 'UDP reply does not match require_reply' }
+  return { ok: true }
+}
+
+/**
+ * UDP_CHECK: send the payload on a connected socket. An ICMP port unreachable comes back as ECONNREFUSED
+ * (failure). Without require_reply, silence until just before the deadline is success (keepalived's rule);
+ * with it, a matching reply is needed.
+ */
+export class UdpChecker implements Checker {
+  readonly type = TYPE
+  private last = ''
+  private readonly payload: Buffer
+  constructor(readonly spec: CheckerSpec) {
+    const o = spec.options as UdpOptions
+    this.payload = o.payload ? Buffer.from(o.payload, 'hex') : randomBytes(16)
+  }
+  check(signal: AbortSignal): Promise<CheckOutcome> {
+    const t = this.spec.target
+    const o = this.spec.options as UdpOptions
+    const needReply = o.requireReply !== undefined || !!o.replyNeeded
+    return new Promise((resolve) => {
+      const sock = createSocket({ type: t.family === 6 ? 'udp6' : 'udp4' })
+      let done = false
+      let quiet: NodeJS.Timeout | undefined
+      const finish = (v: CheckOutcome) => {
+        if (done) return
+        done = true
+        this.last = v.ok ? 'ok' : v.reason
+        if (quiet) clearTimeout(quiet)
+        signal.removeEventListener('abort', onAbort)
+        try {
+          sock.close()
+        } catch {
+          /* closed */
+        }
+        resolve(v)
+      }
+      const onAbort = () => finish({ ok: false, reason: 'UDP timeout waiting for a reply' })
+      signal.addEventListener('abort', onAbort, { once: true })
+      sock.on('error', (e: NodeJS.ErrnoException) =>
+        finish({ ok: false, reason: e.code === 'ECONNREFUSED' ? 'ICMP port unreachable' : `UDP ${e.code ?? e.message}` }),
+      )
+      sock.on('message', (msg) => finish(judgeReply(msg, o)))
+      const send = () =>
+        sock.connect(t.port, t.address, () => {
+          sock.send(this.payload)
+          if (!needReply) {
+            // no news is good news: an ICMP error arrives within a round trip; stop a little before the deadline
+            const ct = this.spec.timing.connectTimeout * 1000
+            quiet = setTimeout(() => finish({ ok: true }), Math.max(ct * 0.5, ct - 200))
+          }
+        })
+      if (t.bindTo !== undefined || t.bindPort !== undefined) sock.bind({ ...(t.bindTo ? { address: t.bindTo } : {}), port: t.bindPort ?? 0 }, send)
+      else send()
+    })
+  }
+  compare(spec: CheckerSpec): boolean {
+    return spec.type === TYPE && keyOf(spec) === this.key()
+  }
+  key(): string {
+    return keyOf(this.spec)
+  }
+  dump(): Record<string, unknown> {
+    return { payload: this.payload.toString('hex'), last: this.last }
+  }
+}
+
+function keyOf(spec: CheckerSpec): string {
+  const t = spec.target
+  return `${TYPE}|${t.family}|${t.address}|${t.port}|${t.bindTo ?? ''}|${t.bindPort ?? ''}|${JSON.stringify(spec.options)}`
+}
+
+function hexArg(s: string | undefined, wild: boolean): string | undefined {
+  if (s === undefined) return undefined
+  const re = wild ? /^([0-9a-fA-Fx]{2})+$/ : /^([0-9a-fA-F]{2})+$/
+  return re.test(s) ? s.toLowerCase() : undefined
+}
+
 export default definePlugin({
-  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'] },
-  register() {},
+  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'UDP_CHECK' },
+  register(ctx) {
+    ctx.keywords.extend('virtual_server/real_server', (b) =>
+      b.block(
+        TYPE,
+        checkerBlock(TYPE, {
+          children: (cb) =>
+            cb
+              .keyword('payload', (k, c) => {
+                const v = hexArg(k.args.join(''), false)
+                if (v === undefined) k.error(`UDP_CHECK payload '${k.rest(0)}' is not valid hex - ignoring`)
+                else (c.options as UdpOptions).payload = v
+              })
+              .keyword('require_reply', (k, c) => {
+                const o = c.options as UdpOptions
+                o.replyNeeded = true
+                if (k.args.length === 0) return
+                const v = hexArg(k.args.join(''), true)
+                if (v === undefined) k.error(`UDP_CHECK require_reply '${k.rest(0)}' is not valid hex - ignoring`)
+                else o.requireReply = v
+              })
+              .keyword('min_reply_length', (k, c) => {
+                const v = k.unsigned(0, { min: 0, max: 65535 })
+                if (v !== undefined) (c.options as UdpOptions).minReplyLength = v
+              })
+              .keyword('max_reply_length', (k, c) => {
+                const v = k.unsigned(0, { min: 0, max: 65535 })
+                if (v !== undefined) (c.options as UdpOptions).maxReplyLength = v
+              }),
+          close: (k, c) => {
+            const o = c.options as UdpOptions
+            if ((o.minReplyLength ?? 0) > (o.maxReplyLength ?? 255)) k.error('UDP_CHECK min_reply_length is greater than max_reply_length')
+          },
+        }),
+      ),
+    )
+    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new UdpChecker(spec))
+  },
 })
