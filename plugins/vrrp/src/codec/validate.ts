@@ -45,14 +45,19 @@ export type RxVerdict =
   | { ok: true; advert: Advert; src: string; ah?: AhHeader; oldUnicastChecksum?: boolean; ttl?: number }
   | { ok: false; reason: RejectReason; detail?: string; vrid?: number; src?: string }
 
-/** Decode the datagram only as far as needed to find its VRID (demultiplexing to an instance); never throws. */
+/**
+ * Find the VRID of a datagram (demultiplexing to an instance) from as few bytes as possible, so that a malformed
+ * advert is still counted against the instance it targets; never throws.
+ */
 export function peekVrid(buf: Uint8Array, family: Family): { vrid: number } | { reason: RejectReason; detail?: string } {
-  if (family === 4) {
-    const d = decodeIpv4Packet(buf)
-    return d.ok ? { vrid: d.advert.vrid } : { reason: d.reason, detail: d.detail }
-  }
-  const d = decodeIpv6Payload(buf)
-  return d.ok ? { vrid: d.advert.vrid } : { reason: d.reason, detail: d.detail }
+  if (!(buf instanceof Uint8Array)) return { reason: 'TRUNCATED' }
+  if (family === 6) return buf.length >= 2 ? { vrid: buf[1] } : { reason: 'TRUNCATED' }
+  if (buf.length < 20) return { reason: 'TRUNCATED' }
+  if (buf[0] >> 4 !== 4 || (buf[0] & 0x0f) < 5) return { reason: 'BAD_IP_HEADER' }
+  let off = (buf[0] & 0x0f) * 4
+  if (buf[9] === 51) off += 24
+  else if (buf[9] !== 112) return { reason: 'BAD_IP_HEADER', detail: `protocol ${buf[9]}` }
+  return buf.length >= off + 2 ? { vrid: buf[off + 1] } : { reason: 'TRUNCATED' }
 }
 
 function isMulticast(family: Family, a: string | undefined): boolean {

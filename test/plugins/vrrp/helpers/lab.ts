@@ -7,6 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { kadCommand } from './runtime.js'
 
 export const ROOT = resolve(new URL('../../../../', import.meta.url).pathname)
 export const KAD = join(ROOT, 'bin/kad.js')
@@ -134,7 +135,7 @@ export class Lab {
     const vpid = join(this.dir, `${name}.vrrp.pid`)
     const tmp = join(this.dir, `${name}.tmp`)
     sh('mkdir', ['-p', tmp])
-    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, KAD, '-n', '-l', '-P', '-D', '-f', f, '-p', pid, '-r', vpid, ...extra], {
+    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, ...kadCommand(ROOT), '-n', '-l', '-P', '-D', '-f', f, '-p', pid, '-r', vpid, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp },
     })
     const d = new Daemon(name, p, pid, vpid, tmp)

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict'
+import { chmodSync, readFileSync, existsSync } from 'node:fs'
+import { Lab, instance, sh, sleep, waitFor } from './helpers/lab.js'
+
+const VIP = '192.0.2.100'
+
+describe('vrrp: vmac, unicast, IPv6, notify scripts and FIFO, cleanup on stop', function () {
+  this.timeout(60000)
+  let lab: Lab
+  let a: string
+  let b: string
+  before(() => {
+    lab = new Lab('kad-vrrp-g')
+    a = lab.host('a', 1)
+    b = lab.host('b', 2)
+  })
+  after(async () => {
+    await lab.destroy()
+  })
+  afterEach(async () => {
+    for (const d of lab.daemons) if (!d.exited) await d.term().catch(() => d.kill9())
+  })
+
+  it('use_vmac: macvlan vrrp.51 with 00:00:5e:00:01:33 holds the VIP and goes away on stop', async () => {
+    const c = (p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'use_vmac' })
+    const da = lab.kad(a, 'v-a', c(200))
+    lab.kad(b, 'v-b', c(100))
+    await waitFor('VIP on vrrp.51 of a', () => lab.hasAddr(a, VIP, 'vrrp.51'))
+    const link = JSON.parse(sh('ip', ['-j', '-n', a, 'link', 'show', 'vrrp.51']))[0]
+    assert.equal(link.address, '00:00:5e:00:01:33')
+    assert.ok(!lab.hasAddr(b, VIP, 'vrrp.51'))
+    await da.term()
+    assert.equal(sh('ip', ['-n', a, 'link', 'show', 'vrrp.51'], { ignore: true }), '')
+    await waitFor('b takes over on its vmac', () => lab.hasAddr(b, VIP, 'vrrp.51'))
+  })
+
+  it('unicast peers and IPv6 between two kad routers', async () => {
+    const u = (me: number, p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: `unicast_src_ip 192.0.2.${me}\n  unicast_peer {\n    192.0.2.${3 - me}\n  }` })
+    const v6 = (p: number) => instance({ name: 'V6', vrid: 60, priority: p, advert: 0.1, version: 3, vips: ['2001:db8::100/64'] })
+    const da = lab.kad(a, 'u-a', u(1, 200) + v6(100))
+    const db = lab.kad(b, 'u-b', u(2, 100) + v6(200))
+    await waitFor('unicast a MASTER, IPv6 b MASTER', () => lab.hasAddr(a, VIP) && !lab.hasAddr(b, VIP) && lab.hasAddr(b, '2001:db8::100') && !lab.hasAddr(a, '2001:db8::100'))
+    await da.term()
+    await waitFor('b takes the unicast VIP', () => lab.hasAddr(b, VIP))
+    await db.term()
+    for (const d of [da, db]) assert.ok(!d.has(/rejected advert/), d.log)
+  })
+
+  it('notify scripts run in order with keepalived arguments; the notify FIFO gets the same sequence', async () => {
+    const out = lab.file('notify.out', '')
+    const script = lab.file('notify.sh', `#!/bin/sh\necho "$@" >> ${out}\n`)
+    const ms = lab.file('master.sh', `#!/bin/sh\necho "master-script $*" >> ${out}\n`)
+    chmodSync(script, 0o755)
+    chmodSync(ms, 0o755)
+    const fifo = `${lab.dir}/vrrp.fifo`
+    const conf = `global_defs {\n  vrrp_notify_fifo ${fifo}\n}\n` + instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: `notify "${script}"\n  notify_master "${ms} arg1"` })
+    const d = lab.kad(a, 'n-a', conf)
+    await waitFor('MASTER', () => lab.hasAddr(a, VIP))
+    await waitFor('fifo', () => existsSync(fifo), 5000)
+    const fifoLines: string[] = []
+    const { spawn } = await import('node:child_process')
+    const reader = spawn('cat', [fifo])
+    reader.stdout.on('data', (b: Buffer) => fifoLines.push(...b.toString().split('\n').filter(Boolean)))
+    await d.term()
+    await waitFor('STOP notified', () => readFileSync(out, 'utf8').includes('STOP'), 5000)
+    const lines = readFileSync(out, 'utf8').trim().split('\n')
+    assert.deepEqual(lines, ['INSTANCE VI_1 BACKUP 200', 'master-script arg1', 'INSTANCE VI_1 MASTER 200', 'INSTANCE VI_1 STOP 200'])
+    await sleep(300)
+    reader.kill()
+    if (fifoLines.length) assert.deepEqual(fifoLines.filter((l) => l.startsWith('INSTANCE')).slice(-1), ['INSTANCE "VI_1" STOP 200'])
+  })
+
+  it('removes every address, route and rule it added on stop, and keeps them with -V', async () => {
+    sh('ip', ['-n', a, 'link', 'add', 'dummy2', 'type', 'veth', 'peer', 'name', 'dummy2p'], { ignore: true })
+    sh('ip', ['-n', a, 'link', 'set', 'dummy2', 'up'])
+    sh('ip', ['-n', a, 'link', 'set', 'dummy2p', 'up'])
+    const conf = `static_ipaddress {\n  203.0.113.1/24 dev dummy2\n}\n` + instance({
+      priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`],
+      extra: `virtual_ipaddress_excluded {\n    198.51.100.1/32 dev dummy2\n    2001:db8::100/64 dev eth0\n  }\n  virtual_routes {\n    198.51.100.128/25 via 192.0.2.254 dev eth0\n  }\n  virtual_rules {\n    from 192.0.2.100 table 100 preference 100\n  }`,
+    })
+    const snapshot = () => [lab.addrs(a).join(' '), lab.addrs(a, 'dummy2').join(' '), sh('ip', ['-n', a, 'route']), sh('ip', ['-n', a, 'rule'])].join('\n')
+    const before = snapshot()
+    let d = lab.kad(a, 'c-a', conf)
+    await waitFor('everything in place', () => {
+      const s = snapshot()
+      return s.includes('192.0.2.100/24') && s.includes('2001:db8::100/64') && s.includes('198.51.100.1/32') && s.includes('203.0.113.1/24') && s.includes('198.51.100.128/25') && s.includes('lookup 100')
+    })
+    await d.term()
+    assert.equal(snapshot(), before)
+    d = lab.kad(a, 'c-a2', conf, ['-V'])
+    await waitFor('in place again', () => snapshot().includes('198.51.100.128/25') && lab.hasAddr(a, VIP))
+    await d.term()
+    assert.ok(lab.hasAddr(a, VIP), '-V keeps the VIP')
+  })
+})
