@@ -283,8 +283,9 @@ export class LineContext implements KeywordContext {
   warn(message: string, code = 'KAD_CFG_WARNING'): void {
     this.put('warning', code, message, this.loc)
   }
-  deprecated(message: string, replacement?: string): void {
-    this.put('deprecated', 'KAD_CFG_DEPRECATED', replacement ? `${message} - please use '${replacement}'` : message, this.loc)
+  deprecated(message: string, replacement?: string, exitClass: 0 | 5 = 0): void {
+    const hint = replacement === undefined ? '' : /\s/.test(replacement) ? ` - ${replacement}` : ` - please use '${replacement}'`
+    this.put('deprecated', 'KAD_CFG_DEPRECATED', message + hint, this.loc, exitClass)
   }
   fatal(message: string, code = 'KAD_CFG_FATAL'): void {
     this.put('fatal', code, message, this.loc, 4)

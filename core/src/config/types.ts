@@ -83,7 +83,11 @@ export interface KeywordContext {
 
   error(message: string, code?: string, exitClass?: 0 | 2 | 4 | 5 | 6): void
   warn(message: string, code?: string): void
-  deprecated(message: string, replacement?: string): void
+  /**
+   * A deprecated form. By default a note that does not change the `-t` exit code (most of keepalived's deprecations
+   * are only logged); pass exitClass 5 where keepalived reports it as a configuration error (CONFIG_DEPRECATED).
+   */
+  deprecated(message: string, replacement?: string, exitClass?: 0 | 5): void
   fatal(message: string, code?: string): void
 
   /** the i-th argument (0-based, after the keyword) or a 'missing parameter' diagnostic */
