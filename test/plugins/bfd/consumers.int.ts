@@ -13,7 +13,8 @@ import { canRun, createTopology, startBfdd, waitFor, type Bfdd, type Topology } 
 
 const ROOT = resolve(new URL('../../../', import.meta.url).pathname)
 const KAD = join(ROOT, 'bin/kad.js')
-const DETECT_MS = 30 // 10 ms x 3
+// 20 ms x 3: 10 ms x 3 flaps on a loaded 2-CPU CI machine (both kad and bfdd run as ordinary processes)
+const DETECT_MS = 60
 const BOUND_MS = DETECT_MS + 10
 
 class Kad {
@@ -84,15 +85,15 @@ describe('bfd consumers through the daemon: track_bfd and BFD_CHECK (namespaces,
 
   async function peerUp(): Promise<Bfdd> {
     const f = await startBfdd(topo.b, `c${topo.id}`)
-    await f.peer('peer 192.0.2.1 local-address 192.0.2.2', 'receive-interval 10', 'transmit-interval 10', 'detect-multiplier 3')
+    await f.peer('peer 192.0.2.1 local-address 192.0.2.2', 'receive-interval 20', 'transmit-interval 20', 'detect-multiplier 3')
     return f
   }
 
   const BFD = `bfd_instance nb {
   neighbor_ip 192.0.2.2
   source_ip 192.0.2.1
-  min_rx 10
-  min_tx 10
+  min_rx 20
+  min_tx 20
   multiplier 3
 }
 `
@@ -151,14 +152,15 @@ virtual_server 192.0.2.10 80 {
 }
 `,
     )
-    await kad.expect('real server up', /192\.0\.2\.2\]:(tcp:)?80.*(UP|up|success|added|Adding)/i, 20_000)
+    await kad.expect('real server up', /Adding service \[192\.0\.2\.2\]:80/, 20_000)
     await new Promise((r) => setTimeout(r, 500))
     const t0 = performance.now()
     frr.kill()
-    await kad.expect('real server removed', /192\.0\.2\.2\]:(tcp:)?80.*(DOWN|down|fail|removed|Removing)/i, 5000, t0)
-    const gone = kad.first(/192\.0\.2\.2\]:(tcp:)?80.*(DOWN|down|fail|removed|Removing)/i, t0)!
+    await kad.expect('real server removed', /Removing service \[192\.0\.2\.2\]:80/, 5000, t0)
+    const gone = kad.first(/Removing service \[192\.0\.2\.2\]:80/, t0)!
     const ms = gone.t - t0
-    console.log(`      kill -> real server out ${ms.toFixed(1)} ms (bound ${BOUND_MS} ms): ${gone.line}`)
+    const down = kad.first(/BFD_Instance\(nb\) Entering DOWN/, t0)
+    console.log(`      kill -> bfd DOWN ${down ? (down.t - t0).toFixed(1) : '?'} ms, -> real server out ${ms.toFixed(1)} ms (bound ${BOUND_MS} ms): ${gone.line}`)
     assert.ok(ms <= BOUND_MS, `real server left ${ms.toFixed(1)} ms after the kill`)
   })
 })
