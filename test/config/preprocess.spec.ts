@@ -51,6 +51,13 @@ describe('config preprocessor', () => {
       const r = pre('@main   router_id m\n')
       assert.equal(r.lines[0].loc.column, 9)
     })
+    it('locates preprocessor problems at the column of the line', () => {
+      const r = pre('  @main\n\t$X =1\n   ~SEQ(N, 1 3\n  include nope.conf\n@main   $Y =2\n')
+      assert.deepEqual(
+        r.diagnostics.map((d) => `${d.code}@${d.loc?.line}:${d.loc?.column}`),
+        ['KAD_CFG_CONDITIONAL@1:3', 'KAD_CFG_DEFINITION@2:2', 'KAD_CFG_SEQ@3:4', 'KAD_CFG_INCLUDE_MISSING@4:3', 'KAD_CFG_DEFINITION@5:9'],
+      )
+    })
     it('reports @ID with nothing after it and @ with no id', () => {
       const r = pre('@main\n@ router_id x\n')
       assert.deepEqual(summary(r.diagnostics), ['KAD_CFG_CONDITIONAL@keepalived.conf:1', 'KAD_CFG_CONDITIONAL@keepalived.conf:2'])

@@ -348,6 +348,8 @@ class Preprocessor {
    * or 0 when the text no longer maps onto the file line (after substitution or expansion).
    */
   private processLine(text: string, loc: SourceLoc, col: number, exact: boolean): void {
+    // where this line's own problems are reported: its first word's column when the text maps onto the file
+    let here: SourceLoc = exact && loc.column === undefined ? { file: loc.file, line: loc.line, column: col } : loc
     for (let pass = 0; pass < 8; pass++) {
       // conditional configuration
       if (text.charCodeAt(0) === 64 /* @ */) {
@@ -355,41 +357,44 @@ class Preprocessor {
         const ofs = rev ? 2 : 1
         const m = /[ \t]/.exec(text.slice(ofs))
         if (!m) {
-          this.report('warning', 'KAD_CFG_CONDITIONAL', `conditional line '${text}' has nothing after the config id - ignored`, loc)
+          this.report('warning', 'KAD_CFG_CONDITIONAL', `conditional line '${text}' has nothing after the config id - ignored`, here)
           return
         }
         const id = text.slice(ofs, ofs + m.index)
         if (id.length === 0) {
-          this.report('warning', 'KAD_CFG_CONDITIONAL', `conditional line '${text}' has no config id after '${rev ? '@^' : '@'}' - ignored`, loc)
+          this.report('warning', 'KAD_CFG_CONDITIONAL', `conditional line '${text}' has no config id after '${rev ? '@^' : '@'}' - ignored`, here)
           return
         }
         if ((id === this.configId) === rev) return
         let k = ofs + m.index
         while (k < text.length && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++
         text = text.slice(k)
-        if (exact) col += k
+        if (exact) {
+          col += k
+          here = { file: loc.file, line: loc.line, column: col }
+        }
         if (text.length === 0) return
       }
       // definitions
       if (text.charCodeAt(0) === 36 /* $ */) {
-        const handled = this.checkDefinition(text, loc)
+        const handled = this.checkDefinition(text, here)
         if (handled) return
       }
       // sequences and lists
       if (text.startsWith('~SEQ') || text.startsWith('~LST')) {
-        this.expandSeqOrList(text, loc)
+        this.expandSeqOrList(text, here, loc)
         return
       }
       // substitution
       if (text.indexOf('$') >= 0) {
-        const sub = this.substitute(text, loc)
+        const sub = this.substitute(text, here)
         if (sub) {
           text = sub.text.trim()
           exact = false
           col = 0
           if (sub.more) {
             // a multiline definition: this line, then the definition's further lines, each fully processed
-            if (text.length > 0) this.finishLine(text, loc, 0, false)
+            if (text.length > 0) this.finishLine(text, loc, here, 0, false)
             for (const extra of sub.more) {
               if (!this.budget(loc, 1)) return
               this.processLine(extra, loc, 0, false)
@@ -403,11 +408,11 @@ class Preprocessor {
       }
       break
     }
-    this.finishLine(text, loc, col, exact)
+    this.finishLine(text, loc, here, col, exact)
   }
 
-  private finishLine(text: string, loc: SourceLoc, col: number, exact: boolean): void {
-    if (this.checkInclude(text, loc)) return
+  private finishLine(text: string, loc: SourceLoc, here: SourceLoc, col: number, exact: boolean): void {
+    if (this.checkInclude(text, here)) return
     this.emit(text, loc, col, exact)
   }
 
@@ -523,12 +528,12 @@ class Preprocessor {
     return more ? { text, more } : { text }
   }
 
-  private expandSeqOrList(text: string, loc: SourceLoc): void {
-    const spec = text.startsWith('~SEQ') ? this.parseSeq(text, loc) : this.parseList(text, loc)
+  private expandSeqOrList(text: string, here: SourceLoc, loc: SourceLoc): void {
+    const spec = text.startsWith('~SEQ') ? this.parseSeq(text, here) : this.parseList(text, here)
     if (!spec) return
     const rest = spec.rest
     if (rest.length === 0) return
-    if (!this.budget(loc, spec.count)) return
+    if (!this.budget(here, spec.count)) return
     for (const set of spec.values()) {
       for (let k = 0; k < spec.vars.length; k++) this.defs.set(spec.vars[k], { value: set[k] ?? '', maxParams: 0 })
       this.processLine(rest, loc, 0, false)
