@@ -126,6 +126,12 @@ export class Probe {
   private verdict(o: CheckOutcome): void {
     this.last = o
     this.stats.verdicts++
-    for (const l of [...this.listeners]) l(o)
+    for (const l of [...this.listeners]) {
+      try {
+        l(o)
+      } catch (e) {
+        this.log.error(`${this.label}: result handler failed: ${(e as Error).stack ?? String(e)}`)
+      }
+    }
   }
 }

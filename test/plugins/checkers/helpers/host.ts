@@ -1,0 +1,141 @@
+/**
+ * A small test host for the checker plugins until @kad/core/testing lands: registers plugins against the
+ * mini parser and real host hooks, parses a config and runs the check framework with a real Scheduler.
+ */
+import { createHostHooks, Scheduler, ScriptRunner, systemClock, type Clock, type DesiredTopology, type Logger, type Notification, type Plugin, type CheckerResult } from '@kad/core'
+import { CheckFramework, checkersSection } from '@kad/plugin-checkers'
+import { MiniTree, parseText, type MiniResult } from './mini-parser.js'
+
+export const silentLog: Logger = {
+  fatal: () => undefined,
+  error: (m) => {
+    if (process.env.KAD_TEST_LOG) console.error(m)
+  },
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+  child: () => silentLog,
+  limited: () => undefined,
+}
+
+export function captureLog(lines: string[]): Logger {
+  const l: Logger = {
+    fatal: (m) => lines.push(m),
+    error: (m) => lines.push(m),
+    warn: (m) => lines.push(m),
+    info: (m) => lines.push(m),
+    debug: () => undefined,
+    child: () => l,
+    limited: (_k, _lvl, m) => lines.push(m),
+  }
+  return l
+}
+
+export interface TestHost {
+  tree: MiniTree
+  hooks: ReturnType<typeof createHostHooks>
+  parse(text: string): MiniResult
+  run(text: string, opts?: { clock?: Clock; random?: () => number }): Promise<Running>
+}
+
+export interface Running {
+  parsed: MiniResult
+  fw: CheckFramework
+  scheduler: Scheduler
+  topologies: DesiredTopology[]
+  results: CheckerResult[]
+  notifications: Notification[]
+  scripts: string[]
+  latest(): DesiredTopology | undefined
+  /** wait until `pred(latest topology)` holds, polling every 20 ms, or throw after `ms` */
+  until(pred: (t: DesiredTopology) => boolean, ms: number): Promise<DesiredTopology>
+  stop(): Promise<void>
+}
+
+export async function createHost(plugins: Plugin<any>[], pluginOptions: Record<string, unknown> = {}): Promise<TestHost> {
+  const tree = new MiniTree()
+  const hooks = createHostHooks()
+  for (const p of plugins) {
+    const options = p.parseOptions ? p.parseOptions(pluginOptions[p.meta.name]) : {}
+    await p.register({
+      meta: p.meta,
+      options,
+      role: 'check',
+      active: true,
+      hooks,
+      keywords: tree,
+      container: { cradle: {} } as never,
+      log: silentLog,
+      provide: () => undefined,
+    } as never)
+  }
+  const parse = (text: string) => parseText(tree, text)
+  return {
+    tree,
+    hooks,
+    parse,
+    async run(text, opts = {}) {
+      const parsed = parse(text)
+      for (const p of plugins) void p
+      await hooks.beforeStart.promise(parsed.model)
+      const clock = opts.clock ?? systemClock
+      const scheduler = new Scheduler({ clock })
+      const topologies: DesiredTopology[] = []
+      const results: CheckerResult[] = []
+      const notifications: Notification[] = []
+      const scripts: string[] = []
+      hooks.topologyChanged.tapPromise('test', async (t) => {
+        topologies.push(t)
+      })
+      hooks.checkerResult.tap('test', (r) => results.push(r))
+      const runner = new ScriptRunner({ log: silentLog })
+      const origRun = runner.run.bind(runner)
+      runner.run = (spec, signal) => {
+        scripts.push(typeof spec.command === 'string' ? spec.command : spec.command.join(' '))
+        return origRun(spec, signal)
+      }
+      const fw = new CheckFramework({
+        hooks,
+        log: silentLog,
+        scheduler,
+        clock,
+        scriptRunner: runner,
+        notifications: { publish: (n) => notifications.push(n) },
+        ...(opts.random ? { random: opts.random } : {}),
+      })
+      fw.start(checkersSection(parsed.model))
+      const latest = () => topologies[topologies.length - 1]
+      return {
+        parsed,
+        fw,
+        scheduler,
+        topologies,
+        results,
+        notifications,
+        scripts,
+        latest,
+        async until(pred, ms) {
+          const end = Date.now() + ms
+          for (;;) {
+            const t = latest()
+            if (t && pred(t)) return t
+            if (Date.now() > end) throw new Error(`condition not met within ${ms} ms; last topology ${JSON.stringify(t)}`)
+            await new Promise((r) => setTimeout(r, 20))
+          }
+        },
+        async stop() {
+          fw.stop()
+          scheduler.cancelAll()
+          await hooks.shutdown.promise('test')
+        },
+      }
+    },
+  }
+}
+
+/** weights of the real servers of the first virtual server, by id ('[ip]:port' -> weight) */
+export function weights(t: DesiredTopology, vs = 0): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const r of t.virtualServers[vs]?.realServers ?? []) out[r.id] = r.weight
+  return out
+}
