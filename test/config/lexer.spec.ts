@@ -35,6 +35,7 @@ describe('config lexer', () => {
   it('keeps backslashes outside quotes (regexes, a stray trailing backslash)', () => {
     assert.deepEqual(words(String.raw`regex ^\d+$`), ['regex', String.raw`^\d+$`])
     assert.deepEqual(words('priority 2\\'), ['priority', '2\\'])
+    assert.deepEqual(words(String.raw`a\"b c\'d e\\"f g"`), ['a"b', "c'd", 'e\\\\f g'])
   })
 
   it('makes unquoted braces words of their own and keeps quoted ones', () => {

@@ -6,8 +6,9 @@
  *   characters themselves. (Single quotes do not protect a comment in keepalived either.)
  * - Words are separated by blanks. `"..."` and `'...'` group words (the quotes are removed, and may start in the
  *   middle of a word: `ab"c d"e` is the single word `abc de`). Inside quotes the shell-like escapes
- *   `\a \b \E \f \n \r \t \v \nnn \xXX \cC` are decoded and `\C` is C; outside quotes a backslash is literal
- *   (so regular expressions and a stray `\` at the end of a line survive, as in keepalived).
+ *   `\a \b \E \f \n \r \t \v \nnn \xXX \cC` are decoded and `\C` is C; outside quotes `\#`, `\!`, `\"` and `\'` are
+ *   the characters themselves and any other backslash is literal (so regular expressions and a stray `\` at the
+ *   end of a line survive, as in keepalived).
  * - An unquoted `{` or `}` is always a word of its own.
  * - A `\` at the end of a line only continues a `$NAME=` definition (see preprocess.ts).
  *
@@ -130,13 +131,16 @@ export function scanWords(text: string, baseCol: number, words: string[], cols: 
         }
         if (c === BSLASH && i + 1 < n) {
           const d = text.charCodeAt(i + 1)
-          if (d === HASH || d === BANG) {
+          if (d === HASH || d === BANG || d === DQUOTE || d === SQUOTE) {
             out += text.slice(runStart, i)
             i++ // drop the backslash, keep the character
             runStart = i
             i++
             continue
           }
+          // any other pair stays as written (regexes: \d, \\), and is skipped as a pair like decomment does
+          i += 2
+          continue
         }
         i++
         continue
