@@ -77,7 +77,6 @@ export class VrrpInstance {
   ifindex = 0
   private ipId = 0
   private ahSeq = 0
-  private lastAhSeqRx?: number
   private chain: Promise<void> = Promise.resolve()
   private scriptChain: Promise<void> = Promise.resolve()
   private vmacCreated = false
@@ -252,7 +251,8 @@ export class VrrpInstance {
       checkUnicastSrc: this.m.checkUnicastSrc ?? g.checkUnicastSrc,
       mcastGroup4: g.mcastGroup4,
       v3AsV2: this.m.v3ChecksumAsV2 ?? g.v3ChecksumAsV2,
-      lastAhSeq: this.lastAhSeqRx,
+      // keepalived keeps one AH sequence counter for what it sends and what it accepts
+      lastAhSeq: this.m.auth?.type === 'AH' ? this.ahSeq : undefined,
     }
   }
 
@@ -264,7 +264,7 @@ export class VrrpInstance {
       return
     }
     if (v.src === this.src && !this.unicast) return // our own (multicast loop)
-    if (v.ah) this.lastAhSeqRx = v.ah.seq
+    if (v.ah) this.ahSeq = Math.max(this.ahSeq, v.ah.seq)
     this.stats.advert_rcvd++
     if (v.advert.priority === 0) this.stats.pri_zero_rcvd++
     const advertIntCs = this.version === 3 ? v.advert.advertInt : v.advert.advertInt * 100

@@ -6,6 +6,7 @@ export interface Scenario {
   family: 4 | 6
   advert: number
   auth?: string
+  authType?: 'PASS' | 'AH'
   unicast?: boolean
 }
 
@@ -36,7 +37,7 @@ async function scenario(lab: Lab, s: Scenario): Promise<{ failovers: Record<stri
   const srcOf = (me: number) => (s.family === 4 ? `192.0.2.${me}` : `2001:db8::${me}`)
   const extra = (me: number) =>
     [
-      s.auth ? `authentication {\n    auth_type PASS\n    auth_pass ${s.auth}\n  }` : '',
+      s.auth ? `authentication {\n    auth_type ${s.authType ?? 'PASS'}\n    auth_pass ${s.auth}\n  }` : '',
       s.unicast ? `unicast_src_ip ${srcOf(me)}\n  unicast_peer {\n    ${peerOf(me)}\n  }` : '',
     ].join('\n  ')
   const conf = (me: number, prio: number) => instance({ priority: prio, advert: s.advert, version: s.version, vips: [s.family === 4 ? `${vip}/24` : `${vip}/64`], extra: extra(me) })
