@@ -13,7 +13,7 @@ import {
   parseIPv6,
 } from '../../core/src/config/index.js'
 import { isKadError } from '../../core/src/errors.js'
-import { parseText, summary } from './helpers.js'
+import { parseText, summary, testTree } from './helpers.js'
 
 const msg = (r: { ok: boolean; message?: string }): string | undefined => (r.ok ? undefined : r.message)
 
@@ -110,6 +110,18 @@ describe('keyword tree', () => {
     tree.forPlugin('a').schema('s', { type: 'object' })
     assert.throws(() => tree.forPlugin('b').schema('s', { type: 'object' }), (e: unknown) => isKadError(e, 'KAD_ERR_KEYWORD_DUPLICATE'))
     assert.throws(() => tree.forPlugin('c').schema('t', { type: 'no-such-type' }), (e: unknown) => isKadError(e, 'KAD_ERR_SCHEMA'))
+  })
+  it('compiles schemas lazily: a schema that only fails to compile is reported at the parse and by compileSchemas()', () => {
+    const tree = testTree()
+    tree.forPlugin('refs').schema('refs', { $ref: '#/definitions/missing' })
+    tree.forPlugin('refs').root.keyword('refs_kw', (k) => {
+      k.section('refs', () => ({ a: 1 }))
+    })
+    const r = parseText('refs_kw\n', {}, tree)
+    assert.deepEqual(summary(r.diagnostics), ['KAD_CFG_SCHEMA@keepalived.conf:1'])
+    assert.match(r.diagnostics[0].message, /plugin 'refs'/)
+    assert.throws(() => tree.compileSchemas(), (e: unknown) => isKadError(e, 'KAD_ERR_SCHEMA'))
+    testTree().compileSchemas()
   })
   it('accepts aliases silently and deprecated aliases with a note that keeps exit 0', () => {
     const r1 = parseText('virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n}\n')

@@ -15,7 +15,7 @@ import type { BlockBuilder, BlockSpec, KeywordHandler, KeywordOpts, KeywordRegis
 
 const require = createRequire(import.meta.url)
 // ajv is CommonJS; load it through require so its default export is the class under every module setting
-type AjvInstance = { compile(schema: object): ValidateFunction }
+type AjvInstance = { compile(schema: object): ValidateFunction; validateSchema(schema: object): boolean | Promise<unknown>; errorsText(errors?: unknown): string; errors?: unknown }
 const AjvClass = (() => {
   const m = require('ajv') as { default?: new (o: object) => AjvInstance } & (new (o: object) => AjvInstance)
   return (m.default ?? m) as new (o: object) => AjvInstance
@@ -46,7 +46,8 @@ export interface ChildEntry {
 interface SchemaEntry {
   readonly plugin: string
   readonly schema: object
-  readonly validate: ValidateFunction
+  /** compiled on first use: a child process that never parses never pays for ajv's code generation */
+  validate?: ValidateFunction
 }
 
 export class KeywordTree implements KeywordRegistrar {
@@ -111,9 +112,11 @@ export class KeywordTree implements KeywordRegistrar {
     return node
   }
 
-  /** the section's schema validator, if a plugin registered one */
+  /** the section's schema validator, if a plugin registered one (compiled on first use; may throw KAD_ERR_SCHEMA) */
   schemaFor(section: string): { plugin: string; validate: ValidateFunction } | undefined {
-    return this.schemas.get(section)
+    const entry = this.schemas.get(section)
+    if (!entry) return undefined
+    return { plugin: entry.plugin, validate: this.compiled(section, entry) }
   }
 
   schemaSections(): string[] {
@@ -139,17 +142,39 @@ export class KeywordTree implements KeywordRegistrar {
         details: { plugin, section, owner: prev.plugin },
       })
     }
-    this.ajv ??= new AjvClass({ allErrors: true, strict: false, allowUnionTypes: true })
-    let validate: ValidateFunction
+    const ajv = (this.ajv ??= new AjvClass({ allErrors: true, strict: false, allowUnionTypes: true }))
+    let ok: boolean | Promise<unknown>
     try {
-      validate = this.ajv.compile(jsonSchema)
+      ok = ajv.validateSchema(jsonSchema)
     } catch (e) {
-      throw new KadError('KAD_ERR_SCHEMA', `plugin '${plugin}': the schema for section '${section}' does not compile: ${(e as Error).message}`, {
-        cause: e,
+      ok = false
+      ajv.errors = [{ message: (e as Error).message }]
+    }
+    if (ok !== true) {
+      throw new KadError('KAD_ERR_SCHEMA', `plugin '${plugin}': the schema for section '${section}' is not a valid JSON schema: ${ajv.errorsText(ajv.errors)}`, {
         details: { plugin, section },
       })
     }
-    this.schemas.set(section, { plugin, schema: jsonSchema, validate })
+    this.schemas.set(section, { plugin, schema: jsonSchema })
+  }
+
+  /** compile one section's schema (lazily, once); throws KAD_ERR_SCHEMA naming the plugin */
+  private compiled(section: string, entry: SchemaEntry): ValidateFunction {
+    if (entry.validate) return entry.validate
+    try {
+      entry.validate = this.ajv!.compile(entry.schema)
+    } catch (e) {
+      throw new KadError('KAD_ERR_SCHEMA', `plugin '${entry.plugin}': the schema for section '${section}' does not compile: ${(e as Error).message}`, {
+        cause: e,
+        details: { plugin: entry.plugin, section },
+      })
+    }
+    return entry.validate
+  }
+
+  /** compile every registered schema now (`kad plugins list`, tests); throws KAD_ERR_SCHEMA on the first that fails */
+  compileSchemas(): void {
+    for (const [section, entry] of this.schemas) this.compiled(section, entry)
   }
 
   private record(plugin: string, path: string): void {

@@ -12,6 +12,7 @@ import { preprocess } from './preprocess.js'
 import { hostConfigId } from './config-id.js'
 import { KeywordTree, type ChildEntry, type KeywordNode } from './keyword-tree.js'
 import { LineContext, type ParseSink } from './readers.js'
+import type { ValidateFunction } from 'ajv'
 
 interface Frame {
   readonly node: KeywordNode
@@ -304,9 +305,15 @@ class Walk implements ParseSink {
       if (this.sections[name] === undefined) this.sections[name] = init()
     }
     for (const name of this.tree.schemaSections()) {
-      const entry = this.tree.schemaFor(name)!
       const data = this.sections[name]
       if (data === undefined) continue
+      let entry: { plugin: string; validate: ValidateFunction }
+      try {
+        entry = this.tree.schemaFor(name)!
+      } catch (e) {
+        this.diag('error', 'KAD_CFG_SCHEMA', (e as Error).message, this.sectionLoc.get(name))
+        continue
+      }
       let valid: boolean
       try {
         valid = entry.validate(data) as boolean
