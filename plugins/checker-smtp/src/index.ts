@@ -1,10 +1,11 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, installCommonCheckerKeywords, type CheckerBlockModel } from '@kad/plugin-checkers'
+import { checkerBlock, installCommonCheckerKeywords, realServerOf, type CheckerBlockModel } from '@kad/plugin-checkers'
 import { connect } from 'node:net'
 import { decodeReply, nextCommand, type SmtpStep } from './codec.js'
 
 export const PLUGIN_NAME = 'checker-smtp'
 export const TYPE = 'SMTP_CHECK'
+const hostUsed = new WeakSet<CheckerBlockModel>()
 export const DEFAULT_HELO = 'smtpchecker.keepalived.org'
 export * from './codec.js'
 
@@ -90,13 +91,22 @@ export default definePlugin({
               const v = k.string(0, 'name')
               if (v !== undefined) (c.options as SmtpOptions).heloName = v
             })
-            // deprecated `host { connect_ip … }`: its keywords apply to the check itself
+            // deprecated `host { connect_ip … }`: the first applies to the check itself, each further one is
+            // another SMTP_CHECK with the same settings (keepalived 2.x converts them the same way)
             cb.block<CheckerBlockModel>(
               'host',
               {
                 open: (k, c) => {
-                  k.deprecated('SMTP_CHECK host block is deprecated', 'specify connect_ip etc. in SMTP_CHECK itself')
-                  return c
+                  k.deprecated('SMTP_CHECK host block is deprecated', 'use one SMTP_CHECK per host')
+                  if (!hostUsed.has(c)) {
+                    hostUsed.add(c)
+                    return c
+                  }
+                  const rs = realServerOf(c)
+                  const { connectIp: _i, connectPort: _p, bindTo: _b, bindPort: _bp, bindIf: _bi, ...timing } = c.common
+                  const extra: CheckerBlockModel = { type: TYPE, common: { ...timing }, options: { ...c.options }, loc: c.loc }
+                  rs?.checkers.push(extra)
+                  return extra
                 },
                 children: (hb) => installCommonCheckerKeywords(hb),
               },

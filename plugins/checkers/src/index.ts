@@ -6,7 +6,7 @@ import { checkersSection } from './model.js'
 export const PLUGIN_NAME = 'checkers'
 
 export * from './model.js'
-export { installCommonCheckerKeywords, checkerBlock, readScript, parseRange, rangeAddresses, SCHEDULERS, installFrameworkKeywords, type CheckerBlockOptions } from './keywords.js'
+export { installCommonCheckerKeywords, checkerBlock, realServerOf, readScript, parseRange, rangeAddresses, SCHEDULERS, installFrameworkKeywords, type CheckerBlockOptions } from './keywords.js'
 export { CheckFramework, buildSpec, resolveTiming, setCheckerTypeDefaults, DEFAULT_DELAY_LOOP, DEFAULT_CONNECT_TIMEOUT, type FrameworkDeps, type NotificationSink, type TypeDefaults } from './framework.js'
 export { Probe } from './probe.js'
 export { CHECKERS_SCHEMA } from './schema.js'

@@ -195,6 +195,13 @@ export function installCommonCheckerKeywords(b: BlockBuilder<CheckerBlockModel>,
     })
 }
 
+const owners = new WeakMap<CheckerBlockModel, RealServerModel>()
+
+/** the real server a checker block being parsed belongs to (SMTP_CHECK's `host {}` adds sibling checkers) */
+export function realServerOf(block: CheckerBlockModel): RealServerModel | undefined {
+  return owners.get(block)
+}
+
 export interface CheckerBlockOptions {
   /** the type's own keywords */
   children?: (b: BlockBuilder<CheckerBlockModel>) => void
@@ -216,6 +223,7 @@ export function checkerBlock(type: string, o: CheckerBlockOptions = {}): BlockSp
       const block: CheckerBlockModel = { type, common: {}, options: o.init ? o.init() : {}, loc: locOf(k) }
       // a real server that failed to parse still gets an object so the block's keywords have a target
       rs?.checkers?.push(block)
+      if (rs) owners.set(block, rs)
       return block
     },
     children: (b) => {
