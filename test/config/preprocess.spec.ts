@@ -137,6 +137,15 @@ describe('config preprocessor', () => {
       // every generated line points at the line that used the definition
       assert.ok(r.lines.every((l) => l.loc.line === 14))
     })
+    it('substitutes inside the first line of a multiline definition too (the man page example)', () => {
+      const text = '$INSTANCE= vrrp_instance VI_${NUM} { \\\n  interface eth0.${NUM} \\\n  @high priority 130 \\\n  @low priority 120 \\\n}\n\n$NUM=0\n$INSTANCE\n$NUM=1\n$INSTANCE\n'
+      assert.deepEqual(out(text, { configId: 'low' }), ['vrrp_instance VI_0', '{', 'interface eth0.0', 'priority 120', '}', 'vrrp_instance VI_1', '{', 'interface eth0.1', 'priority 120', '}'])
+    })
+    it('reports a self-referencing multiline definition instead of overflowing the stack', () => {
+      const r = pre('$M=$M \\\nx\n\n$M\n')
+      assert.equal(r.diagnostics.length, 1)
+      assert.equal(r.diagnostics[0].code, 'KAD_CFG_DEFINITION')
+    })
     it('ends a multiline definition at a blank line', () => {
       assert.deepEqual(out('$M=a \\\nb \\\n\nc\n$M\n'), ['c', 'a', 'b'])
     })

@@ -37,6 +37,7 @@ const INC_ALL = INC_R | INC_M | INC_W | INC_B
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*/
 const DEFAULT_MAX_LINES = 5_000_000
 const MAX_INCLUDE_DEPTH = 64
+const MAX_NESTING = 64
 const MAX_SUBSTITUTIONS = 10_000
 const MAX_LINE_LENGTH = 1 << 20
 const MAX_BRACE_EXPANSIONS = 4096
@@ -201,6 +202,8 @@ class Preprocessor {
   private readonly maxLines: number
   private generated = 0
   private expansionStopped = false
+  /** the expansion of the current file line hit the nesting limit: drop the rest of it */
+  private abortLine = false
   private includeCheck = 0
   private mainMissing = false
   /** a multiline definition being collected */
@@ -322,6 +325,7 @@ class Preprocessor {
       this.emit(text, loc, 1, true)
       return
     }
+    this.abortLine = false
     this.processLine(lead === 0 ? text : text.slice(lead), loc, lead + 1, true)
   }
 
@@ -347,9 +351,15 @@ class Preprocessor {
    * One logical line (decommented, leading blanks removed). `col` is the column of text[0] in the file line,
    * or 0 when the text no longer maps onto the file line (after substitution or expansion).
    */
-  private processLine(text: string, loc: SourceLoc, col: number, exact: boolean): void {
+  private processLine(text: string, loc: SourceLoc, col: number, exact: boolean, depth = 0): void {
     // where this line's own problems are reported: its first word's column when the text maps onto the file
     let here: SourceLoc = exact && loc.column === undefined ? { file: loc.file, line: loc.line, column: col } : loc
+    if (this.abortLine) return
+    if (depth > MAX_NESTING) {
+      this.report('error', 'KAD_CFG_DEFINITION', `definitions, ~SEQ and ~LST nested deeper than ${MAX_NESTING} (a definition that uses itself?) - expansion stopped`, here)
+      this.abortLine = true
+      return
+    }
     for (let pass = 0; pass < 8; pass++) {
       // conditional configuration
       if (text.charCodeAt(0) === 64 /* @ */) {
@@ -382,7 +392,7 @@ class Preprocessor {
       }
       // sequences and lists
       if (text.startsWith('~SEQ') || text.startsWith('~LST')) {
-        this.expandSeqOrList(text, here, loc)
+        this.expandSeqOrList(text, here, loc, depth)
         return
       }
       // substitution
@@ -394,10 +404,10 @@ class Preprocessor {
           col = 0
           if (sub.more) {
             // a multiline definition: this line, then the definition's further lines, each fully processed
-            if (text.length > 0) this.finishLine(text, loc, here, 0, false)
+            if (text.length > 0) this.processLine(text, loc, 0, false, depth + 1)
             for (const extra of sub.more) {
               if (!this.budget(loc, 1)) return
-              this.processLine(extra, loc, 0, false)
+              this.processLine(extra, loc, 0, false, depth + 1)
             }
             return
           }
@@ -528,7 +538,7 @@ class Preprocessor {
     return more ? { text, more } : { text }
   }
 
-  private expandSeqOrList(text: string, here: SourceLoc, loc: SourceLoc): void {
+  private expandSeqOrList(text: string, here: SourceLoc, loc: SourceLoc, depth: number): void {
     const spec = text.startsWith('~SEQ') ? this.parseSeq(text, here) : this.parseList(text, here)
     if (!spec) return
     const rest = spec.rest
@@ -536,7 +546,7 @@ class Preprocessor {
     if (!this.budget(here, spec.count)) return
     for (const set of spec.values()) {
       for (let k = 0; k < spec.vars.length; k++) this.defs.set(spec.vars[k], { value: set[k] ?? '', maxParams: 0 })
-      this.processLine(rest, loc, 0, false)
+      this.processLine(rest, loc, 0, false, depth + 1)
       if (this.expansionStopped) return
     }
   }
