@@ -37,7 +37,7 @@ export async function createLab(prefix: string, nBackends: number, director = ''
     const b = backends[i]
     const p = spawn('ip', ['netns', 'exec', b.ns, process.execPath, '-e', SERVER, b.name], { stdio: ['ignore', 'pipe', 'inherit'] })
     servers[i] = p
-    const t = setTimeout(() => reject(new Error(`backend ${b.name} did not start`)), 30_000)
+    const t = setTimeout(() => reject(new Error(`backend ${b.name} did not start`)), 90_000)
     p.stdout!.once('data', () => { clearTimeout(t); resolve() })
     p.once('exit', (c) => { clearTimeout(t); reject(new Error(`backend ${b.name} exited ${c}`)) })
   })
