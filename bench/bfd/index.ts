@@ -6,7 +6,8 @@
  *   - kad:  a kad engine process in namespace A <-> a kad engine process in namespace B
  *   - frr:  bfdd in A <-> bfdd in B
  * N sessions are N IPv6 address pairs on one veth link (2001:db8:1::a:i <-> 2001:db8:1::b:i). N doubles from
- * 50 until a step fails (a session does not come up, or one goes down during the hold).
+ * 25 until a step fails (a session does not come up, or one goes down during the hold), then one step halfway
+ * between the last count held and the first that failed.
  * Jitter: from a tshark capture of the first 16 flows sent from A during the hold, the amount by which an
  * interval between two packets of a flow exceeds the negotiated 10 ms (RFC 5880 §6.8.7 allows only earlier).
  * Last line: key=value.
@@ -22,7 +23,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const QUICK = process.env.BENCH_QUICK === '1'
 const HOLD_S = Number(process.env.BENCH_BFD_HOLD_S ?? (QUICK ? 10 : 60))
 const MAX_N = Number(process.env.BENCH_BFD_MAX ?? 3200)
-const START_N = Number(process.env.BENCH_BFD_START ?? 50)
+const START_N = Number(process.env.BENCH_BFD_START ?? 25)
 const INTERVAL_MS = 10
 const MULT = 3
 const CAPTURE_S = 5
@@ -246,12 +247,27 @@ async function step(system: 'kad' | 'frr', n: number): Promise<StepResult> {
 
 async function capacity(system: 'kad' | 'frr'): Promise<{ sessions: number; jitterP99Us: number; latenessP99Us?: number }> {
   let best: StepResult | undefined
+  const report = (r: StepResult) =>
+    log(`${system} n=${r.n}: ${r.ok ? 'held' : 'FAILED (' + r.reason + ')'} jitter p99 ${r.jitterP99Us} us${r.latenessP99Us !== undefined ? `, internal lateness p99 ${r.latenessP99Us} us` : ''}`)
+  let failedAt = 0
   for (let n = START_N; n <= MAX_N; n *= 2) {
     const r = await step(system, n)
-    log(`${system} n=${n}: ${r.ok ? 'held' : 'FAILED (' + r.reason + ')'} jitter p99 ${r.jitterP99Us} us${r.latenessP99Us !== undefined ? `, internal lateness p99 ${r.latenessP99Us} us` : ''}`)
-    if (!r.ok) break
+    report(r)
+    if (!r.ok) {
+      failedAt = n
+      break
+    }
     best = r
     await sleep(500)
+  }
+  // one refinement step between the last count held and the first that failed
+  if (best && failedAt > 0) {
+    const mid = Math.round((best.n + failedAt) / 2)
+    if (mid > best.n && mid < failedAt) {
+      const r = await step(system, mid)
+      report(r)
+      if (r.ok) best = r
+    }
   }
   return { sessions: best?.n ?? 0, jitterP99Us: best?.jitterP99Us ?? NaN, ...(best?.latenessP99Us !== undefined ? { latenessP99Us: best.latenessP99Us } : {}) }
 }
@@ -265,8 +281,9 @@ async function main(): Promise<void> {
   setup()
   let kad, frr
   try {
-    kad = await capacity('kad')
-    frr = process.env.BENCH_BFD_ONLY === 'kad' ? { sessions: 0, jitterP99Us: NaN } : await capacity('frr')
+    const only = process.env.BENCH_BFD_ONLY
+    kad = only === 'frr' ? { sessions: 0, jitterP99Us: NaN } : await capacity('kad')
+    frr = only === 'kad' ? { sessions: 0, jitterP99Us: NaN } : await capacity('frr')
   } finally {
     teardown()
   }

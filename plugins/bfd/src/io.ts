@@ -70,7 +70,6 @@ export class BfdEngine {
   private readonly entries = new Map<string, Entry>()
   private readonly byDiscr = new Map<number, Entry>()
   private readonly rxSockets = new Map<string, KadSocket>()
-  private readonly txSockets = new Map<string, { sock: KadSocket; port: number; users: number }>()
   private readonly listeners = new Set<(ev: BfdSessionEvent) => void>()
 
   private readonly timers: TimerQueue
@@ -119,7 +118,7 @@ export class BfdEngine {
   private add(inst: BfdInstanceModel): void {
     const port = inst.multihop ? BFD_PORT_MULTI_HOP : BFD_PORT_SINGLE_HOP
     this.rxSocket(inst.family, port)
-    const tx = this.txSocket(inst)
+    const tx = this.txSocket(inst, port)
     let discr: number
     do discr = randomInt(1, 0xffffffff) >>> 0
     while (discr === 0 || this.byDiscr.has(discr))
@@ -157,12 +156,7 @@ export class BfdEngine {
     e.session.stop()
     this.entries.delete(name)
     this.byDiscr.delete(e.session.localDiscr)
-    const key = txKey(e.inst)
-    const t = this.txSockets.get(key)
-    if (t && --t.users === 0) {
-      t.sock.close()
-      this.txSockets.delete(key)
-    }
+    e.tx.close()
   }
 
   stop(): void {
@@ -189,46 +183,41 @@ export class BfdEngine {
     this.rxSockets.set(key, sock)
   }
 
-  private txSocket(inst: BfdInstanceModel): { sock: KadSocket; port: number } {
-    const key = txKey(inst)
-    const have = this.txSockets.get(key)
-    if (have) {
-      have.users++
-      return have
-    }
+  /**
+   * One socket per session, bound to the source address and a port in 49152-65535 (RFC 5881 §4: the same for
+   * every packet of the session) and connected to the neighbour: sending then needs no address per packet and
+   * the kernel skips the route lookup.
+   */
+  private txSocket(inst: BfdInstanceModel, port: number): { sock: KadSocket; port: number } {
     const sock = openSocket({ domain: inst.family === 4 ? 'inet' : 'inet6', type: 'dgram', protocol: 17, netns: this.deps.netns })
-    if (inst.family === 4) sock.setOption(SOL.IP, IP.TTL, inst.ttl)
-    else {
-      sock.setOption(SOL.IPV6, IPV6.V6ONLY, 1)
-      sock.setOption(SOL.IPV6, IPV6.UNICAST_HOPS, inst.ttl)
-    }
-    // RFC 5881 §4: source port in 49152-65535, the same for every packet of the session
-    let port = 0
-    for (let i = 0; i < 64 && port === 0; i++) {
-      const p = randomInt(SRC_PORT_MIN, SRC_PORT_MAX + 1)
-      try {
-        sock.bind({ address: inst.source ?? (inst.family === 4 ? '0.0.0.0' : '::'), port: p })
-        port = p
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
-          sock.close()
-          throw e
+    try {
+      if (inst.family === 4) sock.setOption(SOL.IP, IP.TTL, inst.ttl)
+      else {
+        sock.setOption(SOL.IPV6, IPV6.V6ONLY, 1)
+        sock.setOption(SOL.IPV6, IPV6.UNICAST_HOPS, inst.ttl)
+      }
+      let local = 0
+      for (let i = 0; i < 256 && local === 0; i++) {
+        const p = randomInt(SRC_PORT_MIN, SRC_PORT_MAX + 1)
+        try {
+          sock.bind({ address: inst.source ?? (inst.family === 4 ? '0.0.0.0' : '::'), port: p })
+          local = p
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e
         }
       }
-    }
-    if (port === 0) {
+      if (local === 0) throw new Error(`bfd: no free source port in ${SRC_PORT_MIN}-${SRC_PORT_MAX}`)
+      sock.connect({ address: inst.neighbor, port })
+      return { sock, port: local }
+    } catch (e) {
       sock.close()
-      throw new Error(`bfd: no free source port in ${SRC_PORT_MIN}-${SRC_PORT_MAX}`)
+      throw e
     }
-    // replies to our port are not BFD control traffic we expect; keep the socket from filling up
-    const t = { sock, port, users: 1 }
-    this.txSockets.set(key, t)
-    return t
   }
 
   private transmit(e: Entry, bytes: Buffer): void {
     try {
-      e.tx.send(bytes, { address: e.inst.neighbor, port: e.port })
+      e.tx.send(bytes)
       this.counters.txPackets++
     } catch (err) {
       this.counters.txErrors++
@@ -351,10 +340,6 @@ export class BfdEngine {
     for (const k of Object.keys(this.counters) as (keyof EngineCounters)[]) this.counters[k] = 0
     this.txLateness.reset()
   }
-}
-
-function txKey(inst: BfdInstanceModel): string {
-  return `${inst.family}|${inst.source ?? ''}|${inst.multihop ? 'm' : 's'}|${inst.ttl}`
 }
 
 function sameTransport(a: BfdInstanceModel, b: BfdInstanceModel): boolean {
