@@ -206,3 +206,26 @@ vrrp_sync_group G1 {
     })
   })
 })
+
+describe('bfd engine without sockets', () => {
+  it('counts malformed packets and packets that match no session; dumps its counters and histograms', async () => {
+    const { BfdEngine } = await import('../../../plugins/bfd/src/io.js')
+    const { createNullLogger, systemClock } = await import('@kad/core')
+    const scheduler = new Scheduler({ clock: systemClock })
+    const e = new BfdEngine({ log: createNullLogger(), scheduler })
+    e.onPacket(Buffer.from('garbage'), { from: '192.0.2.9', ttl: 255 }, 4, 3784)
+    const good = Buffer.from('20c0031811a14296d9c66cd7000493e0000493e00000c350', 'hex')
+    e.onPacket(good, { from: '192.0.2.9', ttl: 255 }, 4, 3784)
+    assert.equal(e.counters.rxPackets, 2)
+    assert.equal(e.counters.rxMalformed, 1)
+    assert.equal(e.counters.rxNoSession, 1)
+    const j = e.dumpJson() as { counters: Record<string, number>; sessions: unknown[]; txLatenessUs: { count: number } }
+    assert.equal(j.counters.rxMalformed, 1)
+    assert.deepEqual(j.sessions, [])
+    assert.equal(j.txLatenessUs.count, 0)
+    assert.ok(e.dumpLines().some((l) => l.includes('tx lateness us')))
+    e.clearStats()
+    assert.equal(e.counters.rxPackets, 0)
+    e.stop()
+  })
+})
