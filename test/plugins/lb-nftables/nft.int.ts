@@ -6,6 +6,7 @@
  * over 400 connections at 25 % has a standard deviation of ~2.2 points, so 9 points (4 sd).
  */
 import { strict as assert } from 'node:assert'
+import { existsSync } from 'node:fs'
 import type { DesiredRealServer, DesiredVirtualServer } from '@kad/core'
 import { NftLbBackend, nftRunner } from '../../../plugins/lb-nftables/src/backend.js'
 import { mapNameOf } from '../../../plugins/lb-nftables/src/ruleset.js'
@@ -111,7 +112,6 @@ describe('lb-nftables plugin: backend selection (host kernel, namespace)', funct
 
   it('probeIpvs answers from the kernel (generic netlink family IPVS)', async () => {
     const { probeIpvs } = await import('../../../plugins/ipvs/src/index.js')
-    const { existsSync } = await import('node:fs')
     const there = await probeIpvs()
     assert.equal(there, existsSync('/proc/net/ip_vs'))
   })
@@ -134,4 +134,92 @@ describe('lb-nftables plugin: backend selection (host kernel, namespace)', funct
       assert.equal(hasTable(), false, 'stop removes the table')
     })
   }
+})
+
+describe('the kad daemon with lb-nftables in a router namespace (host kernel, TCP_CHECK)', function () {
+  this.timeout(90_000)
+  const R = 'kad-nftd-r'
+  let lab: Lab
+  let dir = ''
+  let kad: import('node:child_process').ChildProcess | undefined
+  let log = ''
+  // auto selects nftables on a kernel without IPVS; on one with IPVS the test asks for nftables explicitly
+  const CONF = `
+global_defs {
+  lb_backend ${existsSync('/proc/net/ip_vs') ? 'nftables' : 'auto'}
+}
+virtual_server ${VIP} 80 {
+  delay_loop 1
+  lvs_sched wrr
+  lvs_method NAT
+  protocol TCP
+  real_server 203.0.113.6 8080 {
+    weight 1
+    TCP_CHECK { connect_timeout 1 retry 0 }
+  }
+  real_server 203.0.113.10 8080 {
+    weight 1
+    TCP_CHECK { connect_timeout 1 retry 0 }
+  }
+  real_server 203.0.113.14 8080 {
+    weight 2
+    TCP_CHECK { connect_timeout 1 retry 0 }
+  }
+}
+`
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip()
+    const { mkdtempSync, writeFileSync } = await import('node:fs')
+    const { spawn } = await import('node:child_process')
+    const { join } = await import('node:path')
+    sh(`ip netns del ${R} 2>/dev/null || true; ip netns add ${R} && ip -n ${R} link set lo up`)
+    lab = await createLab('kad-nftd-', 3, R)
+    dir = mkdtempSync('/tmp/kad-nftd-')
+    writeFileSync(join(dir, 'keepalived.conf'), CONF)
+    kad = spawn('ip', ['netns', 'exec', R, process.execPath, 'bin/kad.js', '-n', '-l', '-C', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'kad.pid'), '-c', join(dir, 'c.pid')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    kad.stdout!.on('data', (b) => (log += b))
+    kad.stderr!.on('data', (b) => (log += b))
+  })
+  after(async () => {
+    if (kad && kad.exitCode === null) {
+      const done = new Promise((r) => kad!.once('exit', r))
+      kad.kill('SIGTERM')
+      await done
+    }
+    lab?.destroy()
+    sh(`ip netns del ${R} 2>/dev/null || true`)
+    if (dir) sh(`rm -rf ${dir}`)
+  })
+
+  const hasTable = (): boolean => { try { sh(`ip netns exec ${R} nft list table inet kad 2>/dev/null`); return true } catch { return false } }
+  const waitUntil = async (what: string, ok: () => Promise<boolean> | boolean, ms: number): Promise<number> => {
+    const t0 = Date.now()
+    while (!(await ok())) {
+      if (Date.now() - t0 > ms) assert.fail(`${what} not within ${ms} ms\n${log}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    return Date.now() - t0
+  }
+
+  it('IPVS absent: kad programs the nftables table and traffic follows the weights', async () => {
+    await waitUntil('table inet kad', hasTable, 30_000)
+    await waitUntil('all three backends in the map', () => /203\.0\.113\.14/.test(sh(`ip netns exec ${R} nft list table inet kad`)), 10_000)
+    const got = await lab.connect(VIP, 80, 80)
+    assert.deepEqual([got.b1, got.b2, got.b3], [20, 20, 40], JSON.stringify(got))
+  })
+
+  it('a backend whose check fails stops receiving connections within delay_loop + connect_timeout (+1 s)', async () => {
+    lab.stopBackend('b3')
+    const ms = await waitUntil('b3 out of the map', () => !/203\.0\.113\.14/.test(sh(`ip netns exec ${R} nft list table inet kad`)), 3000)
+    console.log(`      removed after ${ms} ms`)
+    const got = await lab.connect(VIP, 80, 40)
+    assert.deepEqual([got.b1, got.b2, got.b3 ?? 0], [20, 20, 0], JSON.stringify(got))
+  })
+
+  it('stop deletes the table', async () => {
+    const done = new Promise((r) => kad!.once('exit', r))
+    kad!.kill('SIGTERM')
+    await done
+    assert.equal(hasTable(), false)
+  })
 })
