@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as nodePath from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { preprocess, expandBraces, globSegmentToRegExp, type ParseOptions } from '../../core/src/config/index.js'
@@ -298,6 +300,23 @@ describe('config preprocessor', () => {
     })
     it('reports an include without a file name', () => {
       assert.deepEqual(summary(pre('include\nincludea\n').diagnostics), ['KAD_CFG_INCLUDE_SYNTAX@keepalived.conf:1', 'KAD_CFG_INCLUDE_SYNTAX@keepalived.conf:2'])
+    })
+    it('skips directories and executable files (fatal with includer)', () => {
+      const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kad-cfg-inc-'))
+      try {
+        fs.mkdirSync(nodePath.join(dir, 'd.conf'))
+        fs.writeFileSync(nodePath.join(dir, 'x.conf'), 'router_id x\n', { mode: 0o755 })
+        fs.chmodSync(nodePath.join(dir, 'x.conf'), 0o755)
+        fs.writeFileSync(nodePath.join(dir, 'main.conf'), 'include d.conf\ninclude x.conf\nincluder x.conf\n')
+        const r = preprocess({ file: nodePath.join(dir, 'main.conf'), configId: 'x' })
+        assert.deepEqual(
+          r.diagnostics.map((d) => `${d.code}@${d.loc?.line}/${d.severity}/${d.exitClass}`),
+          ['KAD_CFG_INCLUDE_UNREADABLE@1/warning/0', 'KAD_CFG_INCLUDE_UNREADABLE@2/warning/0', 'KAD_CFG_INCLUDE_UNREADABLE@3/fatal/6'],
+        )
+        assert.equal(r.lines.length, 0)
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
     })
     it('reports a missing main file as fatal', () => {
       const fs = vfs({})
