@@ -293,11 +293,11 @@ export class LineContext implements KeywordContext {
 
   private missing(i: number, what?: string): undefined {
     const after = this.words[i] ?? this.keyword
-    const w = what ? ` (${what})` : ''
+    const w = what ? ` (expected: ${what})` : ''
     this.put(
       'error',
       'KAD_CFG_MISSING_PARAMETER',
-      `Configuration line starting \`${this.keyword}\` is missing a parameter${w} after keyword \`${after}\` at word position ${i + 2}`,
+      `Configuration line starting \`${this.keyword}\` is missing a parameter after keyword \`${after}\` at word position ${i + 2}${w}`,
       this.loc,
     )
     return undefined
