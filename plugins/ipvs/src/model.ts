@@ -127,40 +127,52 @@ export function sameVirtualServer(a: DesiredVirtualServer, b: DesiredVirtualServ
 }
 
 interface CachedVs {
-  readonly obj: DesiredVirtualServer
-  readonly plan: ServicePlan | undefined
+  obj: DesiredVirtualServer
+  plan: ServicePlan | undefined
+  seen: number
 }
 
 /**
  * Plans topology after topology, re-planning only the virtual servers that changed (compared field by field with
  * the previous topology's), so a single weight change costs a scan of plain fields, not O(real servers) address
- * parsing and kernel diffing. `changed` holds the service keys whose plan changed (added, edited, or removed).
+ * parsing and kernel diffing. The plan map is updated in place (no per-call allocation for unchanged entries).
+ * `changed` holds the service keys whose plan changed (added, edited, or removed).
  */
 export class IncrementalPlanner {
-  private cache = new Map<string, CachedVs>()
-  private current = new Map<string, ServicePlan>()
+  private readonly cache = new Map<string, CachedVs>()
+  private readonly current = new Map<string, ServicePlan>()
+  private round = 0
 
   update(t: DesiredTopology, bad?: (vsId: string, reason: string) => void): { plan: Map<string, ServicePlan>; changed: Set<string> } {
-    const next = new Map<string, CachedVs>()
-    const plan = new Map<string, ServicePlan>()
+    const round = ++this.round
     const changed = new Set<string>()
     for (const vs of t.virtualServers) {
       const old = this.cache.get(vs.id)
-      let entry: CachedVs
-      if (old && sameVirtualServer(old.obj, vs)) entry = old.obj === vs ? old : { obj: vs, plan: old.plan }
-      else {
-        const one = planOf({ generation: t.generation, virtualServers: [vs] }, bad)
-        entry = { obj: vs, plan: one.values().next().value }
-        if (old?.plan) changed.add(old.plan.key)
-        if (entry.plan) changed.add(entry.plan.key)
+      if (old && sameVirtualServer(old.obj, vs)) {
+        old.obj = vs
+        old.seen = round
+        continue
       }
-      next.set(vs.id, entry)
-      if (entry.plan) plan.set(entry.plan.key, entry.plan)
+      const plan: ServicePlan | undefined = planOf({ generation: t.generation, virtualServers: [vs] }, bad).values().next().value
+      if (old?.plan) {
+        changed.add(old.plan.key)
+        this.current.delete(old.plan.key)
+      }
+      if (plan) {
+        changed.add(plan.key)
+        this.current.set(plan.key, plan)
+      }
+      this.cache.set(vs.id, { obj: vs, plan, seen: round })
     }
-    for (const [id, old] of this.cache) if (!next.has(id) && old.plan) changed.add(old.plan.key)
-    this.cache = next
-    this.current = plan
-    return { plan, changed }
+    for (const [id, e] of this.cache) {
+      if (e.seen === round) continue
+      this.cache.delete(id)
+      if (e.plan) {
+        changed.add(e.plan.key)
+        this.current.delete(e.plan.key)
+      }
+    }
+    return { plan: this.current, changed }
   }
 
   get plan(): ReadonlyMap<string, ServicePlan> {
