@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { canRun, createTopology, startBfdd, waitFor, type Bfdd, type Topology } from './helpers/frr.js'
 
@@ -121,6 +121,14 @@ vrrp_instance VI_1 {
     )
     await kad.expect('kad VRRP MASTER', /Entering MASTER STATE/, 20_000)
     await waitFor('FRR peer up', async () => (await frr!.peers()).every((p) => p.status === 'up'), 10_000)
+    // SIGUSR1: the bfd child writes keepalived_bfd.data with its sessions and its own lateness
+    const dataFile = join(dir, 'vrrp', 'keepalived_bfd.data')
+    process.kill(Number(readFileSync(join(dir, 'vrrp', 'kad.pid'), 'utf8').trim()), 'SIGUSR1')
+    await waitFor('keepalived_bfd.data', () => existsSync(dataFile) && readFileSync(dataFile, 'utf8').includes('tx lateness'), 5000)
+    const data = readFileSync(dataFile, 'utf8')
+    assert.match(data, /BFD Instance = nb/)
+    assert.match(data, /State = Up/)
+    assert.match(data, /scheduler lateness us \{"count":\d+/)
     await new Promise((r) => setTimeout(r, 500))
     assert.ok(!kad.first(/Entering FAULT STATE/, performance.now() - 400), 'stable before the kill')
     const t0 = performance.now()
