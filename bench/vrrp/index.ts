@@ -10,11 +10,11 @@
  *   - jitter: |interval between two adverts of the master - advert_int| (p50 / p99 / max) and the drift (mean error).
  * The last line is key=value.
  */
-import { performance } from 'node:perf_hooks'
-import { createNetworking } from '@kad/native'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { decodeIpv4Packet } from '../../plugins/vrrp/src/codec/index.js'
-import { VrrpSocket } from '../../plugins/vrrp/src/io.js'
-import { Lab, instance, sleep, waitFor, type Daemon } from '../../test/plugins/vrrp/helpers/lab.js'
+import { Lab, instance, sh, sleep, waitFor, type Daemon } from '../../test/plugins/vrrp/helpers/lab.js'
 
 type Impl = 'kad' | 'keepalived'
 interface Seen { t: number; src: string; prio: number }
@@ -29,6 +29,43 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
 }
 
+/** adverts in a classic pcap file (Ethernet): kernel timestamps in ms */
+function readPcap(file: string): Seen[] {
+  const out: Seen[] = []
+  let b: Buffer
+  try {
+    b = readFileSync(file)
+  } catch {
+    return out
+  }
+  if (b.length < 24) return out
+  const le = b.readUInt32LE(0) === 0xa1b2c3d4
+  const nano = b.readUInt32LE(0) === 0xa1b23c4d
+  const u32 = (o: number) => (le || nano ? b.readUInt32LE(o) : b.readUInt32BE(o))
+  for (let o = 24; o + 16 <= b.length; ) {
+    const sec = u32(o)
+    const frac = u32(o + 4)
+    const len = u32(o + 8)
+    const frame = b.subarray(o + 16, o + 16 + len)
+    o += 16 + len
+    const d = decodeIpv4Packet(frame.subarray(14))
+    if (d.ok) out.push({ t: sec * 1000 + (nano ? frac / 1e6 : frac / 1e3), src: d.ip.src, prio: d.advert.priority })
+  }
+  return out
+}
+
+async function capture(lab: Lab, ns: string, file: string): Promise<() => Promise<Seen[]>> {
+  const p = spawn('ip', ['netns', 'exec', ns, 'dumpcap', '-q', '-P', '-i', 'eth0', '-f', 'ip proto 112', '-w', file], { stdio: 'ignore' })
+  await waitFor('capture running', () => existsSync(file), 10000)
+  await sleep(200)
+  return async () => {
+    await sleep(100)
+    p.kill('SIGTERM')
+    await new Promise((r) => p.once('exit', r))
+    return readPcap(file)
+  }
+}
+
 async function main(): Promise<void> {
   const lab = new Lab('kad-vrrp-bench')
   const cleanup = async () => lab.destroy()
@@ -37,13 +74,6 @@ async function main(): Promise<void> {
     const a = lab.host('a', 1)
     const b = lab.host('b', 2)
     const c = lab.host('c', 3)
-    const seen: Seen[] = []
-    const obs = new VrrpSocket(createNetworking({ netns: `/run/netns/${c}` }), { family: 4, ifname: 'eth0', unicast: false, group: '224.0.0.18' })
-    obs.register(51, ({ buf }) => {
-      const t = performance.now()
-      const d = decodeIpv4Packet(buf)
-      if (d.ok) seen.push({ t, src: d.ip.src, prio: d.advert.priority })
-    })
     const start = (impl: Impl, ns: string, name: string, prio: number, adv: number): Daemon => {
       const conf = `global_defs {\n  vrrp_garp_master_delay 0\n}\n` + instance({ priority: prio, advert: adv, version: 3, vips: [`${VIP}/24`] })
       return impl === 'kad' ? lab.kad(ns, name, conf) : lab.keepalived(ns, name, conf)
@@ -56,40 +86,50 @@ async function main(): Promise<void> {
         const skew = ((256 - 100) * adv * 1000) / 256
         const masterDown = 3 * adv * 1000 + skew
         for (const sig of ['SIGKILL', 'SIGTERM'] as const) {
+          const stopCap = await capture(lab, c, join(lab.dir, `cap-${n}.pcap`))
+          for (const ns of [a, b]) sh('ip', ['-n', ns, 'addr', 'del', `${VIP}/24`, 'dev', 'eth0'], { ignore: true })
           const m = start(impl, a, `${impl}-m${n++}`, 200, adv)
-          await waitFor(`${impl} master`, () => lab.hasAddr(a, VIP), 20000)
+          await waitFor(`${impl} master`, () => lab.hasAddr(a, VIP) && m.has(/Entering MASTER STATE/), 20000, 50)
           const bk = start(impl, b, `${impl}-b${n++}`, 100, adv)
-          await waitFor(`${impl} backup`, () => bk.has(/Entering BACKUP STATE/), 20000)
-          // jitter of the master's adverts while the backup listens
-          seen.length = 0
+          await waitFor(`${impl} backup`, () => bk.has(/Entering BACKUP STATE/), 20000, 50)
+          const steadyFrom = Date.now()
           await sleep(Math.max(3000, adv * 6000))
-          if (sig === 'SIGKILL') {
-            const ts = seen.filter((s) => s.src === '192.0.2.1').map((s) => s.t)
-            const err: number[] = []
-            for (let i = 1; i < ts.length; i++) err.push(Math.abs(ts[i] - ts[i - 1] - adv * 1000) * 1000)
-            r.jitter_p50_us = pct(err, 50)
-            r.jitter_p99_us = pct(err, 99)
-            r.jitter_max_us = Math.max(...err)
-            r.drift_us = ts.length > 1 ? ((ts[ts.length - 1] - ts[0]) / (ts.length - 1) - adv * 1000) * 1000 : NaN
-          }
-          seen.length = 0
+          void steadyFrom
           if (sig === 'SIGKILL') await m.kill9()
           else await m.term()
-          await waitFor(`${impl} backup takes over`, () => seen.some((s) => s.src === '192.0.2.2' && s.prio > 0), 20000, 2)
-          const lastOld = [...seen].filter((s) => s.src === '192.0.2.1').pop()
-          const firstNew = seen.find((s) => s.src === '192.0.2.2' && s.prio > 0)!
-          const ms = lastOld ? firstNew.t - lastOld.t : NaN
+          await waitFor(`${impl} backup takes over`, () => lab.hasAddr(b, VIP), 20000, 50)
+          await sleep(Math.max(200, adv * 3000))
+          const seen = await stopCap()
+          const firstNew = seen.find((s) => s.src === '192.0.2.2' && s.prio > 0)
+          const old = seen.filter((s) => s.src === '192.0.2.1' && (!firstNew || s.t < firstNew.t))
+          const lastOld = old[old.length - 1]
+          const ms = firstNew && lastOld ? firstNew.t - lastOld.t : NaN
           r[`${sig.toLowerCase()}_ms`] = ms
           r[`${sig.toLowerCase()}_overhead_ms`] = ms - (sig === 'SIGKILL' ? masterDown : skew)
+          if (sig === 'SIGKILL') {
+            // steady state: the master's adverts after its first 5, before the kill
+            const ts = old.filter((s) => s.prio > 0).map((s) => s.t).slice(5)
+            const err: number[] = []
+            const signed: number[] = []
+            for (let i = 1; i < ts.length; i++) {
+              signed.push((ts[i] - ts[i - 1] - adv * 1000) * 1000)
+              err.push(Math.abs(signed[signed.length - 1]))
+            }
+            r.jitter_p50_us = pct(err, 50)
+            r.jitter_p99_us = pct(err, 99)
+            r.jitter_max_us = err.length ? Math.max(...err) : NaN
+            r.drift_us = signed.length ? signed.reduce((x, y) => x + y, 0) / signed.length : NaN
+            r.samples = err.length
+          }
           await bk.term()
+          for (const d of lab.daemons) if (!d.exited) await d.kill9().catch(() => undefined)
           lab.daemons.length = 0
         }
         rows[`${impl}@${adv}`] = r
       }
     }
-    obs.close()
-    const keys = ['sigkill_ms', 'sigkill_overhead_ms', 'sigterm_ms', 'sigterm_overhead_ms', 'jitter_p50_us', 'jitter_p99_us', 'jitter_max_us', 'drift_us']
-    const f = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : 'n/a')
+    const keys = ['sigkill_ms', 'sigkill_overhead_ms', 'sigterm_ms', 'sigterm_overhead_ms', 'jitter_p50_us', 'jitter_p99_us', 'jitter_max_us', 'drift_us', 'samples']
+    const f = (v: number) => (Number.isFinite(v) ? v.toFixed(Math.abs(v) < 10 ? 2 : 1) : 'n/a')
     const out: string[] = []
     for (const adv of INTERVALS) {
       console.log(`\nadvert_int ${adv}s (master-down floor ${(3 * adv * 1000 + ((156 * adv * 1000) / 256)).toFixed(2)} ms, skew ${((156 * adv * 1000) / 256).toFixed(2)} ms)`)
@@ -100,10 +140,13 @@ async function main(): Promise<void> {
         const ratio = ka[key] ? k[key] / ka[key] : NaN
         console.log(`${key.padEnd(22)}${f(k[key]).padStart(12)}${f(ka[key]).padStart(12)}${f(ratio).padStart(9)}`)
         const tag = String(adv).replace('.', 'p')
-        out.push(`kad_${key}_${tag}=${f(k[key])}`, `keepalived_${key}_${tag}=${f(ka[key])}`)
+        if (key !== 'samples') out.push(`kad_${key}_${tag}=${f(k[key])}`, `keepalived_${key}_${tag}=${f(ka[key])}`)
       }
     }
     console.log(out.join(' '))
+  } catch (e) {
+    for (const d of lab.daemons) console.error(`---- ${d.name} exited=${d.exited} code=${d.code}\n${d.out.slice(-15).join('\n')}`)
+    throw e
   } finally {
     await cleanup()
   }
