@@ -70,20 +70,24 @@ export class IpvsBackend {
   private needRead = true
   private stopped = false
   private daemonStarted = false
+  private daemon: BackendOptions['syncDaemon']
+  private timeouts: IpvsTimeouts | undefined
   readonly stats: BackendStats = { applies: 0, ops: 0, failures: 0, resyncs: 0, lastApplyMs: 0 }
 
   constructor(private readonly opts: BackendOptions) {
     this.k = opts.kernel
     this.log = opts.log
     this.converger = new Converger((t) => this.converge(t), opts)
+    this.daemon = opts.syncDaemon
+    this.timeouts = opts.timeouts
   }
 
   /** lvs_flush, lvs_timeouts, lvs_sync_daemon. */
   async start(): Promise<void> {
     const pre: Array<[string, Buffer]> = []
     if (this.opts.flushAtStart) pre.push(['flush the IPVS table (lvs_flush)', encodeFlush()])
-    if (this.opts.timeouts) pre.push(['set IPVS timeouts (lvs_timeouts)', encodeSetTimeouts(this.opts.timeouts)])
-    if (this.opts.syncDaemon) pre.push(['start the IPVS sync daemon (lvs_sync_daemon)', encodeDaemon(IPVS_CMD.NEW_DAEMON, { ...this.opts.syncDaemon, state: this.opts.syncDaemon.state ?? DAEMON_STATE.BACKUP })])
+    if (this.timeouts) pre.push(['set IPVS timeouts (lvs_timeouts)', encodeSetTimeouts(this.timeouts)])
+    if (this.daemon) pre.push(['start the IPVS sync daemon (lvs_sync_daemon)', encodeDaemon(IPVS_CMD.NEW_DAEMON, { ...this.daemon, state: this.daemon.state ?? DAEMON_STATE.BACKUP })])
     if (pre.length === 0) return
     try {
       const res = await this.k.exec(pre.map((p) => p[1]))
@@ -99,9 +103,37 @@ export class IpvsBackend {
     }
   }
 
+  /** Reload: new lvs_timeouts are set; a changed lvs_sync_daemon is stopped and started again (as backup). */
+  async reconfigure(next: { timeouts?: IpvsTimeouts; syncDaemon?: BackendOptions['syncDaemon'] }): Promise<void> {
+    if (this.stopped) return
+    const cmds: Array<[string, Buffer]> = []
+    if (next.timeouts && JSON.stringify(next.timeouts) !== JSON.stringify(this.timeouts ?? null)) cmds.push(['set IPVS timeouts (lvs_timeouts)', encodeSetTimeouts(next.timeouts)])
+    this.timeouts = next.timeouts
+    if (JSON.stringify(next.syncDaemon ?? null) !== JSON.stringify(this.daemon ?? null)) {
+      if (this.daemon && this.daemonStarted) {
+        for (const state of [DAEMON_STATE.MASTER, DAEMON_STATE.BACKUP]) cmds.push(['stop the sync daemon', encodeDaemon(IPVS_CMD.DEL_DAEMON, { ...this.daemon, state })])
+      }
+      this.daemonStarted = false
+      this.daemon = next.syncDaemon
+      if (this.daemon) cmds.push(['start the IPVS sync daemon (lvs_sync_daemon)', encodeDaemon(IPVS_CMD.NEW_DAEMON, { ...this.daemon, state: DAEMON_STATE.BACKUP })])
+    }
+    if (cmds.length === 0) return
+    try {
+      const res = await this.k.exec(cmds.map((c) => c[1]))
+      res.forEach((r, i) => {
+        const what = cmds[i][0]
+        if (r.ok || (what.startsWith('start') && r.code === 'EEXIST')) {
+          if (what.startsWith('start')) this.daemonStarted = true
+        } else if (!what.startsWith('stop')) this.log.error(`IPVS: cannot ${what}: ${r.code} (${r.errno})`, { errno: r.errno })
+      })
+    } catch (e) {
+      this.log.error(`IPVS: reload commands failed: ${(e as Error).message}`)
+    }
+  }
+
   /** Switches the sync daemon between master and backup (VRRP state of the instance it follows). */
   async setSyncState(master: boolean): Promise<void> {
-    const d = this.opts.syncDaemon
+    const d = this.daemon
     if (!d || this.stopped) return
     const want = master ? DAEMON_STATE.MASTER : DAEMON_STATE.BACKUP
     const other = master ? DAEMON_STATE.BACKUP : DAEMON_STATE.MASTER
@@ -180,8 +212,8 @@ export class IpvsBackend {
     else if (opts.release || opts.flush === 'vs') {
       for (const [key, ks] of this.installed) if (this.owned.has(key)) cmds.push([`delete service ${key}`, encodeService(IPVS_CMD.DEL_SERVICE, ks.service)])
     }
-    if (this.daemonStarted && this.opts.syncDaemon && (opts.release || opts.flush === 'full')) {
-      for (const state of [DAEMON_STATE.MASTER, DAEMON_STATE.BACKUP]) cmds.push(['stop the sync daemon', encodeDaemon(IPVS_CMD.DEL_DAEMON, { ...this.opts.syncDaemon, state })])
+    if (this.daemonStarted && this.daemon && (opts.release || opts.flush === 'full')) {
+      for (const state of [DAEMON_STATE.MASTER, DAEMON_STATE.BACKUP]) cmds.push(['stop the sync daemon', encodeDaemon(IPVS_CMD.DEL_DAEMON, { ...this.daemon, state })])
     }
     if (cmds.length === 0) return
     try {

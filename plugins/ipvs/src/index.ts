@@ -1,8 +1,8 @@
 import { definePlugin, HOST_API_VERSION, STAGES, type ConfigModel } from '@kad/core'
 import { IpvsBackend } from './backend.js'
-import { DAEMON_STATE } from './codec/ipvs.js'
+import { DAEMON_STATE, type IpvsDaemon, type IpvsTimeouts } from './codec/ipvs.js'
 import { NetlinkIpvs, type IpvsKernel } from './kernel.js'
-import { ipvsSection, registerKeywords } from './keywords.js'
+import { ipvsSection, registerKeywords, type IpvsSection } from './keywords.js'
 
 export const PLUGIN_NAME = 'ipvs'
 
@@ -22,6 +22,15 @@ export async function probeIpvs(opts: { netns?: string } = {}): Promise<boolean>
     return k !== undefined
   } catch {
     return false
+  }
+}
+
+function globalsOf(cfg: IpvsSection): { timeouts?: IpvsTimeouts; syncDaemon?: Omit<IpvsDaemon, 'state'> } {
+  const d = cfg.syncDaemon
+  const opt = <K extends string, V>(k: K, v: V | undefined): Partial<Record<K, V>> => (v === undefined ? {} : ({ [k]: v } as Record<K, V>))
+  return {
+    ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}),
+    ...(d ? { syncDaemon: { ifname: d.ifname, syncId: d.syncId ?? 255, ...opt('maxLen', d.maxLen), ...opt('port', d.port), ...opt('ttl', d.ttl), ...opt('group', d.group) } } : {}),
   }
 }
 
@@ -66,14 +75,13 @@ export default definePlugin<IpvsPluginOptions>({
         log.warn(`IPVS is not available in this kernel (no generic netlink family IPVS); the IPVS backend stays idle${cfg.backend === 'auto' ? ' and lb-nftables takes over' : ''}`)
         return
       }
-      backend = new IpvsBackend({
-        kernel,
-        log,
-        flushAtStart: cfg.flush,
-        ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}),
-        ...(cfg.syncDaemon ? { syncDaemon: { ifname: cfg.syncDaemon.ifname, syncId: cfg.syncDaemon.syncId ?? 255, maxLen: cfg.syncDaemon.maxLen, port: cfg.syncDaemon.port, ttl: cfg.syncDaemon.ttl, group: cfg.syncDaemon.group } } : {}),
-      })
+      backend = new IpvsBackend({ kernel, log, flushAtStart: cfg.flush, ...globalsOf(cfg) })
       await backend.start()
+    })
+
+    ctx.hooks.reload.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, async (next) => {
+      model = next
+      if (backend) await backend.reconfigure(globalsOf(ipvsSection(next)))
     })
 
     ctx.hooks.topologyChanged.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, async (t) => {

@@ -88,4 +88,26 @@ describe('ipvs plugin: keywords and lifecycle', () => {
     await t.stop()
     assert.equal(k.services.size, 0)
   })
+
+  it('reload applies new lvs_timeouts and restarts a changed lvs_sync_daemon', async () => {
+    const k = new FakeIpvsKernel()
+    const sent: string[] = []
+    const exec = k.exec.bind(k)
+    k.exec = async (p) => {
+      for (const b of p) {
+        const d = (await import('../../../plugins/ipvs/src/codec/ipvs.js')).decodeIpvsMessage(b)
+        if (d.ok) sent.push(`${d.message.cmd}${d.message.daemon ? ` ${d.message.daemon.state} ${d.message.daemon.ifname}/${d.message.daemon.syncId}` : ''}${d.message.timeouts ? ` ${JSON.stringify(d.message.timeouts)}` : ''}`)
+      }
+      return exec(p)
+    }
+    const t = await createTestHost({ plugins: [withKernel(k)], config: 'global_defs {\n lvs_timeouts tcp 900\n lvs_sync_daemon lo id 5\n}\n' })
+    await t.start()
+    sent.length = 0
+    await t.reload('global_defs {\n lvs_timeouts tcp 600\n lvs_sync_daemon lo id 6\n}\n')
+    assert.deepEqual(sent, [`${IPVS_CMD.SET_CONFIG} {"tcp":600}`, `${IPVS_CMD.DEL_DAEMON} 1 /0`, `${IPVS_CMD.DEL_DAEMON} 2 /0`, `${IPVS_CMD.NEW_DAEMON} 2 lo/6`])
+    sent.length = 0
+    await t.reload('global_defs {\n lvs_timeouts tcp 600\n lvs_sync_daemon lo id 6\n}\n')
+    assert.deepEqual(sent, [], 'nothing changed')
+    await t.stop()
+  })
 })
