@@ -184,6 +184,7 @@ export async function runDemo(args = []) {
     procs.r1.kill('SIGKILL')
     for (const pid of ip(['netns', 'pids', NS.r1], true).split('\n').filter(Boolean)) try { process.kill(Number(pid), 'SIGKILL') } catch { /* gone */ }
     ip(['-n', NS.r1, 'link', 'set', 'eth0', 'down'])
+    procs.r1 = undefined // a dead router's stale address is not a master
     await phase('r1 crashed (SIGKILL, link down): r2 takes over after the master-down interval (~0.7 s)', 3000 + seconds * 1000)
     if (process.stdout.isTTY) process.stdout.write('\n')
     log(`${c.b}done${c.x}: removing the namespaces`)
