@@ -34,8 +34,8 @@ function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13 || c === 10 || c === 11 || c === 12
 }
 
-/** Remove the comment from one raw line. */
-export function decomment(line: string): Decommented {
+/** The end of a raw line's content: where its comment starts, trailing blanks excluded. */
+export function contentEnd(line: string): number {
   let quote = false
   let end = line.length
   const n = line.length
@@ -51,15 +51,23 @@ export function decomment(line: string): Decommented {
     }
   }
   while (end > 0 && isBlank(line.charCodeAt(end - 1))) end--
-  const text = end === n ? line : line.slice(0, end)
-  // a trailing backslash that is not itself escaped
-  let continued = false
-  if (end > 0 && text.charCodeAt(end - 1) === BSLASH) {
-    let k = end - 1
-    while (k > 0 && text.charCodeAt(k - 1) === BSLASH) k--
-    continued = (end - k) % 2 === 1
-  }
-  return { text, continued }
+  return end
+}
+
+/** the text ends with a `\` that is not itself escaped */
+export function endsWithContinuation(text: string): boolean {
+  const end = text.length
+  if (end === 0 || text.charCodeAt(end - 1) !== BSLASH) return false
+  let k = end - 1
+  while (k > 0 && text.charCodeAt(k - 1) === BSLASH) k--
+  return (end - k) % 2 === 1
+}
+
+/** Remove the comment from one raw line. */
+export function decomment(line: string): Decommented {
+  const end = contentEnd(line)
+  const text = end === line.length ? line : line.slice(0, end)
+  return { text, continued: endsWithContinuation(text) }
 }
 
 export interface Token {

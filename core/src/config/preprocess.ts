@@ -14,7 +14,7 @@
 import * as fs from 'node:fs'
 import * as nodePath from 'node:path'
 import type { ConfigDiagnostic, ConfigLine, ParseOptions, Severity, SourceLoc } from './types.js'
-import { decomment, scanWords, tokenize } from './lexer.js'
+import { contentEnd, endsWithContinuation, scanWords, tokenize } from './lexer.js'
 import { hostConfigId } from './config-id.js'
 
 export interface PreprocessResult {
@@ -204,6 +204,8 @@ class Preprocessor {
   private expansionStopped = false
   /** the expansion of the current file line hit the nesting limit: drop the rest of it */
   private abortLine = false
+  /** scratch for scanWords' brace positions (most lines have none) */
+  private readonly braces: number[] = []
   private includeCheck = 0
   private mainMissing = false
   /** a multiline definition being collected */
@@ -300,7 +302,7 @@ class Preprocessor {
       if (raw.length > 0 && raw.charCodeAt(raw.length - 1) === 13) raw = raw.slice(0, -1)
       pos = nl + 1
       lineNo++
-      this.rawLine(raw, { file: display, line: lineNo })
+      this.rawLine(raw, display, lineNo)
     }
     // a multiline definition ends with its file
     this.collecting = undefined
@@ -309,24 +311,24 @@ class Preprocessor {
     this.stackSet.delete(abs)
   }
 
-  private rawLine(raw: string, loc: SourceLoc): void {
-    const d = decomment(raw)
+  private rawLine(raw: string, file: string, line: number): void {
+    const end = contentEnd(raw)
+    const text = end === raw.length ? raw : raw.slice(0, end)
     if (this.collecting) {
-      this.collectMultiline(d.text, d.continued)
+      this.collectMultiline(text, endsWithContinuation(text))
       return
     }
-    const text = d.text
     let lead = 0
     while (lead < text.length && (text.charCodeAt(lead) === 32 || text.charCodeAt(lead) === 9)) lead++
     if (lead === text.length) return
     const c = text.charCodeAt(lead)
     // fast path: nothing for the preprocessor to do (no @ID, $, ~SEQ/~LST or include): straight to the words
     if (c !== 64 && c !== 36 && c !== 126 && c !== 105 && text.indexOf('$', lead) < 0) {
-      this.emit(text, loc, 1, true)
+      this.emitExact(text, file, line)
       return
     }
     this.abortLine = false
-    this.processLine(lead === 0 ? text : text.slice(lead), loc, lead + 1, true)
+    this.processLine(lead === 0 ? text : text.slice(lead), { file, line }, lead + 1, true)
   }
 
   /** keepalived: each line ending in `\` adds a line to the definition; the first line without it is the last */
@@ -864,10 +866,29 @@ class Preprocessor {
     return dirs.filter((p) => this.exists(p))
   }
 
+  /** the hot path: a file line that needs no preprocessing (columns are file columns) */
+  private emitExact(text: string, file: string, line: number): void {
+    const words: string[] = []
+    const cols: number[] = []
+    const braces = this.braces
+    braces.length = 0
+    const unterminated = scanWords(text, 1, words, cols, braces)
+    if (unterminated) {
+      this.report('error', 'KAD_CFG_UNTERMINATED_QUOTE', `String '${text.trim()}': missing terminating ${unterminated.quote}`, { file, line, column: unterminated.col })
+    }
+    if (words.length === 0) return
+    if (braces.length === 0) {
+      this.out({ words, cols, loc: { file, line, column: cols[0] }, raw: text })
+      return
+    }
+    this.split(words, cols, braces, { file, line }, true, text)
+  }
+
   private emit(text: string, loc: SourceLoc, col: number, exact: boolean): void {
     const words: string[] = []
     const cols: number[] = []
-    const braces: number[] = []
+    const braces = this.braces
+    braces.length = 0
     const unterminated = scanWords(text, exact ? col : 1, words, cols, braces)
     if (unterminated) {
       const at: SourceLoc = exact ? { file: loc.file, line: loc.line, column: unterminated.col } : loc
@@ -878,8 +899,14 @@ class Preprocessor {
       this.push(words, cols, loc, exact, text)
       return
     }
+    this.split(words, cols, braces, loc, exact, text)
+  }
+
+  /** a line with unquoted braces: each brace becomes a line of its own */
+  private split(words: string[], cols: number[], braces: readonly number[], loc: SourceLoc, exact: boolean, text: string): void {
+    const at = braces.slice()
     let from = 0
-    for (const b of braces) {
+    for (const b of at) {
       if (b > from) this.push(words.slice(from, b), cols.slice(from, b), loc, exact, text)
       const brace = words[b] as '{' | '}'
       this.out({ words: [brace], loc: exact ? { file: loc.file, line: loc.line, column: cols[b] } : loc, brace, raw: brace })
