@@ -127,7 +127,7 @@ describe('the kad daemon in the UML kernel', function () {
 
   it('start: ipvsadm shows exactly the configured table beside the hand-added service', async () => {
     start()
-    const ms = await until('kad programmed the table', () => table().length >= EXPECTED(3).length, 30_000)
+    const ms = await until('kad programmed the table', () => table().length >= EXPECTED(3).length, 90_000)
     console.log(`      programmed ${ms} ms after spawn`)
     assert.deepEqual(table(), EXPECTED(3))
     assert.match(execFileSync('ipvsadm', ['-Ln', '--thresholds'], { encoding: 'utf8' }), /198\.51\.100\.11:8080 +100 +10 /)
@@ -138,7 +138,7 @@ describe('the kad daemon in the UML kernel', function () {
     const before = table()
     writeFileSync(file, conf(7))
     process.kill(Number(readFileSync(join(dir, 'kad.pid'), 'utf8').trim()), 'SIGHUP')
-    await until('reload applied', () => table().some((l) => l.endsWith('198.51.100.11:8080 -m -w 7')), 20_000)
+    await until('reload applied', () => table().some((l) => l.endsWith('198.51.100.11:8080 -m -w 7')), 60_000)
     const after = table()
     assert.deepEqual(before.filter((l) => !after.includes(l)), ['-a -t 192.0.2.1:80 -r 198.51.100.11:8080 -m -w 3'])
     assert.deepEqual(after.filter((l) => !before.includes(l)), ['-a -t 192.0.2.1:80 -r 198.51.100.11:8080 -m -w 7'])
@@ -151,12 +151,12 @@ describe('the kad daemon in the UML kernel', function () {
 
   it('-I leaves the table on stop; the next start converges onto it and stop then removes it', async () => {
     start(['-I'])
-    await until('programmed', () => table().length >= EXPECTED(7).length, 30_000)
+    await until('programmed', () => table().length >= EXPECTED(7).length, 90_000)
     await stop()
     assert.deepEqual(table(), EXPECTED(7))
     const started = (log.match(/started check child/g) ?? []).length
     start()
-    await until('check child up', () => (log.match(/started check child/g) ?? []).length > started, 30_000)
+    await until('check child up', () => (log.match(/started check child/g) ?? []).length > started, 90_000)
     await new Promise((r) => setTimeout(r, 1500))
     assert.deepEqual(table(), EXPECTED(7))
     await stop()
