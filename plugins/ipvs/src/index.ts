@@ -72,7 +72,9 @@ export default definePlugin<IpvsPluginOptions>({
         return
       }
       if (!kernel) {
-        log.warn(`IPVS is not available in this kernel (no generic netlink family IPVS); the IPVS backend stays idle${cfg.backend === 'auto' ? ' and lb-nftables takes over' : ''}`)
+        const msg = `IPVS is not available in this kernel (no generic netlink family IPVS); the IPVS backend stays idle${cfg.backend === 'auto' ? ' and lb-nftables takes over' : ' (lb_backend ipvs: virtual servers are not programmed)'}`
+        if (cfg.backend === 'ipvs') log.error(msg)
+        else log.warn(msg)
         return
       }
       backend = new IpvsBackend({ kernel, log, flushAtStart: cfg.flush, ...globalsOf(cfg) })
