@@ -169,6 +169,16 @@ export class VrrpRuntime {
       if (d.length) lines.push(`Socket ${s.key.family === 4 ? 'IPv4' : 'IPv6'} ${s.key.ifname || '-'}: ${d.map(([k, v]) => `${k}=${v}`).join(' ')}`)
       if (clear) for (const k of Object.keys(s.dropped)) s.dropped[k] = 0
     }
+    const sch = this.ctx.scheduler
+    const fmt = (h: import('@kad/core').Histogram) => {
+      const x = h.summary()
+      return `count ${x.count} p50 ${x.p50.toFixed(0)} us p99 ${x.p99.toFixed(0)} us max ${x.max.toFixed(0)} us`
+    }
+    lines.push(`Timer lateness: ${fmt(sch.lateness)}`, `Event loop lag: ${fmt(sch.loopLag)}`)
+    if (clear) {
+      sch.lateness.reset()
+      sch.loopLag.reset()
+    }
     w.section('VRRP statistics', lines)
   }
 
