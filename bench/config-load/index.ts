@@ -29,6 +29,8 @@ const REPEAT = Math.max(1, Number(process.env.KAD_BENCH_REPEAT ?? 3) || 3)
 
 interface KadResult {
   seconds: number
+  /** user + system CPU of the parse (GC threads included): stable when the machine is shared */
+  cpuSeconds: number
   warmSeconds: number
   keywords: string
   exitCode: number
@@ -56,13 +58,20 @@ function runChild(file: string): Promise<KadResult> {
   })
 }
 
-function keepalivedTime(file: string): { seconds: number | 'timeout' | 'n/a'; rc: number | null } {
+const HAVE_TIME = fs.existsSync('/usr/bin/time')
+
+/** wall time of `keepalived -t -f FILE`, and its CPU time (with its reaped children) when /usr/bin/time exists */
+function keepalivedTime(file: string): { seconds: number | 'timeout' | 'n/a'; cpuSeconds?: number; rc: number | null } {
   if (spawnSync('keepalived', ['--version']).error) return { seconds: 'n/a', rc: null }
   const t0 = performance.now()
-  const r = spawnSync('keepalived', ['-t', '-f', file], { timeout: KEEPALIVED_TIMEOUT_MS, stdio: 'ignore', killSignal: 'SIGKILL' })
+  const r = HAVE_TIME
+    ? spawnSync('/usr/bin/time', ['-f', 'KADCPU %U %S', 'keepalived', '-t', '-f', file], { timeout: KEEPALIVED_TIMEOUT_MS, stdio: ['ignore', 'ignore', 'pipe'], killSignal: 'SIGKILL', maxBuffer: 64 << 20 })
+    : spawnSync('keepalived', ['-t', '-f', file], { timeout: KEEPALIVED_TIMEOUT_MS, stdio: 'ignore', killSignal: 'SIGKILL' })
   const s = (performance.now() - t0) / 1000
   if (r.error || r.signal) return { seconds: 'timeout', rc: null }
-  return { seconds: s, rc: r.status }
+  const m = HAVE_TIME ? /KADCPU ([\d.]+) ([\d.]+)/.exec(String(r.stderr)) : null
+  const rc = HAVE_TIME && r.status !== null && r.status >= 1 && /Command exited with non-zero status (\d+)/.test(String(r.stderr)) ? Number(/Command exited with non-zero status (\d+)/.exec(String(r.stderr))![1]) : r.status
+  return m ? { seconds: s, cpuSeconds: Number(m[1]) + Number(m[2]), rc } : { seconds: s, rc }
 }
 
 const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kad-bench-config-'))
@@ -75,13 +84,17 @@ try {
     let kad = await runChild(file)
     for (let i = 1; i < REPEAT; i++) {
       const again = await runChild(file)
-      if (again.seconds < kad.seconds) kad = { ...again, warmSeconds: Math.min(again.warmSeconds, kad.warmSeconds) }
-      else kad.warmSeconds = Math.min(again.warmSeconds, kad.warmSeconds)
+      const warmSeconds = Math.min(again.warmSeconds, kad.warmSeconds)
+      const cpuSeconds = Math.min(again.cpuSeconds, kad.cpuSeconds)
+      kad = again.seconds < kad.seconds ? { ...again, warmSeconds, cpuSeconds } : { ...kad, warmSeconds, cpuSeconds }
     }
     let ka = keepalivedTime(file)
     for (let i = 1; i < REPEAT && typeof ka.seconds === 'number' && ka.seconds < 10; i++) {
       const again = keepalivedTime(file)
-      if (typeof again.seconds === 'number' && again.seconds < ka.seconds) ka = again
+      if (typeof again.seconds === 'number' && typeof ka.seconds === 'number') {
+        const cpuSeconds = again.cpuSeconds !== undefined && ka.cpuSeconds !== undefined ? Math.min(again.cpuSeconds, ka.cpuSeconds) : (again.cpuSeconds ?? ka.cpuSeconds)
+        ka = { ...(again.seconds < ka.seconds ? again : ka), ...(cpuSeconds !== undefined ? { cpuSeconds } : {}) }
+      }
     }
     rows.push({ rs, kad, ka, bytes: text.length })
     console.error(`rs=${rs}: kad ${kad.seconds.toFixed(3)} s (exit ${kad.exitCode}, ${kad.diagnostics} diagnostics), keepalived ${typeof ka.seconds === 'number' ? ka.seconds.toFixed(3) + ' s' : ka.seconds} (rc ${ka.rc})`)
@@ -92,17 +105,19 @@ try {
 
 const fmt = (v: number | string): string => (typeof v === 'number' ? v.toFixed(3) : v)
 console.log(`config-load: real servers per virtual_server = ${PER_VS === Number.MAX_SAFE_INTEGER ? 'all' : PER_VS}, keywords from ${rows[0]?.kad.keywords}`)
-console.log('| real servers | file MB | kad parse s (cold) | kad parse s (warm) | kad us/RS (cold) | kad peak RSS MB | kad exit | keepalived -t s | keepalived rc | keepalived/kad |')
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+console.log('| real servers | file MB | kad parse s (cold) | kad CPU s (cold) | kad parse s (warm) | kad us/RS (cold) | kad peak RSS MB | kad exit | keepalived -t s | keepalived CPU s | keepalived rc | keepalived/kad (wall) | keepalived/kad (CPU) |')
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
 for (const r of rows) {
   const ratio = typeof r.ka.seconds === 'number' ? (r.ka.seconds / r.kad.seconds).toFixed(1) : r.ka.seconds
+  const cpuRatio = r.ka.cpuSeconds !== undefined && r.ka.cpuSeconds > 0 ? (r.ka.cpuSeconds / r.kad.cpuSeconds).toFixed(1) : typeof r.ka.seconds === 'string' ? r.ka.seconds : '-'
   console.log(
-    `| ${r.rs} | ${(r.bytes / 1048576).toFixed(1)} | ${fmt(r.kad.seconds)} | ${fmt(r.kad.warmSeconds)} | ${((r.kad.seconds * 1e6) / r.rs).toFixed(1)} | ${r.kad.peakRssMb.toFixed(0)} | ${r.kad.exitCode} | ${fmt(r.ka.seconds)} | ${r.ka.rc ?? '-'} | ${ratio} |`,
+    `| ${r.rs} | ${(r.bytes / 1048576).toFixed(1)} | ${fmt(r.kad.seconds)} | ${fmt(r.kad.cpuSeconds)} | ${fmt(r.kad.warmSeconds)} | ${((r.kad.seconds * 1e6) / r.rs).toFixed(1)} | ${r.kad.peakRssMb.toFixed(0)} | ${r.kad.exitCode} | ${fmt(r.ka.seconds)} | ${r.ka.cpuSeconds !== undefined ? fmt(r.ka.cpuSeconds) : '-'} | ${r.ka.rc ?? '-'} | ${ratio} | ${cpuRatio} |`,
   )
 }
 const kv: string[] = []
 for (const r of rows) {
-  kv.push(`rs${r.rs}_kad_s=${r.kad.seconds.toFixed(3)}`, `rs${r.rs}_kad_warm_s=${r.kad.warmSeconds.toFixed(3)}`, `rs${r.rs}_kad_mb=${r.kad.peakRssMb.toFixed(0)}`, `rs${r.rs}_keepalived_s=${fmt(r.ka.seconds)}`)
+ kv.push(`rs${r.rs}_kad_s=${r.kad.seconds.toFixed(3)}`, `rs${r.rs}_kad_cpu_s=${r.kad.cpuSeconds.toFixed(3)}`, `rs${r.rs}_kad_warm_s=${r.kad.warmSeconds.toFixed(3)}`, `rs${r.rs}_kad_mb=${r.kad.peakRssMb.toFixed(0)}`, `rs${r.rs}_keepalived_s=${fmt(r.ka.seconds)}`)
+  if (r.ka.cpuSeconds !== undefined) kv.push(`rs${r.rs}_keepalived_cpu_s=${r.ka.cpuSeconds.toFixed(3)}`)
 }
 for (const r of rows) kv.push(`ratio${r.rs}=${typeof r.ka.seconds === 'number' ? (r.ka.seconds / r.kad.seconds).toFixed(2) : r.ka.seconds}`)
 console.log(kv.join(' '))

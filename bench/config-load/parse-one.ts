@@ -24,9 +24,12 @@ tree.compileSchemas()
 if (typeof global.gc === 'function') global.gc()
 const before = process.memoryUsage()
 const rssBefore = process.resourceUsage().maxRSS
+const cpu0 = process.cpuUsage()
 const t0 = performance.now()
 const r = parseConfig({ file, configId: 'bench' }, tree)
 const seconds = (performance.now() - t0) / 1000
+const cpu = process.cpuUsage(cpu0)
+const cpuSeconds = (cpu.user + cpu.system) / 1e6
 const after = process.memoryUsage()
 const peakRssMb = process.resourceUsage().maxRSS / 1024
 // warm: the same parse again (a reload in a running kad); best of two
@@ -40,6 +43,7 @@ const unknown = r.diagnostics.filter((d) => d.code === 'KAD_CFG_UNKNOWN_KEYWORD'
 process.stdout.write(
   JSON.stringify({
     seconds,
+    cpuSeconds,
     warmSeconds: warm,
     keywords,
     exitCode: r.exitCode,
