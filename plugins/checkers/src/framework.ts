@@ -296,6 +296,7 @@ export class CheckFramework {
       if (o.weight !== undefined) slot.weight = o.weight
     } else slot.reason = o.reason
     const c = rs.compute()
+    rs.reason = c.reason
     if (c.up === rs.up && c.weight === rs.weight) return
     const wasUp = rs.up
     rs.up = c.up
