@@ -53,6 +53,22 @@ describe('config preprocessor', () => {
       const r = pre('@main   router_id m\n')
       assert.equal(r.lines[0].loc.column, 9)
     })
+    it('applies @ID and definitions to the text after a brace, as keepalived', () => {
+      assert.deepEqual(out('global_defs { @main router_id m } { @other router_id o }\nx { $V=3 }\ny $V\n'), [
+        'global_defs',
+        '{',
+        'router_id m',
+        '}',
+        '{',
+        '}',
+        'x',
+        '{',
+        '}',
+        'y 3',
+      ])
+      const r = pre('a { @main b 1 }\n')
+      assert.deepEqual(r.lines.map((l) => l.loc.column), [1, 3, 11, 15])
+    })
     it('locates preprocessor problems at the column of the line', () => {
       const r = pre('  @main\n\t$X =1\n   ~SEQ(N, 1 3\n  include nope.conf\n@main   $Y =2\n')
       assert.deepEqual(

@@ -881,7 +881,7 @@ class Preprocessor {
       this.out({ words, cols, loc: { file, line, column: cols[0] }, raw: text })
       return
     }
-    this.split(words, cols, braces, { file, line }, true, text)
+    this.split(words, cols, braces, { file, line }, true, text, 1)
   }
 
   private emit(text: string, loc: SourceLoc, col: number, exact: boolean): void {
@@ -899,20 +899,31 @@ class Preprocessor {
       this.push(words, cols, loc, exact, text)
       return
     }
-    this.split(words, cols, braces, loc, exact, text)
+    this.split(words, cols, braces, loc, exact, text, exact ? col : 1)
   }
 
   /** a line with unquoted braces: each brace becomes a line of its own */
-  private split(words: string[], cols: number[], braces: readonly number[], loc: SourceLoc, exact: boolean, text: string): void {
+  private split(words: string[], cols: number[], braces: readonly number[], loc: SourceLoc, exact: boolean, text: string, base: number): void {
     const at = braces.slice()
     let from = 0
-    for (const b of at) {
-      if (b > from) this.push(words.slice(from, b), cols.slice(from, b), loc, exact, text)
-      const brace = words[b] as '{' | '}'
-      this.out({ words: [brace], loc: exact ? { file: loc.file, line: loc.line, column: cols[b] } : loc, brace, raw: brace })
+    for (let k = 0; k <= at.length; k++) {
+      const b = k < at.length ? at[k] : words.length
+      if (b > from) {
+        const w0 = words[from]
+        const c0 = w0.charCodeAt(0)
+        if (from > 0 && (c0 === 64 || c0 === 36 || w0.startsWith('~SEQ') || w0.startsWith('~LST') || w0.startsWith('include'))) {
+          // keepalived reads the text after a brace as a line of its own: @ID, $NAME=, ~SEQ and include apply
+          const start = cols[from] - base
+          const end = k < at.length ? cols[b] - base : text.length
+          this.processLine(text.slice(start, end).trimEnd(), loc, exact ? cols[from] : 0, exact, 1)
+        } else this.push(words.slice(from, b), cols.slice(from, b), loc, exact, text)
+      }
+      if (k < at.length) {
+        const brace = words[b] as '{' | '}'
+        this.out({ words: [brace], loc: exact ? { file: loc.file, line: loc.line, column: cols[b] } : loc, brace, raw: brace })
+      }
       from = b + 1
     }
-    if (from < words.length) this.push(words.slice(from), cols.slice(from), loc, exact, text)
   }
 
   private push(words: string[], cols: number[], loc: SourceLoc, exact: boolean, raw: string): void {
