@@ -259,10 +259,21 @@ async function attempt(system: 'kad' | 'frr', n: number): Promise<StepResult> {
   }
 }
 
-async function capacity(system: 'kad' | 'frr'): Promise<{ sessions: number; jitterP99Us: number; latenessP99Us?: number }> {
+interface Capacity {
+  sessions: number
+  jitterP99Us: number
+  latenessP99Us?: number
+  /** every step held: n -> jitter p99 */
+  held: Map<number, number>
+}
+
+async function capacity(system: 'kad' | 'frr'): Promise<Capacity> {
+  const held = new Map<number, number>()
   let best: StepResult | undefined
-  const report = (r: StepResult) =>
+  const report = (r: StepResult) => {
+    if (r.ok) held.set(r.n, r.jitterP99Us ?? NaN)
     log(`${system} n=${r.n}: ${r.ok ? 'held' : 'FAILED (' + r.reason + ')'} jitter p99 ${r.jitterP99Us} us${r.latenessP99Us !== undefined ? `, internal lateness p99 ${r.latenessP99Us} us` : ''}`)
+  }
   let failedAt = 0
   for (let n = START_N; n <= MAX_N; n *= 2) {
     const r = await step(system, n)
@@ -283,7 +294,7 @@ async function capacity(system: 'kad' | 'frr'): Promise<{ sessions: number; jitt
       if (r.ok) best = r
     }
   }
-  return { sessions: best?.n ?? 0, jitterP99Us: best?.jitterP99Us ?? NaN, ...(best?.latenessP99Us !== undefined ? { latenessP99Us: best.latenessP99Us } : {}) }
+  return { sessions: best?.n ?? 0, jitterP99Us: best?.jitterP99Us ?? NaN, held, ...(best?.latenessP99Us !== undefined ? { latenessP99Us: best.latenessP99Us } : {}) }
 }
 
 async function main(): Promise<void> {
@@ -293,15 +304,20 @@ async function main(): Promise<void> {
   }
   log(`hold ${HOLD_S} s per step, ${INTERVAL_MS} ms x ${MULT}, up to ${MAX_N} sessions${RT.length ? ', both at SCHED_RR 40' : ''}`)
   setup()
-  let kad, frr
+  let kad: Capacity, frr: Capacity
+  const none: Capacity = { sessions: 0, jitterP99Us: NaN, held: new Map() }
   try {
     const only = process.env.BENCH_BFD_ONLY
-    kad = only === 'frr' ? { sessions: 0, jitterP99Us: NaN } : await capacity('kad')
-    frr = only === 'kad' ? { sessions: 0, jitterP99Us: NaN } : await capacity('frr')
+    kad = only === 'frr' ? none : await capacity('kad')
+    frr = only === 'kad' ? none : await capacity('frr')
   } finally {
     teardown()
   }
   const ratio = (x: number, y: number) => (y > 0 ? (x / y).toFixed(2) : 'inf')
+  // jitter of both at the same session count: the largest count both held
+  const common = Math.max(0, ...[...kad.held.keys()].filter((n) => frr.held.has(n)))
+  const kadAt = common > 0 ? kad.held.get(common)! : NaN
+  const frrAt = common > 0 ? frr.held.get(common)! : NaN
   console.log(
     [
       `kad_sessions=${kad.sessions}`,
@@ -309,7 +325,9 @@ async function main(): Promise<void> {
       `sessions_ratio=${ratio(kad.sessions, frr.sessions)}`,
       `kad_tx_jitter_p99_us=${Math.round(kad.jitterP99Us)}`,
       `frr_tx_jitter_p99_us=${Math.round(frr.jitterP99Us)}`,
-      `jitter_ratio=${ratio(kad.jitterP99Us, frr.jitterP99Us)}`,
+      `common_n=${common}`,
+      `kad_tx_jitter_p99_at_common_us=${Math.round(kadAt)}`,
+      `frr_tx_jitter_p99_at_common_us=${Math.round(frrAt)}`,
       `kad_tx_lateness_p99_us=${Math.round(kad.latenessP99Us ?? NaN)}`,
       `hold_s=${HOLD_S}`,
       `interval_ms=${INTERVAL_MS}`,

@@ -38,6 +38,8 @@ export interface EngineDeps {
   auth?: (inst: BfdInstanceModel) => AuthKey | undefined
   /** how early a transmission may be batched with others (ms, default 1; the jitter range shrinks to match) */
   txEarlyMs?: number
+  /** lateness the planned intervals leave room for (ms, default 1): a late timer still sends within 100 % */
+  txLateMarginMs?: number
   /** time source for sessions; default the scheduler's */
   now?: () => number
   wallNow?: () => number
@@ -51,6 +53,7 @@ export interface EngineCounters {
   rxSessionDropped: number
   txPackets: number
   txErrors: number
+  setupErrors: number
 }
 
 interface Entry {
@@ -60,11 +63,13 @@ interface Entry {
   port: number
 }
 
+/** IPV6_FREEBIND (linux/in6.h, 4.15+); not in @kad/native's constants */
+const IPV6_FREEBIND = 78
 const SRC_PORT_MIN = 49152
 const SRC_PORT_MAX = 65535
 
 export class BfdEngine {
-  readonly counters: EngineCounters = { rxPackets: 0, rxMalformed: 0, rxTtlDropped: 0, rxNoSession: 0, rxSessionDropped: 0, txPackets: 0, txErrors: 0 }
+  readonly counters: EngineCounters = { rxPackets: 0, rxMalformed: 0, rxTtlDropped: 0, rxNoSession: 0, rxSessionDropped: 0, txPackets: 0, txErrors: 0, setupErrors: 0 }
   /** how late periodic transmissions left against their planned (jittered) time, in us */
   readonly txLateness = new Histogram()
   private readonly entries = new Map<string, Entry>()
@@ -111,7 +116,13 @@ export class BfdEngine {
         e.inst = inst
         continue
       }
-      this.add(inst)
+      try {
+        this.add(inst)
+      } catch (err) {
+        // one bad instance (no such source address, port in use) must not stop the others
+        this.counters.setupErrors++
+        this.deps.log.error(`BFD_Instance(${inst.name}) cannot start: ${(err as Error).message}`)
+      }
     }
   }
 
@@ -138,6 +149,7 @@ export class BfdEngine {
         now: () => this.now(),
         at: (_what, deadline, fn, early) => this.timers.at(deadline, fn, early),
         txEarlyMs: this.deps.txEarlyMs ?? 1,
+        txLateMarginMs: this.deps.txLateMarginMs ?? 1,
         transmit: (bytes) => this.transmit(entry, bytes),
         onStateChange: (ev) => this.stateChanged(entry, ev),
         onTxLateness: (ms) => this.txLateness.record(ms * 1000),
@@ -191,10 +203,14 @@ export class BfdEngine {
   private txSocket(inst: BfdInstanceModel, port: number): { sock: KadSocket; port: number } {
     const sock = openSocket({ domain: inst.family === 4 ? 'inet' : 'inet6', type: 'dgram', protocol: 17, netns: this.deps.netns })
     try {
-      if (inst.family === 4) sock.setOption(SOL.IP, IP.TTL, inst.ttl)
-      else {
+      if (inst.family === 4) {
+        sock.setOption(SOL.IP, IP.TTL, inst.ttl)
+        // source_ip may be a VIP that VRRP adds later
+        sock.setOption(SOL.IP, IP.FREEBIND, 1)
+      } else {
         sock.setOption(SOL.IPV6, IPV6.V6ONLY, 1)
         sock.setOption(SOL.IPV6, IPV6.UNICAST_HOPS, inst.ttl)
+        sock.setOption(SOL.IPV6, IPV6_FREEBIND, 1)
       }
       let local = 0
       for (let i = 0; i < 256 && local === 0; i++) {

@@ -35,6 +35,8 @@ export interface SessionEnv {
   at(what: 'tx' | 'detect', deadlineMs: number, fn: () => void, earlyMs?: number): SessionTimer
   /** how early the timer source may run a transmission (batching); default 0 */
   readonly txEarlyMs?: number
+  /** how late the timer source typically runs a transmission; planned intervals leave that much room; default 0 */
+  readonly txLateMarginMs?: number
   /** send one encoded control packet to the peer */
   transmit(bytes: Buffer): void
   /** state changes (after the change is applied) */
@@ -88,13 +90,15 @@ export interface SessionCounters {
 
 /**
  * RFC 5880 §6.8.7: reduce by 0..25 %, and with a detect multiplier of 1 send at 75..90 % of the interval.
- * `earlyFrac` (0..0.1) is how early, as a fraction of the interval, the timer may fire: the random reduction
- * shrinks by as much so that the actual interval never drops below 75 %.
+ * `earlyFrac` (0..0.1) is how early, as a fraction of the interval, the timer may fire, and `lateFrac` (0..0.1)
+ * the lateness to leave room for: the planned interval is kept inside [75 % + early, 100 % - late] (90 % with a
+ * multiplier of 1) so that the actual one stays within the RFC's range.
  */
-export function jitteredInterval(intervalMs: number, detectMult: number, r: number, earlyFrac = 0): number {
+export function jitteredInterval(intervalMs: number, detectMult: number, r: number, earlyFrac = 0, lateFrac = 0): number {
   const e = Math.min(Math.max(earlyFrac, 0), 0.1)
-  if (detectMult === 1) return intervalMs * (0.75 + e + (0.15 - e) * r)
-  return intervalMs * (1 - (0.25 - e) * r)
+  const l = Math.min(Math.max(lateFrac, 0), 0.1)
+  const top = (detectMult === 1 ? 0.9 : 1) - l
+  return intervalMs * (top - (top - 0.75 - e) * r)
 }
 
 export class BfdSession {
@@ -222,7 +226,9 @@ export class BfdSession {
 
   private nextInterval(): number {
     const iv = this.txIntervalMs()
-    return jitteredInterval(iv, this.cfg.detectMult, this.rand(), iv > 0 ? this.txEarlyMs() / iv : 0)
+    if (iv <= 0) return 0
+    const late = Math.min(this.env.txLateMarginMs ?? 0, iv * 0.1)
+    return jitteredInterval(iv, this.cfg.detectMult, this.rand(), this.txEarlyMs() / iv, late / iv)
   }
 
   private armTx(deadline: number): void {
