@@ -20,9 +20,9 @@ describe('IPVS traffic in the UML kernel (NAT)', function () {
   let backend: IpvsBackend
   let k: NetlinkIpvs
   let gen = 0
-  const topo = (weights: Record<string, number>, sched = 'wrr') => ({
+  const topo = (weights: Record<string, number>, sched = 'wrr', extra: Record<string, unknown> = {}) => ({
     generation: ++gen,
-    virtualServers: [vs(VIP, 80, lab.backends.filter((b) => b.name in weights).map((b) => rs(b.address, 8080, weights[b.name])), { scheduler: sched })],
+    virtualServers: [vs(VIP, 80, lab.backends.filter((b) => b.name in weights).map((b) => rs(b.address, 8080, weights[b.name])), { scheduler: sched, ...extra })],
   })
 
   before(async () => {
@@ -61,5 +61,12 @@ describe('IPVS traffic in the UML kernel (NAT)', function () {
     const got = await lab.connect(VIP, 80, 40)
     assert.equal(got.b1 ?? 0, 0, JSON.stringify(got))
     assert.equal((got.b2 ?? 0) + (got.b3 ?? 0), 40, JSON.stringify(got))
+  })
+
+  it('persistence_timeout: one client keeps reaching the same backend under rr', async () => {
+    await backend.apply(topo({ b1: 1, b2: 1, b3: 1 }, 'rr', { persistence: { timeout: 60 } }))
+    const got = await lab.connect(VIP, 80, 20)
+    assert.equal(Object.keys(got).length, 1, JSON.stringify(got))
+    assert.equal(Object.values(got)[0], 20)
   })
 })
