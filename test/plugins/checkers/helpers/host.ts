@@ -139,3 +139,45 @@ export function weights(t: DesiredTopology, vs = 0): Record<string, number> {
   for (const r of t.virtualServers[vs]?.realServers ?? []) out[r.id] = r.weight
   return out
 }
+
+/** one virtual server per scenario (192.0.2.i:80, alpha, delay_loop 0.2), each with one real server and `check` */
+export function scenario(i: number, address: string, port: number, check: string, rsExtra = ''): string {
+  return `
+virtual_server 192.0.2.${i} 80 {
+  delay_loop 0.2
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  alpha
+  real_server ${address} ${port} {
+    weight 1
+    ${rsExtra}
+    ${check}
+  }
+}`
+}
+
+/** which virtual servers have their real server installed, and with what weight */
+export function upList(run: Running): (number | false)[] {
+  return run.latest()!.virtualServers.map((v) => (v.realServers.length === 1 ? v.realServers[0].weight : false))
+}
+
+/** the latest failure reason of each virtual server's real server */
+export function reasons(run: Running): string[] {
+  const j: Record<string, any> = {}
+  run.fw.dumpJson({ json: (k, v) => (j[k] = v), section: () => undefined })
+  return j.checkers.virtualServers.map((v: any) => v.realServers[0]?.reason ?? '')
+}
+
+/** run `cases` ([check block, expected weight or false]) and wait until the topology shows them all */
+export async function expectCases(host: TestHost, address: string, port: number, cases: [string, number | false][], settleMs = 900, within = 5000): Promise<string[]> {
+  const run = await host.run(cases.map(([c], i) => scenario(i + 1, address, port, c)).join('\n'))
+  try {
+    const want = JSON.stringify(cases.map(([, w]) => w))
+    await run.until(() => JSON.stringify(upList(run)) === want, within)
+    await new Promise((r) => setTimeout(r, settleMs))
+    return reasons(run)
+  } finally {
+    await run.stop()
+  }
+}
