@@ -10,6 +10,8 @@
  *  - once every keyword of a sample is registered, kad's verdict must equal keepalived's for the samples whose
  *    verdict does not depend on the host (KNOWN_GAPS lists where a plugin does not report keepalived's warning
  *    yet: those are reported as pending, not failures).
+ * The folder holds 25 `keepalived.conf.*` files; its other two files (sample.misccheck.smbcheck.sh and
+ * sample_notify_fifo.sh.gz) are scripts, not configurations, and there are no compressed configurations.
  * kad's side runs in-process with the core's keywords plus every built-in plugin that loads (bench/config-load/
  * plugin-tree.ts) and, when bin/kad.js is built, also through `node bin/kad.js -t` (crash-free check only).
  */
