@@ -13,7 +13,7 @@ import {
   type IpvsDaemon, type IpvsTimeouts,
 } from './codec/ipvs.js'
 import { readKernelTable, type IpvsKernel } from './kernel.js'
-import { IncrementalPlanner, type Plan } from './model.js'
+import { IncrementalPlanner } from './model.js'
 import { applyOp, reconcile, type KernelService, type Op } from './reconcile.js'
 import { Converger } from './converger.js'
 
@@ -64,7 +64,6 @@ export class IpvsBackend {
   private installed = new Map<string, KernelService>()
   /** services kad programmed (deleted when they leave the plan, and on stop) */
   private owned = new Set<string>()
-  private plan: Plan | undefined
   private readonly planner = new IncrementalPlanner()
   private readonly converger: Converger<DesiredTopology>
   private needRead = true
@@ -153,7 +152,6 @@ export class IpvsBackend {
   private async converge(t: DesiredTopology): Promise<boolean> {
     const started = performance.now()
     const { plan, changed } = this.planner.update(t, (id, reason) => this.log.limited(`ipvs-bad-${id}`, 'error', `IPVS: cannot program ${id}: ${reason}`))
-    this.plan = plan
     let failed = false
     let full = false
     try {

@@ -1,4 +1,4 @@
-import { definePlugin, HOST_API_VERSION, STAGES, type ConfigModel } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES } from '@kad/core'
 import { lbBackendOf, probeIpvs } from '@kad/plugin-ipvs'
 import { NftLbBackend, nftRunner } from './backend.js'
 
@@ -31,10 +31,8 @@ export default definePlugin<NftPluginOptions>({
     if (!ctx.active) return
     const log = ctx.log
     let backend: NftLbBackend | undefined
-    let model: ConfigModel | undefined
 
     ctx.hooks.start.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, async (m) => {
-      model = m
       const choice = lbBackendOf(m)
       if (choice === 'ipvs') return
       if (choice === 'auto' && (await (ctx.options.probeIpvs ?? probeIpvs)())) return
@@ -69,6 +67,5 @@ export default definePlugin<NftPluginOptions>({
     ctx.hooks.dumpStats.tap(PLUGIN_NAME, (w) => {
       if (backend) w.json('lbNftables', backend.stats)
     })
-    void model
   },
 })

@@ -91,7 +91,6 @@ export function planNft(t: DesiredTopology, skipped?: (id: string, reason: strin
 }
 
 const ipk = (f: 4 | 6): string => (f === 4 ? 'ip' : 'ip6')
-const fmtAddr = (f: 4 | 6, a: string): string => a
 
 export function totalWeight(s: NftService): number {
   return s.backends.reduce((n, b) => n + b.weight, 0)
@@ -106,7 +105,7 @@ function elements(s: NftService): string[] {
   return s.backends.map((b) => {
     const lo = at
     at += b.weight
-    const value = s.withPort ? `${fmtAddr(s.family, b.address)} . ${b.port}` : fmtAddr(s.family, b.address)
+    const value = s.withPort ? `${b.address} . ${b.port}` : b.address
     return `${lo}-${at - 1} : ${value}`
   })
 }
