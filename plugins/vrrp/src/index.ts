@@ -207,20 +207,31 @@ export default definePlugin({
     ctx.hooks.validateConfig.tap(PLUGIN_NAME, (model, sink) => validateVrrp(model, sink))
     let rt: VrrpRuntime | undefined
     let net: Networking | undefined
-    ctx.hooks.start.tapPromise(PLUGIN_NAME, async (model) => {
+    const startRuntime = async (model: ConfigModel): Promise<void> => {
       const c = ctx.container.cradle as unknown as CoreCradle
       const section = vrrpSection(model)
       if (section.instances.length === 0 && section.staticAddresses.length === 0) return
       const has = (k: string) => ctx.container.hasRegistration(k)
-      net = has('net') ? ((c as unknown as { net: Networking }).net) : createNetworking()
+      net ??= has('net') ? ((c as unknown as { net: Networking }).net) : createNetworking()
       const notifications = has('notifications') ? c.notifications : undefined
       rt = new VrrpRuntime(section, {
         log: ctx.log, scheduler: c.scheduler, clock: c.clock, net, scriptRunner: has('scriptRunner') ? c.scriptRunner : undefined,
         publish: (n) => notifications?.publish(n), model,
       })
-      const delay = section.globals.startupDelay
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay * 1000))
       await rt.start()
+    }
+    ctx.hooks.start.tapPromise(PLUGIN_NAME, async (model) => {
+      const delay = vrrpSection(model).globals.startupDelay
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay * 1000))
+      await startRuntime(model)
+    })
+    // reload: an unchanged vrrp section keeps running untouched; a changed one is restarted (adverts resume
+    // from BACKUP; keepalived keeps the state of unchanged instances — a finer reload is future work)
+    ctx.hooks.reload.tapPromise(PLUGIN_NAME, async (next, prev) => {
+      if (JSON.stringify(vrrpSection(next)) === JSON.stringify(vrrpSection(prev)) && JSON.stringify(next.sections.bfd) === JSON.stringify(prev.sections.bfd)) return
+      if (rt) await rt.stop(false)
+      rt = undefined
+      await startRuntime(next)
     })
     ctx.hooks.shutdown.tapPromise(PLUGIN_NAME, async () => {
       if (!rt) return
