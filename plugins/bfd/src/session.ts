@@ -89,14 +89,29 @@ export interface SessionCounters {
 }
 
 /**
+ * How early and how late (fractions of the interval) a transmission may run: each at most 10 %, and together no
+ * more than the room the RFC leaves (25 %, or 15 % with a detect multiplier of 1), scaled down if needed.
+ */
+export function txWindows(detectMult: number, earlyFrac: number, lateFrac: number): { early: number; late: number } {
+  let e = Math.min(Math.max(earlyFrac, 0), 0.1)
+  let l = Math.min(Math.max(lateFrac, 0), 0.1)
+  const room = detectMult === 1 ? 0.15 : 0.25
+  if (e + l > room) {
+    const k = room / (e + l)
+    e *= k
+    l *= k
+  }
+  return { early: e, late: l }
+}
+
+/**
  * RFC 5880 §6.8.7: reduce by 0..25 %, and with a detect multiplier of 1 send at 75..90 % of the interval.
- * `earlyFrac` (0..0.1) is how early, as a fraction of the interval, the timer may fire, and `lateFrac` (0..0.1)
- * the lateness to leave room for: the planned interval is kept inside [75 % + early, 100 % - late] (90 % with a
+ * `earlyFrac` is how early, as a fraction of the interval, the timer may fire and `lateFrac` the lateness to
+ * leave room for (see `txWindows`): the planned interval is kept inside [75 % + early, 100 % - late] (90 % with a
  * multiplier of 1) so that the actual one stays within the RFC's range.
  */
 export function jitteredInterval(intervalMs: number, detectMult: number, r: number, earlyFrac = 0, lateFrac = 0): number {
-  const e = Math.min(Math.max(earlyFrac, 0), 0.1)
-  const l = Math.min(Math.max(lateFrac, 0), 0.1)
+  const { early: e, late: l } = txWindows(detectMult, earlyFrac, lateFrac)
   const top = (detectMult === 1 ? 0.9 : 1) - l
   return intervalMs * (top - (top - 0.75 - e) * r)
 }
@@ -220,15 +235,21 @@ export class BfdSession {
     this.armTx(deadline)
   }
 
+  private windows(): { early: number; late: number } {
+    const iv = this.txIntervalMs()
+    if (iv <= 0) return { early: 0, late: 0 }
+    return txWindows(this.cfg.detectMult, (this.env.txEarlyMs ?? 0) / iv, (this.env.txLateMarginMs ?? 0) / iv)
+  }
+
   private txEarlyMs(): number {
-    return Math.min(this.env.txEarlyMs ?? 0, this.txIntervalMs() * 0.1)
+    return this.windows().early * this.txIntervalMs()
   }
 
   private nextInterval(): number {
     const iv = this.txIntervalMs()
     if (iv <= 0) return 0
-    const late = Math.min(this.env.txLateMarginMs ?? 0, iv * 0.1)
-    return jitteredInterval(iv, this.cfg.detectMult, this.rand(), this.txEarlyMs() / iv, late / iv)
+    const w = this.windows()
+    return jitteredInterval(iv, this.cfg.detectMult, this.rand(), w.early, w.late)
   }
 
   private armTx(deadline: number): void {

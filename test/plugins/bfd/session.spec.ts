@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
 import { AuthType, BfdDiag, BfdState, decode, encode, type ControlPacket } from '../../../plugins/bfd/src/codec/packet.js'
-import { BfdSession, jitteredInterval, type SessionConfig, type StateChange } from '../../../plugins/bfd/src/session.js'
+import { BfdSession, jitteredInterval, txWindows, type SessionConfig, type StateChange } from '../../../plugins/bfd/src/session.js'
 
 /** A fake clock with a timer queue: time only moves when the test advances it. */
 class FakeTime {
@@ -85,6 +85,27 @@ describe('bfd session (RFC 5880 asynchronous mode)', () => {
         }),
       )
     })
+    it('with an early window and a lateness margin the actual interval stays within 75..100 %', () => {
+      fc.assert(
+        fc.property(
+          fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+          fc.double({ min: 0, max: 0.1, noNaN: true }),
+          fc.double({ min: 0, max: 0.1, noNaN: true }),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.integer({ min: 1, max: 3 }),
+          (r, e0, l0, where, mult) => {
+            const iv = 10
+            const planned = jitteredInterval(iv, mult, r, e0, l0)
+            const { early: e, late: l } = txWindows(mult, e0, l0)
+            // the timer runs anywhere from e early to l late
+            const actual = planned - e * iv + where * (e + l) * iv
+            const top = mult === 1 ? 0.9 : 1
+            assert.ok(actual >= 0.75 * iv - 1e-9 && actual <= top * iv + 1e-9, `${actual}`)
+          },
+        ),
+      )
+    })
+
     it('every periodic interval of a running session is within the bounds', () => {
       let x = 0
       const time = new FakeTime()
