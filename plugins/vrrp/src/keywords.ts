@@ -435,7 +435,7 @@ function instanceChildren(b: BlockBuilder<VrrpInstanceModel>): void {
         k.error(`(${o.name}) cannot use a loopback interface (lo) for vrrp - ignoring`)
         return
       }
-      if (!interfaceCheck.exists(v)) k.warn(`WARNING - interface ${v} for vrrp_instance ${o.name} doesn't exist`, 'KAD_CFG_NO_INTERFACE')
+      if (!interfaceCheck.exists(v)) k.error(`WARNING - interface ${v} for vrrp_instance ${o.name} doesn't exist`, 'KAD_CFG_NO_INTERFACE')
       o.interface = v
     })
     .keyword('virtual_router_id', (k, o) => {

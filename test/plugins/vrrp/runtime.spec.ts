@@ -63,4 +63,18 @@ describe('vrrp runtime helpers', () => {
     runNotifyScripts({ master: { command: '/m' }, stop: { command: '/s' } }, 'STOP', ['INSTANCE', 'VI_1', 'STOP', '100'], (s, extra) => calls.push([s.command, ...(extra ?? [])].join(' ')))
     assert.deepEqual(calls, ['/m', '/n INSTANCE VI_1 MASTER 100', '/s'])
   })
+  it('track_bfd follows bfd.session remote events { name, up }', () => {
+    const t = new Trackers({ net: {} as never, scheduler: {} as never, log: {} as never, model: { sections: {}, files: [], configId: '' } }, [], [])
+    const got: Array<[string, { fault: boolean; delta: number }]> = []
+    const target = { setTracker: (k: string, e: { fault: boolean; delta: number }) => got.push([k, e]) }
+    t.trackBfd('b1', target, 'bfd:b1', 0, false)
+    t.trackBfd('b2', target, 'bfd:b2', -50, false)
+    assert.deepEqual(got.splice(0), [['bfd:b1', { fault: true, delta: 0 }], ['bfd:b2', { fault: false, delta: -50 }]])
+    t.onBfd({ name: 'b1', up: true })
+    t.onBfd({ name: 'b2', up: true })
+    t.onBfd({ name: 'nope', up: true })
+    t.onBfd('garbage')
+    t.onBfd({ name: 'b1', up: 'yes' })
+    assert.deepEqual(got, [['bfd:b1', { fault: false, delta: 0 }], ['bfd:b2', { fault: false, delta: 0 }]])
+  })
 })
