@@ -94,6 +94,52 @@ describe('config fuzzing (fast-check)', function () {
     )
   })
 
+  it('one inserted problem gives exactly one diagnostic, at its line', () => {
+    const base = [
+      'global_defs {',
+      '  router_id r1',
+      '}',
+      'vrrp_instance VI_1 {',
+      '  state MASTER',
+      '  virtual_router_id 51',
+      '  priority 100',
+      '  virtual_ipaddress {',
+      '    192.0.2.1/24',
+      '  }',
+      '}',
+      'virtual_server 203.0.113.1 80 {',
+      '  lb_algo rr',
+      '  real_server 198.18.0.1 80 {',
+      '    weight 1',
+      '    TCP_CHECK {',
+      '      connect_timeout 3',
+      '    }',
+      '  }',
+      '}',
+    ]
+    assert.deepEqual(parseVirtualText(base.join('\n')).diagnostics, [])
+    const problems = ['bogus_keyword 1', 'weird {', '}', 'priority 300', 'priority', '@main', '$X =1', '~SEQ(N, 1 3', 'include missing.conf']
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: base.length }), fc.constantFrom(...problems), (at, problem) => {
+        const lines = [...base.slice(0, at), problem, ...base.slice(at)]
+        const r = parseVirtualText(lines.join('\n'))
+        const where = r.diagnostics.map((d) => `${d.code}@${d.loc?.line}`)
+        if (problem === 'weird {') {
+          // an unknown block swallows everything to its matching '}' - one diagnostic, then the rest of the file is inside it
+          assert.ok(r.diagnostics.some((d) => d.loc?.line === at + 1), where.join(' '))
+          return
+        }
+        if (problem === '}' && at > 0 && at < base.length) return // closes a block early: the next lines move up a level
+        if (problem === 'priority 300' || problem === 'priority') {
+          // only a problem where priority is known (inside vrrp_instance); elsewhere it is an unknown keyword or a value line
+          assert.equal(r.diagnostics.length, 1, where.join(' '))
+        } else assert.equal(r.diagnostics.length, 1, `${problem} at ${at}: ${where.join(' ')}`)
+        assert.equal(r.diagnostics[0].loc?.line, at + 1, where.join(' '))
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   it('deep nesting and long lines are handled without recursion limits', () => {
     check(parseVirtualText('global_defs {\n'.repeat(50_000)))
     check(parseVirtualText('}\n'.repeat(10_000)))
