@@ -62,11 +62,14 @@ export class Daemon {
       return undefined
     }
   }
-  /** SIGKILL the whole daemon (parent first so it cannot respawn the child) */
+  /**
+   * SIGKILL the whole daemon: the VRRP child first (a parent killed first makes keepalived's child stop gracefully
+   * through PR_SET_PDEATHSIG, sending a priority-0 advert), then at once the parent, before it can respawn it.
+   */
   async kill9(): Promise<void> {
     const child = this.childPid()
-    try { this.proc.kill('SIGKILL') } catch { /* gone */ }
     if (child) try { process.kill(child, 'SIGKILL') } catch { /* gone */ }
+    try { this.proc.kill('SIGKILL') } catch { /* gone */ }
     await waitFor(`${this.name} exit`, () => this.exited, 5000)
   }
   async term(): Promise<void> {
