@@ -137,6 +137,20 @@ class Walk implements ParseSink {
     this.diagnostics.push(d)
   }
 
+  /** suggestions are cached and capped: a file of garbage must not cost an edit distance per line per keyword */
+  private readonly suggestions = new Map<string, string | undefined>()
+  private suggestionBudget = 2000
+
+  private suggestion(word: string, node: KeywordNode): string | undefined {
+    const key = `${node.path}\u0000${word}`
+    if (this.suggestions.has(key)) return this.suggestions.get(key)
+    if (this.suggestionBudget <= 0 || word.length > 64) return undefined
+    this.suggestionBudget--
+    const s = suggest(word, node)
+    this.suggestions.set(key, s)
+    return s
+  }
+
   private threw(e: unknown, loc: SourceLoc, path: string, plugin: string): void {
     this.diag('error', 'KAD_CFG_HANDLER', `keyword handler of plugin '${plugin}' threw: ${(e as Error)?.message ?? String(e)}`, loc, path)
   }
@@ -259,7 +273,7 @@ class Walk implements ParseSink {
     let hint: string
     if (frames.length > 1 && rootNode.children!.has(kw)) hint = ` - '${kw}' is a top-level keyword: is a '}' missing before it?`
     else {
-      const s = suggest(kw, top.node)
+      const s = this.suggestion(kw, top.node)
       hint = s ? ` - did you mean '${s}'?` : ''
     }
     this.diag('warning', 'KAD_CFG_UNKNOWN_KEYWORD', `Unknown keyword '${kw}'${where}${hint}`, line.loc, path)
