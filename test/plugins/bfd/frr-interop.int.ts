@@ -151,7 +151,7 @@ describe('bfd interop with FRR bfdd (namespaces)', function () {
     const killedAt = scheduler.now()
     await waitFor('kad sessions down', () => ['v4', 'v6', 'mh'].every((n) => !engine!.session(n)!.isUp), 5000, 5)
     for (const n of ['v4', 'v6', 'mh']) {
-      const ev = events.find((e) => e.name === n && e.from === 'Up')!
+      const ev = events.find((e) => e.name === n && e.from === 'Up' && e.mono >= killedAt)!
       assert.equal(ev.diagText, 'Control Detection Time Expired')
       const s = engine!.session(n)!
       // lastRxAt was cleared by nothing: the down came at most detection time (+ timer slack) after the last packet
