@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { formatIP, parseIP } from '@kad/native'
 import type { BlockBuilder, ConfigModel, DiagnosticSink, KeywordContext, KeywordRegistrar, RootTarget } from '@kad/core'
 import {
   SECTION, emptySection, type NotifyScripts, type RouteModel, type RuleModel, type ScriptRef, type SyncGroupModel,
@@ -21,15 +22,10 @@ export const interfaceCheck = { exists: (name: string): boolean => existsSync(`/
 const sec = (k: KeywordContext): VrrpSection => k.section<VrrpSection>(SECTION, emptySection)
 const locOf = (k: KeywordContext): string => `${k.loc.file}:${k.loc.line}`
 
+/** canonical text of an IPv4/IPv6 address (RFC 5952 for IPv6), or undefined */
 export function canonicalIp(ip: string): string | undefined {
-  const fam = isIP(ip)
-  if (fam === 4) return ip
-  if (fam !== 6) return undefined
-  try {
-    return new URL(`http://[${ip}]/`).hostname.slice(1, -1)
-  } catch {
-    return undefined
-  }
+  const b = isIP(ip) ? parseIP(ip) : undefined
+  return b ? formatIP(b) : undefined
 }
 
 /** `script "cmd args" [user [group]]` / `SCRIPT [USER[:GROUP]]` */

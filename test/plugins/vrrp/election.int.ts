@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict'
 import { chmodSync, readFileSync, existsSync } from 'node:fs'
-import { Lab, instance, sh, sleep, waitFor } from './helpers/lab.js'
+import { type Lab, instance, sh, sleep, twoHostSuite, waitFor } from './helpers/lab.js'
 
 const VIP = '192.0.2.100'
 
 describe('vrrp: kad routers in namespaces — election, preemption, handoff, tracking', function () {
   this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp-f')
   let lab: Lab
   let a: string
   let b: string
-  before(() => {
-    lab = new Lab('kad-vrrp-f')
-    a = lab.host('a', 1)
-    b = lab.host('b', 2)
-  })
-  after(async () => {
-    await lab.destroy()
-  })
-  afterEach(async () => {
-    for (const d of lab.daemons) if (!d.exited) await d.term().catch(() => d.kill9())
+  beforeEach(() => {
+    lab = suite.lab()
+    a = suite.a()
+    b = suite.b()
   })
   const conf = (prio: number, extra = '', advert = 0.1) => instance({ priority: prio, advert, version: 3, vips: [`${VIP}/24`], extra })
   const on = (ns: string) => lab.hasAddr(ns, VIP)

@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict'
 import { chmodSync, readFileSync, existsSync } from 'node:fs'
-import { Lab, instance, sh, sleep, waitFor } from './helpers/lab.js'
+import { type Lab, instance, sh, sleep, twoHostSuite, waitFor } from './helpers/lab.js'
 
 const VIP = '192.0.2.100'
 
 describe('vrrp: vmac, unicast, IPv6, notify scripts and FIFO, cleanup on stop', function () {
   this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp-g')
   let lab: Lab
   let a: string
   let b: string
-  before(() => {
-    lab = new Lab('kad-vrrp-g')
-    a = lab.host('a', 1)
-    b = lab.host('b', 2)
-  })
-  after(async () => {
-    await lab.destroy()
-  })
-  afterEach(async () => {
-    for (const d of lab.daemons) if (!d.exited) await d.term().catch(() => d.kill9())
+  beforeEach(() => {
+    lab = suite.lab()
+    a = suite.a()
+    b = suite.b()
   })
 
   it('use_vmac: macvlan vrrp.51 with 00:00:5e:00:01:33 holds the VIP and goes away on stop', async () => {

@@ -204,3 +204,25 @@ export function instance(o: {
 
 /** keepalived log lines that mean it rejected one of our packets */
 export const KEEPALIVED_REJECT = /invalid|Invalid|wrong version|mismatch|too short|too long|unexpected|not present in MASTER|not a unicast peer|Expected .*icast|auth|TTL/
+
+/**
+ * mocha hooks for a suite on two hosts a (192.0.2.1) and b (192.0.2.2): the lab is created before the suite,
+ * daemons are stopped after each test, everything is removed after the suite.
+ */
+export function twoHostSuite(prefix: string): { lab: () => Lab; a: () => string; b: () => string } {
+  let lab: Lab
+  let a = ''
+  let b = ''
+  before(() => {
+    lab = new Lab(prefix)
+    a = lab.host('a', 1)
+    b = lab.host('b', 2)
+  })
+  after(async () => {
+    await lab.destroy()
+  })
+  afterEach(async () => {
+    for (const d of lab.daemons) if (!d.exited) await d.term().catch(() => d.kill9())
+  })
+  return { lab: () => lab, a: () => a, b: () => b }
+}
