@@ -183,7 +183,7 @@ export async function startBfdd(netns: string, tag: string): Promise<Bfdd> {
   }
 }
 
-export async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 20): Promise<void> {
+export async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 20_000, stepMs = 20): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!(await fn())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
