@@ -12,6 +12,8 @@ import { bfdSection } from './model.js'
 
 export const PLUGIN_NAME = 'bfd'
 export const CHANNEL = 'bfd.session'
+/** a vrrp / check child that starts asks the bfd child for the current state of every session */
+export const RESYNC_CHANNEL = 'bfd.resync'
 
 export * from './codec/packet.js'
 export * from './model.js'
@@ -53,9 +55,18 @@ export default definePlugin({
           log: ctx.log,
           scheduler,
           wallNow: () => clock.wallNow(),
-          publish: (ev: BfdSessionEvent, to) => ipc.publish(CHANNEL, ev, to),
+          publish: (ev: BfdSessionEvent, to) => {
+            try {
+              ipc.publish(CHANNEL, ev, to)
+            } catch (e) {
+              ctx.log.limited('bfd.ipc', 'warn', `bfd: cannot publish ${ev.name} ${ev.state}: ${(e as Error).message}`)
+            }
+          },
         })
         engine.apply(bfdSection(model).instances)
+      })
+      ctx.hooks.remoteEvent.for(RESYNC_CHANNEL).tap(PLUGIN_NAME, (_payload, from) => {
+        if (engine && (from === 'vrrp' || from === 'check')) engine.resync(from)
       })
       ctx.hooks.reload.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, async (next) => {
         engine?.apply(bfdSection(next).instances)
@@ -91,6 +102,16 @@ export default definePlugin({
       if (ctx.role === 'check') {
         ctx.hooks.createChecker.for('BFD_CHECK').tap(PLUGIN_NAME, (spec) => new BfdChecker(spec, board))
       }
+      // after a restart of this child the bfd child's sessions may already be up: ask for their state
+      ctx.hooks.start.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, async (model) => {
+        if (bfdSection(model).instances.length === 0) return
+        const { ipc } = ctx.container.cradle as unknown as { ipc: Ipc }
+        try {
+          ipc.publish(RESYNC_CHANNEL, { role: ctx.role }, ['bfd'])
+        } catch (e) {
+          ctx.log.warn(`bfd: cannot ask the bfd child for a resync: ${(e as Error).message}`)
+        }
+      })
     }
   },
 })

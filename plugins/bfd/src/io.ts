@@ -25,6 +25,8 @@ export interface BfdSessionEvent {
   at: number
   /** monotonic ms (performance.now() of the bfd child) */
   mono: number
+  /** a state repeated for a child that (re)started, not a change */
+  resync?: boolean
 }
 
 export interface EngineDeps {
@@ -283,6 +285,36 @@ export class BfdEngine {
       this.counters.rxSessionDropped++
       this.rlog('sess-' + e.inst.name, `bfd ${e.inst.name}: dropped a packet from ${info.from}: ${v.reason}`)
     }
+  }
+
+  /**
+   * Publish the current state of every session to one child (it just started and knows nothing: the consumers
+   * treat unknown sessions as down).
+   */
+  resync(to: 'vrrp' | 'check'): number {
+    let n = 0
+    for (const e of this.entries.values()) {
+      if ((to === 'vrrp' && !e.inst.toVrrp) || (to === 'check' && !e.inst.toChecker)) continue
+      const s = e.session
+      this.deps.publish?.(
+        {
+          name: e.inst.name,
+          up: s.isUp,
+          state: s.stateName,
+          from: s.stateName,
+          diag: s.localDiag,
+          diagText: DIAG_NAMES[s.localDiag] ?? String(s.localDiag),
+          remoteDiag: s.remoteDiag,
+          neighbor: e.inst.neighbor,
+          at: this.deps.wallNow ? this.deps.wallNow() : Date.now(),
+          mono: s.lastChange,
+          resync: true,
+        },
+        [to],
+      )
+      n++
+    }
+    return n
   }
 
   private stateChanged(e: Entry, ev: StateChange): void {

@@ -96,6 +96,16 @@ virtual_server 192.0.2.10 80 {
       }
     })
 
+    it('a starting vrrp child asks the bfd child for the current states', async () => {
+      const t = await createTestHost({ plugins: [bfdPlugin, checkersPlugin, vrrpPlugin], config: 'bfd_instance nb {\n neighbor_ip 192.0.2.20\n}\n', role: 'vrrp' })
+      try {
+        await t.start()
+        assert.deepEqual(t.events.filter(([c]) => c === 'bfd.resync'), [['bfd.resync', { role: 'vrrp' }]])
+      } finally {
+        await t.stop()
+      }
+    })
+
     it('track_bfd in vrrp_instance and vrrp_sync_group lands in the bfd section', async () => {
       const t = await createTestHost({
         plugins: [bfdPlugin, checkersPlugin, vrrpPlugin],

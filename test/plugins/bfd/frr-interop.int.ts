@@ -102,6 +102,14 @@ describe('bfd interop with FRR bfdd (namespaces)', function () {
     }
     assert.ok(published.some((p) => p.ev.name === 'v4' && p.ev.up && p.to.includes('vrrp') && p.to.includes('check')))
     assert.equal(engine!.session('v4')!.detectionTimeMs(), 60)
+    // a consumer child that restarts gets every state again
+    published.length = 0
+    assert.equal(engine!.resync('check'), 3)
+    assert.deepEqual(published.map((p) => [p.ev.name, p.ev.up, p.ev.resync, p.to]).sort(), [
+      ['mh', true, true, ['check']],
+      ['v4', true, true, ['check']],
+      ['v6', true, true, ['check']],
+    ])
   })
 
   it('kad passive, FRR active', async () => {
