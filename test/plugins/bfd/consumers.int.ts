@@ -141,6 +141,36 @@ vrrp_instance VI_1 {
     assert.ok(ms <= BOUND_MS, `FAULT ${ms.toFixed(1)} ms after the kill`)
   })
 
+  it('a respawned vrrp child learns that the session is up (bfd.resync) and becomes MASTER again', async () => {
+    frr = await peerUp()
+    const d = join(dir, 'respawn')
+    kad = new Kad(
+      topo.a,
+      d,
+      `${BFD}
+vrrp_instance VI_1 {
+  state MASTER
+  interface kba${topo.id}
+  virtual_router_id 52
+  priority 150
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.101/24
+  }
+  track_bfd {
+    nb
+  }
+}
+`,
+    )
+    await kad.expect('kad VRRP MASTER', /Entering MASTER STATE/, 20_000)
+    const t0 = performance.now()
+    process.kill(Number(readFileSync(join(d, 'vrrp.pid'), 'utf8').trim()), 'SIGKILL')
+    // the session stays up in the bfd child: no new event would come without the resync
+    await kad.expect('MASTER again after the respawn', /Entering MASTER STATE/, 20_000, t0)
+    assert.ok(!kad.first(/BFD_Instance\(nb\) Entering DOWN/, t0), 'the BFD session did not flap')
+  })
+
   it('a real server with BFD_CHECK leaves the desired topology within detection time + 10 ms', async () => {
     frr = await peerUp()
     kad = new Kad(
