@@ -50,6 +50,7 @@ export class VrrpRuntime {
     this.pool = new SocketPool(ctx.net)
     this.kernel = new KernelState(ctx.net, ctx.log)
     this.trackers = new Trackers({ net: ctx.net, scheduler: ctx.scheduler, scriptRunner: ctx.scriptRunner, log: ctx.log, model: ctx.model }, section.scripts, section.trackProcesses)
+    this.trackers.delays = new Map(section.interfaceUpDownDelays.map((d) => [d.name, { down: d.down, up: d.up }]))
     for (const m of section.instances) {
       if (!m.vrid) continue
       const inst = new VrrpInstance(m, {

@@ -128,6 +128,13 @@ export class VrrpInstance {
     this.ifname = base
     if (this.m.useVmac && base) await this.setupVmac(base)
     this.ifindex = this.ifname ? net.ifNameToIndex(this.ifname) : 0
+    if (this.m.promoteSecondaries && this.m.family === 4 && this.ifname) {
+      try {
+        net.sysctl.write(`net.ipv4.conf.${this.ifname}.promote_secondaries`, '1')
+      } catch {
+        /* no such sysctl */
+      }
+    }
     this.src = await this.pickSource(base)
     await this.removeStale()
     this.cfg.primaryIp = this.src

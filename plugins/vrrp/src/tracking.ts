@@ -43,6 +43,9 @@ export class Trackers {
   private readonly tasks: TaskHandle[] = []
   private unsub?: () => void
   readonly scriptStats = new Map<string, { runs: number; failures: number; state: 'GOOD' | 'BAD' }>()
+  /** interface_up_down_delays: seconds before a link change counts */
+  delays = new Map<string, { down: number; up: number }>()
+  private readonly pendingLink = new Map<string, TaskHandle>()
 
   constructor(
     private readonly d: { net: Networking; scheduler: Scheduler; scriptRunner?: ScriptRunner; log: Logger; model: ConfigModel },
@@ -74,10 +77,24 @@ export class Trackers {
         const s = this.ifaces.get(e.link.name)
         if (!s) return
         const up = e.action === 'new' && e.link.up && e.link.lowerUp
-        if (up !== s.up) {
-          this.d.log.info(`Netlink reports ${e.link.name} ${up ? 'up' : 'down'}`)
+        const name = e.link.name
+        const pending = this.pendingLink.get(name)
+        if (up === s.up) {
+          // a change that reverted within its delay never happened
+          pending?.cancel()
+          this.pendingLink.delete(name)
+          return
+        }
+        const delay = this.delays.get(name)
+        const secs = delay ? (up ? delay.up : delay.down) : 0
+        const apply = () => {
+          this.pendingLink.delete(name)
+          this.d.log.info(`Netlink reports ${name} ${up ? 'up' : 'down'}`)
           s.set(up)
         }
+        pending?.cancel()
+        if (secs > 0) this.pendingLink.set(name, this.d.scheduler.addTimer(`vrrp.if-delay.${name}`, secs * 1000, apply))
+        else apply()
       } else if (e.kind === 'resync') {
         for (const [name, s] of this.ifaces) {
           const l = e.links.find((x) => x.name === name)
@@ -299,6 +316,8 @@ export class Trackers {
   stop(): void {
     for (const t of this.tasks) t.cancel()
     this.tasks.length = 0
+    for (const t of this.pendingLink.values()) t.cancel()
+    this.pendingLink.clear()
     this.unsub?.()
     this.unsub = undefined
   }
