@@ -231,6 +231,8 @@ export class Trackers {
 
   /** find NAME's file and weight in the checker-file plugin's section (any section listing {name, file|path}) */
   private fileDef(name: string): { path: string; weight: number; reverse: boolean } | undefined {
+    const own = (this.d.model.sections.track_file as { files?: { name: string; path: string; weight?: number; reverse?: boolean }[] } | undefined)?.files?.find((f) => f.name === name)
+    if (own) return { path: own.path, weight: own.weight ?? 1, reverse: own.reverse ?? false }
     for (const sec of Object.values(this.d.model.sections)) {
       const lists: unknown[] = []
       if (Array.isArray(sec)) lists.push(...sec)

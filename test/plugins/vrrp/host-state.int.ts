@@ -128,4 +128,16 @@ describe('vrrp: reload (SIGHUP)', function () {
     await waitFor('FAULT after the delay', () => d.has(/Entering FAULT STATE/), 5000)
     assert.ok(Date.now() - t0 >= 900, `FAULT after ${Date.now() - t0} ms`)
   })
+
+  it('track_file (the checker-file plugin\'s block): weight 0, a non-zero value is FAULT', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    const f = lab.file('track.val', '0\n')
+    const d = lab.kad(a, 'tf-a', `track_file tf {\n  file ${f}\n  weight 0\n}\n` + instance({ priority: 200, advert: 0.1, version: 3, vips: ['192.0.2.100/24'], extra: 'track_file {\n    tf\n  }' }))
+    await waitFor('MASTER', () => lab.hasAddr(a, '192.0.2.100'))
+    lab.file('track.val', '1\n')
+    await waitFor('FAULT', () => d.has(/Entering FAULT STATE/) && !lab.hasAddr(a, '192.0.2.100'), 5000)
+    lab.file('track.val', '0\n')
+    await waitFor('MASTER again', () => lab.hasAddr(a, '192.0.2.100'), 5000)
+  })
 })

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-const PLUGINS = ['plugin-vrrp', 'plugin-notifier-fifo']
+const PLUGINS = ['plugin-vrrp', 'plugin-notifier-fifo', 'plugin-checkers', 'plugin-checker-file', 'plugin-bfd']
 const RT = '/tmp/kad-vrrp-test-runtime'
 
 function buildIsolated(root: string): string {
