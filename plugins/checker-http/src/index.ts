@@ -6,7 +6,7 @@ export const PLUGIN_NAME = 'checker-http'
 export * from './http-checker.js'
 export * from './fetch.js'
 export * from './codec/http-response.js'
-export { runGenhash } from './genhash.js'
+export { runGenhash, parseGenhashArgs, hexDump, type GenhashArgs, type GenhashIo } from './genhash.js'
 
 function opts(c: CheckerBlockModel): HttpOptions {
   return c.options as unknown as HttpOptions
