@@ -323,8 +323,9 @@ export class VrrpInstance {
       case 'armMasterDown':
         this.downTask?.cancel()
         this.downTask = sch.addTimer(`vrrp.${this.name}.master-down`, a.ms, () => {
-          this.log.info(`(${this.name}) Receive advertisement timeout`)
+          // act first (the advert leaves inside dispatch), log after
           this.dispatch({ type: 'masterDown', now: this.d.clock.now() })
+          this.log.info(`(${this.name}) Receive advertisement timeout`)
         }, { precision: 'fine' })
         break
       case 'cancelMasterDown':
