@@ -30,10 +30,11 @@ export default definePlugin({
     })
     if (!ctx.active) return
     // the framework owns createChecker, checkerResult and topologyChanged: it is the one plugin that calls them
-    const hooks = ctx.hooks as unknown as HostHooks
     let fw: CheckFramework | undefined
-    const cradle = ctx.container.cradle as Record<string, unknown>
+    const cradle = ctx.container.cradle as unknown as Record<string, unknown>
     const make = () => {
+      // the callable hooks are a container service; the tap-only view is the same object at run time
+      const hooks = (cradle.hooks as HostHooks | undefined) ?? (ctx.hooks as unknown as HostHooks)
       const notifications = cradle.notifications as { publish(n: Notification): void } | undefined
       return new CheckFramework({
         hooks,
