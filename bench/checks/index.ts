@@ -2,7 +2,7 @@
 // kad's check framework with TCP_CHECK and HTTP_GET at delay_loop 1 against a local fleet, beside HAProxy
 // checking the same fleet (`check inter 1s`) in the same run. Runs inside its own network namespace so that
 // every 127.x.y.z address is a distinct real server and nothing touches the host's interfaces.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -39,31 +39,13 @@ async function main(): Promise<void> {
   } catch {
     /* keep the limit we have */
   }
-  // the fleet is an HAProxy answering on two ports (TCP accept-and-close, HTTP 200): C-fast, so kad's figures are
-  // not bounded by a node fleet's accept loop; every 127.x.y.z in this namespace reaches it
-  const fleetDir = mkdtempSync(join(tmpdir(), 'kad-bench-fleet-'))
-  // TCP_CHECK connects to the HTTP frontend too: it accepts and closes when the checker closes
-  const ports = { tcpPort: 19002, httpPort: 19002 }
-  writeFileSync(
-    join(fleetDir, 'fleet.cfg'),
-    [
-      'global',
-      '  maxconn 4000',
-      '  nbthread 1',
-      'defaults',
-      '  timeout connect 3s',
-      '  timeout client 5s',
-      '  timeout server 5s',
-      'frontend http_fleet',
-      '  mode http',
-      `  bind 0.0.0.0:${ports.httpPort} backlog 65535`,
-      '  http-request return status 200 content-type text/html string "<html>ok</html>"',
-      '',
-    ].join('\n'),
-  )
-  const fleet = spawn('haproxy', ['-db', '-f', join(fleetDir, 'fleet.cfg')], { stdio: ['ignore', 'ignore', 'inherit'] })
-  await new Promise((r) => setTimeout(r, 500))
-  if (fleet.exitCode !== null) throw new Error('fleet haproxy did not start')
+  const fleet = fork(join(here, 'fleet.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const ports = await new Promise<{ tcpPort: number; httpPort: number }>((r) => fleet.once('message', (m) => r(m as never)))
+  const ask = () =>
+    new Promise<{ tcp: number; http: number }>((r) => {
+      fleet.once('message', (m) => r(m as never))
+      fleet.send('get')
+    })
   const rows: Record<string, number | string>[] = []
   const kv: string[] = []
   try {
@@ -71,7 +53,7 @@ async function main(): Promise<void> {
       for (const type of ['TCP_CHECK', 'HTTP_GET'] as const) {
         const port = type === 'HTTP_GET' ? ports.httpPort : ports.tcpPort
         const kad = await kadPhase(n, type, port)
-        const ha = await haproxyPhase(n, type, port)
+        const ha = await haproxyPhase(n, type, port, fleet, ask)
         const short = type === 'HTTP_GET' ? 'http' : 'tcp'
         const row = {
           servers: n,
@@ -101,8 +83,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    fleet.kill('SIGKILL')
-    rmSync(fleetDir, { recursive: true, force: true })
+    fleet.send('exit')
   }
   console.log('\nservers check       kad checks/s  kad cpu ms/1k  kad rss MB  haproxy checks/s  haproxy cpu ms/1k  ratio  coverage')
   for (const r of rows) {
@@ -151,8 +132,8 @@ function procCpuMs(pid: number): number {
 }
 
 /**
- * connections opened in this namespace (Tcp ActiveOpens): during the HAProxy phase only the checking HAProxy
- * connects, so this counts its checks (its pure TCP check resets after the SYN-ACK, so the fleet never sees them)
+ * connections opened in this namespace (Tcp ActiveOpens): during the HAProxy phase only HAProxy connects, so this
+ * counts its checks — its pure TCP check answers the SYN-ACK with a reset, so the fleet never accepts them
  */
 function activeOpens(): number {
   const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Tcp:'))
@@ -166,7 +147,7 @@ function procRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0
 }
 
-async function haproxyPhase(n: number, type: string, port: number) {
+async function haproxyPhase(n: number, type: string, port: number, fleet: ChildProcess, ask: () => Promise<{ tcp: number; http: number }>) {
   const dir = mkdtempSync(join(tmpdir(), 'kad-bench-haproxy-'))
   const lines = [
     'global',
@@ -194,13 +175,15 @@ async function haproxyPhase(n: number, type: string, port: number) {
   try {
     await new Promise((r) => setTimeout(r, 2000))
     if (ha.exitCode !== null) throw new Error(`haproxy exited: ${haErr.slice(0, 1000)}`)
+    fleet.send('reset')
     const p0 = activeOpens()
     const c0 = procCpuMs(ha.pid!)
     const t0 = performance.now()
     await new Promise((r) => setTimeout(r, windowS * 1000))
+    const counts = await ask()
     const c1 = procCpuMs(ha.pid!)
     const secs = (performance.now() - t0) / 1000
-    const checks = activeOpens() - p0
+    const checks = type === 'HTTP_GET' ? counts.http : activeOpens() - p0
     return { checksPerSec: checks / secs, cpuMsPer1000: ((c1 - c0) / Math.max(1, checks)) * 1000, rssMb: procRssMb(ha.pid!) }
   } finally {
     if (ha.exitCode === null && ha.signalCode === null) {
