@@ -37,11 +37,24 @@ export class Daemon {
   readonly out: string[] = []
   exited = false
   code: number | null = null
-  constructor(readonly name: string, readonly proc: ChildProcess, readonly pidFile: string, readonly childPidFile: string, readonly dir: string) {
+  proc!: ChildProcess
+  /** called when the process exits; may return a replacement process (restart with another runtime) */
+  onExit?: (d: Daemon) => ChildProcess | undefined
+  constructor(readonly name: string, proc: ChildProcess, readonly pidFile: string, readonly childPidFile: string, readonly dir: string) {
+    this.attach(proc)
+  }
+  attach(proc: ChildProcess): void {
+    this.proc = proc
+    this.exited = false
     const take = (b: Buffer) => this.out.push(...b.toString().split('\n').filter(Boolean))
     proc.stdout?.on('data', take)
     proc.stderr?.on('data', take)
     proc.on('exit', (c) => {
+      const next = this.onExit?.(this)
+      if (next) {
+        this.attach(next)
+        return
+      }
       this.exited = true
       this.code = c
     })
@@ -138,10 +151,17 @@ export class Lab {
     const vpid = join(this.dir, `${name}.vrrp.pid`)
     const tmp = join(this.dir, `${name}.tmp`)
     sh('mkdir', ['-p', tmp])
-    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, ...kadCommand(ROOT), '-n', '-l', '-P', '-D', '-f', f, '-p', pid, '-r', vpid, ...extra], {
+    const run = (isolated: boolean) => spawn('ip', ['netns', 'exec', ns, process.execPath, ...kadCommand(ROOT, isolated), '-n', '-l', '-P', '-D', '-f', f, '-p', pid, '-r', vpid, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp },
     })
-    const d = new Daemon(name, p, pid, vpid, tmp)
+    const d = new Daemon(name, run(false), pid, vpid, tmp)
+    let retried = false
+    // another workspace's plugin may be mid-rebuild: retry once in the isolated runtime
+    d.onExit = (x) => {
+      if (retried || !x.has(/KAD_ERR_PLUGIN_LOAD/)) return undefined
+      retried = true
+      return run(true)
+    }
     this.daemons.push(d)
     return d
   }

@@ -30,8 +30,9 @@ function buildIsolated(root: string): string {
 
 let cached: string[] | undefined
 
-/** argv prefix (after process.execPath) that runs kad */
-export function kadCommand(root: string): string[] {
+/** argv prefix (after process.execPath) that runs kad; `forceIsolated` after a plugin failed to load */
+export function kadCommand(root: string, forceIsolated = false): string[] {
+  if (forceIsolated) return ['--preserve-symlinks', '--preserve-symlinks-main', buildIsolated(root)]
   if (cached) return cached
   const bin = join(root, 'bin/kad.js')
   let isolated = process.env.KAD_TEST_ISOLATED === '1'
