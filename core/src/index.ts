@@ -27,3 +27,4 @@ export * from './buffers/index.js'
 /** alias kept for plugins written against the first core API */
 export { getCoreSection as coreSection } from './config/index.js'
 export * from './script-security.js'
+export * from './di/container.js'

@@ -101,3 +101,21 @@ describe('core/histogram', () => {
     assert.equal(h.count, 10000)
   })
 })
+
+describe('core/scheduler on the real clock', () => {
+  it("'ms' timers never fire before their deadline (Node truncates fractional delays)", async () => {
+    const s = new Scheduler({ clock: systemClock })
+    let early = 0
+    const runs: Promise<void>[] = []
+    for (let i = 0; i < 50; i++) {
+      const delay = 1 + Math.random() * 5
+      const due = performance.now() + delay
+      runs.push(new Promise((ok) => s.addTimer('t', delay, () => {
+        if (performance.now() < due) early++
+        ok()
+      })))
+    }
+    await Promise.all(runs)
+    assert.equal(early, 0)
+  })
+})

@@ -152,7 +152,8 @@ class Task implements TaskHandle {
     this.sched._add(this)
     const wait = deadline - clock.now() - (this.precision === 'fine' ? SPIN_LEAD_MS : 0)
     if (wait <= 0 && this.precision === 'fine') this.spin()
-    else this.handle = clock.setTimeout(() => this.onTimeout(), Math.max(0, wait))
+    // Node truncates fractional delays and may fire up to 1 ms early: round up (onTimeout re-arms if still early)
+    else this.handle = clock.setTimeout(() => this.onTimeout(), Math.max(0, Math.ceil(wait)))
   }
 
   armImmediate(): void {
@@ -165,7 +166,13 @@ class Task implements TaskHandle {
   private onTimeout(): void {
     this.handle = undefined
     if (!this.live) return
-    if (this.precision === 'fine') this.spin()
+    if (this.precision === 'fine') {
+      this.spin()
+      return
+    }
+    const clock = this.sched._clock()
+    const early = this.deadline - clock.now()
+    if (early > 0) this.handle = clock.setTimeout(() => this.onTimeout(), Math.ceil(early))
     else this.fire()
   }
 

@@ -1,4 +1,5 @@
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFile, fork, type ChildProcess } from 'node:child_process'
+import { setPriority } from 'node:os'
 import { writeFileSync, unlinkSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -96,11 +97,41 @@ export class Supervisor {
     const proc = fork(CHILD_ENTRY, [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
     s.proc = proc
     s.startedAt = Date.now()
-    if (proc.pid) writePid(pidFileOf(role, this.options), proc.pid)
+    if (proc.pid) {
+      writePid(pidFileOf(role, this.options), proc.pid)
+      this.tune(role, proc.pid)
+    }
     proc.on('message', (m: unknown) => this.onMessage(role, m))
     proc.on('exit', (code, sig) => this.onExit(s, proc, code, sig))
     proc.on('error', (e) => this.log.error(`child ${role}: ${e.message}`))
     this.log.info(`starting ${role} child process, pid ${proc.pid}`)
+  }
+
+  /**
+   * keepalived's per-child scheduling: `<role>_priority` (nice), `<role>_rt_priority` (SCHED_RR, with
+   * `<role>_rlimit_rttime`, default 10000 us as keepalived), `<role>_cpu_affinity`. Node has no sched_setscheduler,
+   * so the util-linux tools apply them; a failure is logged, never fatal.
+   */
+  private tune(role: ChildRole, pid: number): void {
+    const core = getCoreSection(this.model)
+    const t = role === 'vrrp' ? core.vrrp : role === 'check' ? core.checker : core.bfd
+    if (!t) return
+    const run = (cmd: string, args: string[]) =>
+      execFile(cmd, args, (err) => {
+        if (err) this.log.warn(`${role} child: ${cmd} ${args.join(' ')} failed: ${err.message.split('\n')[0]}`)
+      })
+    if (t.nice !== undefined) {
+      try {
+        setPriority(pid, t.nice)
+      } catch (e) {
+        this.log.warn(`${role} child: cannot set priority ${t.nice}: ${(e as Error).message}`)
+      }
+    }
+    if (t.rtPriority !== undefined) {
+      run('prlimit', ['--pid', String(pid), `--rttime=${t.rlimitRttime ?? 10000}`])
+      run('chrt', ['-r', '-p', String(t.rtPriority), String(pid)])
+    }
+    if (t.cpuAffinity?.length) run('taskset', ['-a', '-p', '-c', t.cpuAffinity.join(','), String(pid)])
   }
 
   private onMessage(role: ChildRole, m: unknown): void {
