@@ -1,5 +1,5 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock } from '@kad/plugin-checkers'
+import { checkerBlock, connectUdp, specKey } from '@kad/plugin-checkers'
 import { createSocket } from 'node:dgram'
 import { randomInt } from 'node:crypto'
 import * as dnsPacket from 'dns-packet'
@@ -73,25 +73,18 @@ export class DnsChecker implements Checker {
         if (!v.ok && v.reason.startsWith('DNS reply id')) return
         finish(v)
       })
-      const send = () => sock.connect(t.port || 53, t.address, () => sock.send(encodeQuery(id, type, name)))
-      if (t.bindTo !== undefined || t.bindPort !== undefined) sock.bind({ ...(t.bindTo ? { address: t.bindTo } : {}), port: t.bindPort ?? 0 }, send)
-      else send()
+      connectUdp(sock, t, t.port || 53, () => sock.send(encodeQuery(id, type, name)))
     })
   }
   compare(spec: CheckerSpec): boolean {
-    return spec.type === TYPE && keyOf(spec) === this.key()
+    return spec.type === TYPE && specKey(spec) === this.key()
   }
   key(): string {
-    return keyOf(this.spec)
+    return specKey(this.spec)
   }
   dump(): Record<string, unknown> {
     return { ...this.opts, last: this.last }
   }
-}
-
-function keyOf(spec: CheckerSpec): string {
-  const t = spec.target
-  return `${TYPE}|${t.family}|${t.address}|${t.port}|${t.bindTo ?? ''}|${t.bindPort ?? ''}|${JSON.stringify(spec.options)}`
 }
 
 export default definePlugin({

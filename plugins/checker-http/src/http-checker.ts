@@ -1,6 +1,7 @@
 /** HTTP_GET / SSL_GET: GET every url, check status, MD5 digest and regex of a bounded body. */
 import { createHash } from 'node:crypto'
 import type { Checker, CheckerSpec, CheckOutcome } from '@kad/core'
+import { specKey } from '@kad/plugin-checkers'
 import { httpFetch, hostHeader, type TlsOptions } from './fetch.js'
 
 export interface UrlModel {
@@ -169,17 +170,12 @@ export class HttpChecker implements Checker {
   }
 
   compare(spec: CheckerSpec): boolean {
-    return spec.type === this.type && keyOf(spec) === keyOf(this.spec)
+    return spec.type === this.type && specKey(spec) === specKey(this.spec)
   }
   key(): string {
-    return keyOf(this.spec)
+    return specKey(this.spec)
   }
   dump(): Record<string, unknown> {
     return { urls: this.last }
   }
-}
-
-function keyOf(spec: CheckerSpec): string {
-  const t = spec.target
-  return `${spec.type}|${t.family}|${t.address}|${t.port}|${t.bindTo ?? ''}|${t.bindPort ?? ''}|${t.bindIf ?? ''}|${t.fwmark ?? ''}|${JSON.stringify(spec.options)}`
 }

@@ -1,5 +1,5 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, installCommonCheckerKeywords, realServerOf, type CheckerBlockModel } from '@kad/plugin-checkers'
+import { checkerBlock, installCommonCheckerKeywords, realServerOf, specKey, type CheckerBlockModel } from '@kad/plugin-checkers'
 import { connect } from 'node:net'
 import { decodeReply, nextCommand, type SmtpStep } from './codec.js'
 
@@ -64,19 +64,14 @@ export class SmtpChecker implements Checker {
     })
   }
   compare(spec: CheckerSpec): boolean {
-    return spec.type === TYPE && keyOf(spec) === this.key()
+    return spec.type === TYPE && specKey(spec) === this.key()
   }
   key(): string {
-    return keyOf(this.spec)
+    return specKey(this.spec)
   }
   dump(): Record<string, unknown> {
     return { helo: (this.spec.options as SmtpOptions).heloName ?? DEFAULT_HELO, lastStep: this.lastStep }
   }
-}
-
-function keyOf(spec: CheckerSpec): string {
-  const t = spec.target
-  return `${TYPE}|${t.family}|${t.address}|${t.port}|${t.bindTo ?? ''}|${t.bindPort ?? ''}|${t.bindIf ?? ''}|${JSON.stringify(spec.options)}`
 }
 
 export default definePlugin({

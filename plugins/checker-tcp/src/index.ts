@@ -1,15 +1,9 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock } from '@kad/plugin-checkers'
+import { checkerBlock, specKey } from '@kad/plugin-checkers'
 import { connect, type Socket } from 'node:net'
 
 export const PLUGIN_NAME = 'checker-tcp'
 export const TYPE = 'TCP_CHECK'
-
-/** the target fields every connecting checker compares (dedup and reload) */
-export function targetKey(spec: CheckerSpec): string {
-  const t = spec.target
-  return `${t.family}|${t.address}|${t.port}|${t.bindTo ?? ''}|${t.bindPort ?? ''}|${t.bindIf ?? ''}|${t.fwmark ?? ''}`
-}
 
 /**
  * Open a TCP connection honouring bindto/bind_port/connect_ip/port and the abort signal. Resolves with the
@@ -65,10 +59,10 @@ export class TcpChecker implements Checker {
     }
   }
   compare(spec: CheckerSpec): boolean {
-    return spec.type === TYPE && targetKey(spec) === targetKey(this.spec)
+    return spec.type === TYPE && specKey(spec, false) === specKey(this.spec, false)
   }
   key(): string {
-    return `${TYPE}|${targetKey(this.spec)}`
+    return specKey(this.spec, false)
   }
   dump(): Record<string, unknown> {
     return { target: `[${this.spec.target.address}]:${this.spec.target.port}`, ...(this.lastError ? { lastError: this.lastError } : {}) }

@@ -1,5 +1,5 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock } from '@kad/plugin-checkers'
+import { checkerBlock, connectUdp, specKey } from '@kad/plugin-checkers'
 import { createSocket } from 'node:dgram'
 import { randomBytes } from 'node:crypto'
 
@@ -80,33 +80,25 @@ export class UdpChecker implements Checker {
         finish({ ok: false, reason: e.code === 'ECONNREFUSED' ? 'ICMP port unreachable' : `UDP ${e.code ?? e.message}` }),
       )
       sock.on('message', (msg) => finish(judgeReply(msg, o)))
-      const send = () =>
-        sock.connect(t.port, t.address, () => {
-          sock.send(this.payload)
-          if (!needReply) {
-            // no news is good news: an ICMP error arrives within a round trip; stop a little before the deadline
-            const ct = this.spec.timing.connectTimeout * 1000
-            quiet = setTimeout(() => finish({ ok: true }), Math.max(ct * 0.5, ct - 200))
-          }
-        })
-      if (t.bindTo !== undefined || t.bindPort !== undefined) sock.bind({ ...(t.bindTo ? { address: t.bindTo } : {}), port: t.bindPort ?? 0 }, send)
-      else send()
+      connectUdp(sock, t, t.port, () => {
+        sock.send(this.payload)
+        if (!needReply) {
+          // no news is good news: an ICMP error arrives within a round trip; stop a little before the deadline
+          const ct = this.spec.timing.connectTimeout * 1000
+          quiet = setTimeout(() => finish({ ok: true }), Math.max(ct * 0.5, ct - 200))
+        }
+      })
     })
   }
   compare(spec: CheckerSpec): boolean {
-    return spec.type === TYPE && keyOf(spec) === this.key()
+    return spec.type === TYPE && specKey(spec) === this.key()
   }
   key(): string {
-    return keyOf(this.spec)
+    return specKey(this.spec)
   }
   dump(): Record<string, unknown> {
     return { payload: this.payload.toString('hex'), last: this.last }
   }
-}
-
-function keyOf(spec: CheckerSpec): string {
-  const t = spec.target
-  return `${TYPE}|${t.family}|${t.address}|${t.port}|${t.bindTo ?? ''}|${t.bindPort ?? ''}|${JSON.stringify(spec.options)}`
 }
 
 function hexArg(s: string | undefined, wild: boolean): string | undefined {

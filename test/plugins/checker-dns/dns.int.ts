@@ -32,7 +32,7 @@ describe('DNS_CHECK against dnsmasq', function () {
   })
 
   it('passes an answered query and fails NXDOMAIN/REFUSED, a wrong record type, no server', async () => {
-    const check = (type: string, name: string, p = port) => `DNS_CHECK {\n connect_timeout 0.5\n retry 0\n connect_port ${p}\n type ${type}\n name ${name}\n }`
+    const check = (type: string, name: string, p = port) => `DNS_CHECK {\n connect_timeout 1.5\n retry 0\n connect_port ${p}\n type ${type}\n name ${name}\n }`
     const r = await expectCases(host, '127.0.0.1', port, [
       [check('A', 'ok.test'), 1],
       [check('MX', 'mx.test'), 1],

@@ -54,7 +54,7 @@ describe('HTTP_GET / SSL_GET against real node servers', function () {
   })
 
   it('passes a healthy server and fails every bad one within delay_loop + deadline', async () => {
-    const get = (url: string, extra = '') => `HTTP_GET {\n connect_timeout 0.5\n retry 0\n ${extra}\n url {\n ${url}\n }\n }`
+    const get = (url: string, extra = '') => `HTTP_GET {\n connect_timeout 1.5\n retry 0\n ${extra}\n url {\n ${url}\n }\n }`
     const cases: [string, boolean][] = [
       [get('path /ok\nstatus_code 200'), true],
       [get(`path /ok\ndigest ${md5('hello\n')}`), true],
@@ -70,7 +70,7 @@ describe('HTTP_GET / SSL_GET against real node servers', function () {
       [get('path /ok\nregex "^nope"'), false], // regex mismatch
       [get('path /silent'), false], // slow past the deadline
       [get('path /dribble'), false], // dribbling bytes
-      [`HTTP_GET {\n connect_timeout 0.5\n retry 0\n connect_port 1\n url {\n path /ok\n }\n }`, false], // refused
+      [`HTTP_GET {\n connect_timeout 1.5\n retry 0\n connect_port 1\n url {\n path /ok\n }\n }`, false], // refused
       [get('path /big', 'max_body 1000'), false], // bounded body read
     ]
     const text = cases.map(([c], i) => scenario(i + 1, hport, c)).join('\n')
@@ -78,11 +78,11 @@ describe('HTTP_GET / SSL_GET against real node servers', function () {
     try {
       const want = cases.map(([, up]) => up)
       const t0 = Date.now()
-      await run.until(() => JSON.stringify(upOf(run)) === JSON.stringify(want), 5000)
-      // within delay_loop (0.2) + deadline (0.5) plus the first check's warmup spread (0.2), with slack for a loaded CI
-      assert.ok(Date.now() - t0 < 4000)
+      await run.until(() => JSON.stringify(upOf(run)) === JSON.stringify(want), 8000)
+      // within delay_loop (0.2) + deadline (1.5) plus the first check's warmup spread (0.2), with slack for a loaded CI
+      assert.ok(Date.now() - t0 < 7000)
       // the silent and dribbling servers give their verdict at the deadline
-      await new Promise((r) => setTimeout(r, 900))
+      await new Promise((r) => setTimeout(r, 1900))
       const j: Record<string, any> = {}
       run.fw.dumpJson({ json: (k, v) => (j[k] = v), section: () => undefined })
       const reasons: string[] = j.checkers.virtualServers.map((v: any) => v.realServers[0].reason ?? '')

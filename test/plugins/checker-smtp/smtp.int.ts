@@ -42,7 +42,7 @@ describe('SMTP_CHECK against smtp-server and misbehaving servers', function () {
   })
 
   it('passes a healthy SMTP server (banner, HELO, QUIT) and fails 5xx banner, silence, refused, HELO refused', async () => {
-    const check = (p: number, extra = '') => `SMTP_CHECK {\n connect_timeout 0.5\n retry 0\n connect_port ${p}\n ${extra}\n }`
+    const check = (p: number, extra = '') => `SMTP_CHECK {\n connect_timeout 1.5\n retry 0\n connect_port ${p}\n ${extra}\n }`
     const r = await expectCases(host, '127.0.0.1', port, [
       [check(port, 'helo_name kad.test'), 1],
       [check(bad[1]), false],

@@ -23,10 +23,10 @@ describe('TCP_CHECK against a real listener', function () {
 
   it('passes a listening port, fails a refused one, honours connect_port / bindto / bind_port', async () => {
     const r = await expectCases(host, '127.0.0.1', port, [
-      ['TCP_CHECK {\n connect_timeout 0.5\n retry 0\n }', 1],
-      ['TCP_CHECK {\n connect_timeout 0.5\n retry 0\n connect_port 1\n }', false],
-      ['TCP_CHECK {\n connect_timeout 0.5\n retry 0\n bindto 127.0.0.2\n bind_port 47123\n }', 1],
-      ['TCP_CHECK {\n connect_timeout 0.5\n retry 0\n connect_ip 127.0.0.1\n connect_port 2\n }', false],
+      ['TCP_CHECK {\n connect_timeout 1.5\n retry 0\n }', 1],
+      ['TCP_CHECK {\n connect_timeout 1.5\n retry 0\n connect_port 1\n }', false],
+      ['TCP_CHECK {\n connect_timeout 1.5\n retry 0\n bindto 127.0.0.2\n bind_port 47123\n }', 1],
+      ['TCP_CHECK {\n connect_timeout 1.5\n retry 0\n connect_ip 127.0.0.1\n connect_port 2\n }', false],
     ])
     assert.match(r[1], /ECONNREFUSED/)
     assert.ok(peers.includes('127.0.0.2:47123'), peers.join(' '))

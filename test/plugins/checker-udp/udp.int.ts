@@ -26,7 +26,7 @@ describe('UDP_CHECK against a real UDP responder', function () {
   })
 
   it('passes replies that match, silence without require_reply; fails ICMP unreachable, mismatch, length, silence with require_reply', async () => {
-    const check = (p: number, extra = '') => `UDP_CHECK {\n connect_timeout 0.5\n retry 0\n connect_port ${p}\n ${extra}\n }`
+    const check = (p: number, extra = '') => `UDP_CHECK {\n connect_timeout 1.5\n retry 0\n connect_port ${p}\n ${extra}\n }`
     const r = await expectCases(host, '127.0.0.1', port, [
       [check(port, 'payload 0102\nrequire_reply caxe0102'), 1],
       [check(mutePort), 1],

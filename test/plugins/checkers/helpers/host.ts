@@ -170,7 +170,7 @@ export function reasons(run: Running): string[] {
 }
 
 /** run `cases` ([check block, expected weight or false]) and wait until the topology shows them all */
-export async function expectCases(host: TestHost, address: string, port: number, cases: [string, number | false][], settleMs = 900, within = 5000): Promise<string[]> {
+export async function expectCases(host: TestHost, address: string, port: number, cases: [string, number | false][], settleMs = 1900, within = 8000): Promise<string[]> {
   const run = await host.run(cases.map(([c], i) => scenario(i + 1, address, port, c)).join('\n'))
   try {
     const want = JSON.stringify(cases.map(([, w]) => w))
