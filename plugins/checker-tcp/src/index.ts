@@ -43,7 +43,7 @@ export function tcpConnect(spec: CheckerSpec, signal: AbortSignal): Promise<Sock
   })
 }
 
-/** TCP_CHECK: the check passes when a TCP connection completes; it is closed at once (RST-free FIN). */
+/** TCP_CHECK: the check passes when a TCP connection completes; it is reset at once. */
 export class TcpChecker implements Checker {
   readonly type = TYPE
   private lastError = ''
@@ -51,7 +51,8 @@ export class TcpChecker implements Checker {
   async check(signal: AbortSignal): Promise<CheckOutcome> {
     try {
       const s = await tcpConnect(this.spec, signal)
-      s.destroy()
+      // close with a reset (as HAProxy's TCP check does): no FIN handshake or TIME_WAIT left on either side
+      s.resetAndDestroy()
       return { ok: true }
     } catch (e) {
       this.lastError = (e as Error).message
