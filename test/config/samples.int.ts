@@ -30,9 +30,7 @@ const table = JSON.parse(fs.readFileSync(nodePath.join(here, '../cases/config/sa
 const samples = Object.keys(table).filter((k) => !k.startsWith('_'))
 
 const KNOWN_GAPS: Record<string, string> = {
-  'keepalived.conf.conditional_conf': "vrrp: with net_namespace keepalived -t does not check interfaces (kad warns about eth2/eth3)",
   'keepalived.conf.fwmark': "checkers: keepalived's 'protocol specified for fwmark' warning",
-  'keepalived.conf.SSL_GET': "vrrp: keepalived's 'Initial state master is incompatible with AH authentication'",
   'keepalived.conf.vrrp.lvs_syncd': 'vrrp: deprecated lvs_sync_daemon_interface / vrrp_sync_group without group',
   'keepalived.conf.vrrp.rules': 'vrrp: static_rules without preference / invalid rule address',
 }

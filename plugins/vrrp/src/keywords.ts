@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { formatIP, parseIP } from '@kad/native'
 import type { BlockBuilder, ConfigModel, DiagnosticSink, KeywordContext, KeywordRegistrar, RootTarget } from '@kad/core'
+import { defaultCoreSection } from '@kad/core'
 import {
   SECTION, emptySection, type NotifyScripts, type RouteModel, type RuleModel, type ScriptRef, type SyncGroupModel,
   type TrackInterfaceModel, type TrackProcessModel, type TrackRef, type VipModel, type VrrpGlobals, type VrrpInstanceModel,
@@ -18,6 +19,10 @@ import { VRRP_SCHEMA } from './schema.js'
 
 /** Whether an interface exists (keepalived warns at parse time). Replaceable for tests. */
 export const interfaceCheck = { exists: (name: string): boolean => existsSync(`/sys/class/net/${name}`) }
+
+/** interfaces can only be checked in our own namespace: with net_namespace set, keepalived -t skips the check */
+const ifaceMissing = (k: KeywordContext, name: string): boolean =>
+  !k.section('core', defaultCoreSection).netNamespace && !interfaceCheck.exists(name)
 
 const sec = (k: KeywordContext): VrrpSection => k.section<VrrpSection>(SECTION, emptySection)
 const locOf = (k: KeywordContext): string => `${k.loc.file}:${k.loc.line}`
@@ -339,7 +344,7 @@ function trackInterfaceLine(k: KeywordContext, list: TrackInterfaceModel[]): voi
     else if (w === 'noreverse') t.reverse = false
     else k.error(`Unknown track_interface option ${w}`)
   }
-  if (!interfaceCheck.exists(t.name)) k.warn(`WARNING - interface ${t.name} for track_interface doesn't exist`)
+  if (ifaceMissing(k, t.name)) k.warn(`WARNING - interface ${t.name} for track_interface doesn't exist`)
   list.push(t)
 }
 
@@ -431,7 +436,7 @@ function instanceChildren(b: BlockBuilder<VrrpInstanceModel>): void {
         k.error(`(${o.name}) cannot use a loopback interface (lo) for vrrp - ignoring`)
         return
       }
-      if (!interfaceCheck.exists(v)) k.error(`WARNING - interface ${v} for vrrp_instance ${o.name} doesn't exist`, 'KAD_CFG_NO_INTERFACE')
+      if (ifaceMissing(k, v)) k.error(`WARNING - interface ${v} for vrrp_instance ${o.name} doesn't exist`, 'KAD_CFG_NO_INTERFACE')
       o.interface = v
     })
     .keyword('virtual_router_id', (k, o) => {
@@ -674,6 +679,11 @@ function closeInstance(k: KeywordContext, o: VrrpInstanceModel): void {
       k.error(`(${o.name}) preempt_delay is incompatible with strict mode - resetting`)
       o.preemptDelay = 0
     }
+  }
+  if (o.auth?.type === 'AH' && o.state === 'MASTER' && o.priority !== 255) {
+    // keepalived: an AH master would start its sequence numbers from scratch against a running peer
+    k.error(`(${o.name}) Initial state master is incompatible with AH authentication - clearing`)
+    o.state = 'BACKUP'
   }
   if (o.state === 'MASTER' && !o.preempt) {
     k.warn(`(${o.name}) Warning - nopreempt will not work with initial state MASTER - clearing`)
