@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { spawn } from 'node:child_process'
 import { writeFileSync, existsSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Host, importPlugins } from '../host.js'
 import { discoverPlugins, pluginSearchPath } from '../plugin/discover.js'
 import { createLogger, createNullLogger } from '../logger.js'
@@ -175,7 +176,10 @@ async function configCommand(args: string[], io: CliIo): Promise<number> {
 
 async function genhashCommand(args: string[], io: CliIo): Promise<number> {
   try {
-    const mod = (await import('@kad/plugin-checker-http/genhash' as string)) as { runGenhash?: (a: string[]) => Promise<number> }
+    // genhash belongs to the HTTP checker plugin: found like any plugin, through kad's node_modules
+    const found = discoverPlugins(pluginSearchPath()).find((p) => p.packageName === '@kad/plugin-checker-http')
+    if (!found) throw new Error('not installed')
+    const mod = (await import(pathToFileURL(found.entry).href)) as { runGenhash?: (a: string[]) => Promise<number> }
     if (mod.runGenhash) return await mod.runGenhash(args)
   } catch {
     /* fall through */

@@ -62,7 +62,9 @@ describe('notifiers in the real host (@kad/core/testing)', function () {
 }
 `,
     })
-    assert.deepEqual(t.diagnostics.map((d) => d.message), [])
+    // the FIFO reader scripts without enable_script_security: keepalived's -t exit 6, nothing else
+    assert.deepEqual(t.diagnostics.map((d) => d.message), ['SECURITY VIOLATION - scripts are being executed but script_security not enabled.'])
+    assert.equal(t.exitCode, 6)
     assert.deepEqual(t.model.sections['notifier-smtp'], {
       emails: ['a@example.com', 'b@example.com'],
       from: 'kad@example.com',
