@@ -20,6 +20,7 @@ interface CoreCradle {
   clock: import('@kad/core').Clock
   scriptRunner: import('@kad/core').ScriptRunner
   notifications: { publish(n: Notification): void }
+  ipc: import('@kad/core').Ipc
   options?: { dontReleaseVrrp?: boolean }
 }
 export { vrrpSection } from './model.js'
@@ -217,7 +218,12 @@ export default definePlugin({
       const notifications = has('notifications') ? c.notifications : undefined
       rt = new VrrpRuntime(section, {
         log: ctx.log, scheduler: c.scheduler, clock: c.clock, net, scriptRunner: has('scriptRunner') ? c.scriptRunner : undefined,
-        publish: (n) => notifications?.publish(n), model,
+        publish: (n) => {
+          notifications?.publish(n)
+          // the checker process follows instance states (lvs_sync_daemon master/backup)
+          if (n.kind === 'vrrp-instance' && has('ipc')) c.ipc.publish('vrrp.state', { instance: n.name, state: n.to }, ['check'])
+        },
+        model,
       })
       await rt.start()
     }
