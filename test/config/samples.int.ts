@@ -30,7 +30,6 @@ const table = JSON.parse(fs.readFileSync(nodePath.join(here, '../cases/config/sa
 const samples = Object.keys(table).filter((k) => !k.startsWith('_'))
 
 const KNOWN_GAPS: Record<string, string> = {
-  'keepalived.conf.fwmark': "checkers: keepalived's 'protocol specified for fwmark' warning",
   'keepalived.conf.vrrp.lvs_syncd': 'vrrp: deprecated lvs_sync_daemon_interface / vrrp_sync_group without group',
   'keepalived.conf.vrrp.rules': 'vrrp: static_rules without preference / invalid rule address',
 }

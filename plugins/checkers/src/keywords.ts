@@ -372,6 +372,10 @@ const givenSched = new WeakSet<object>()
 
 function closeVirtualServer(k: KeywordContext, vs: VirtualServerModel): void {
   const name = fmtVirtualServer(vs)
+  if (vs.kind === 'fwmark' && vs.protocol !== null) {
+    k.warn(`Warning: Virtual server ${name}: protocol specified for fwmark - protocol will be ignored`)
+    vs.protocol = null
+  }
   if (vs.protocol === null && vs.kind !== 'fwmark') {
     k.warn(`Virtual server ${name}: no protocol set - defaulting to UDP`)
     vs.protocol = 'UDP'

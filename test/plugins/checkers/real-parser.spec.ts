@@ -10,7 +10,7 @@ import { createHost, silentLog, type TestHost } from './helpers/host.js'
 
 const DIR = '/usr/share/doc/keepalived/samples'
 const CHECKER_PATH = /^(virtual_server|virtual_server_group|SSL|track_file|vrrp_track_file)/
-const ALLOWED = [/no port specified and not persistent/, /Address family/, /no protocol set/, /no scheduler set/, /no forwarding method set/, /has no url/, /deprecated/i]
+const ALLOWED = [/no port specified and not persistent/, /Address family/, /no protocol set/, /no scheduler set/, /no forwarding method set/, /protocol specified for fwmark/, /has no url/, /deprecated/i]
 
 describe('checker keywords through core config parser', () => {
   let tree: KeywordTree

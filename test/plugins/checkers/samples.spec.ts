@@ -34,7 +34,7 @@ describe('Debian keepalived samples with checkers parse into the model', () => {
       const hostExtra = (text.match(/^\s*host\s*\{/gm)?.length ?? 0) - (text.match(/SMTP_CHECK[^}]*?host\s*\{/gs)?.length ?? 0)
       assert.equal(blocks.length, countBlocks(text) + Math.max(0, hostExtra), 'checker blocks')
       // only the known sample quirks are diagnosed
-      const allowed = [/no port specified and not persistent/, /Invalid lvs_scheduler/, /Address family/, /no protocol set/, /no scheduler set/, /no forwarding method set/, /has no url/]
+      const allowed = [/no port specified and not persistent/, /Invalid lvs_scheduler/, /Address family/, /no protocol set/, /no scheduler set/, /no forwarding method set/, /protocol specified for fwmark/, /has no url/]
       for (const d of mine) assert.ok(allowed.some((a) => a.test(d.message)), `${f}:${d.loc?.line} ${d.message}`)
       // the model survives JSON (it crosses IPC)
       assert.deepEqual(JSON.parse(JSON.stringify(s)), s)
