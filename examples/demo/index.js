@@ -65,10 +65,7 @@ function makePinger(native) {
       m[0] = 8
       m.writeUInt16BE(0x4b41, 4)
       m.writeUInt16BE(s, 6)
-      let sum = 0
-      for (let i = 0; i < m.length; i += 2) sum += m.readUInt16BE(i)
-      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16)
-      m.writeUInt16BE(~sum & 0xffff, 2)
+      m.writeUInt16BE(native.inetChecksum(m), 2)
       const t0 = performance.now()
       return new Promise((res) => {
         const timer = setTimeout(() => {

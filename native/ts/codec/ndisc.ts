@@ -1,5 +1,6 @@
 // ICMPv6 neighbour advertisement (RFC 4861 4.4) with the target link-layer address option, and the ICMPv6
 // checksum over the IPv6 pseudo-header (RFC 8200 8.1). Pure.
+import { inetChecksum, pseudoHeader6, sum16 } from './checksum.js'
 import { formatIPv6, formatMac, parseIPv6, parseMac } from './ip.js'
 import type { Verdict } from './netlink.js'
 
@@ -26,20 +27,9 @@ function v6(text: string): Buffer {
 
 /** One's-complement checksum of the pseudo-header (src, dst, length, next header 58) and the ICMPv6 message. */
 export function icmpv6Checksum(src: string, dst: string, msg: Buffer): number {
-  let sum = 0
-  const add = (b: Buffer): void => {
-    for (let i = 0; i + 1 < b.length; i += 2) sum += (b[i] << 8) | b[i + 1]
-    if (b.length & 1) sum += b[b.length - 1] << 8
-  }
-  add(v6(src))
-  add(v6(dst))
-  const tail = Buffer.alloc(8)
-  tail.writeUInt32BE(msg.length, 0)
-  tail[7] = 58
-  add(tail)
-  add(msg)
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16)
-  return ~sum & 0xffff
+  v6(src)
+  v6(dst)
+  return inetChecksum(msg, sum16(pseudoHeader6(src, dst, 58, msg.length)))
 }
 
 /**

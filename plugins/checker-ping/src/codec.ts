@@ -12,14 +12,9 @@ export const ICMP6_TIME_EXCEEDED = 3
 export const ICMP6_ECHO = 128
 export const ICMP6_ECHO_REPLY = 129
 
-/** RFC 1071 internet checksum */
-export function checksum(b: Uint8Array): number {
-  let sum = 0
-  for (let i = 0; i + 1 < b.length; i += 2) sum += (b[i] << 8) | b[i + 1]
-  if (b.length % 2) sum += b[b.length - 1] << 8
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16)
-  return ~sum & 0xffff
-}
+/** RFC 1071 internet checksum (the shared one of @kad/native) */
+import { inetChecksum as checksum } from '@kad/native'
+export { checksum }
 
 export function encodeEcho(family: 4 | 6, id: number, seq: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const b = Buffer.alloc(8 + payload.length)

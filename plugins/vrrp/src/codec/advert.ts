@@ -2,8 +2,7 @@
 // (simple password, IPSEC-AH HMAC-MD5-96). Pure functions: encoders build bytes, decoders return verdicts and never
 // throw on outside bytes.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '@kad/native'
-import { inetChecksum, pseudoHeader4, pseudoHeader6, sum16 } from './checksum.js'
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, inetChecksum, pseudoHeader4, pseudoHeader6, sum16 } from '@kad/native'
 
 export const IPPROTO_VRRP = 112
 export const IPPROTO_AH = 51

@@ -1,5 +1,6 @@
-// Internet checksum (RFC 1071) and the pseudo-headers VRRP v3 uses (RFC 5798 §5.2.8). Pure.
-import { parseIPv4, parseIPv6 } from '@kad/native'
+// Internet checksum (RFC 1071) and the IPv4/IPv6 pseudo-headers (VRRP v3, ICMPv6, UDP). Pure. Shared by every
+// codec that needs them (neighbour discovery here, VRRP, PING_CHECK).
+import { parseIPv4, parseIPv6 } from './ip.js'
 
 /** one's-complement sum of `buf` folded to 16 bits, added to `acc` (not complemented) */
 export function sum16(buf: Uint8Array, acc = 0): number {
