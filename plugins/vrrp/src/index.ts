@@ -12,6 +12,8 @@ import { VrrpInstance } from './instance.js'
 import { SyncGroup } from './sync.js'
 import { Trackers } from './tracking.js'
 
+const noLoc = (k: string, v: unknown): unknown => (k === 'loc' ? undefined : v)
+
 export const PLUGIN_NAME = 'vrrp'
 
 /** the core services this plugin resolves (core's Cradle augmentation is not exported from @kad/core's index) */
@@ -235,7 +237,9 @@ export default definePlugin({
     // reload: an unchanged vrrp section keeps running untouched; a changed one is restarted (adverts resume
     // from BACKUP; keepalived keeps the state of unchanged instances — a finer reload is future work)
     ctx.hooks.reload.tapPromise(PLUGIN_NAME, async (next, prev) => {
-      if (JSON.stringify(vrrpSection(next)) === JSON.stringify(vrrpSection(prev)) && JSON.stringify(next.sections.bfd) === JSON.stringify(prev.sections.bfd)) return
+      // source locations do not count: a comment added above an instance must not restart it
+      const same = (a: unknown, b: unknown) => JSON.stringify(a, noLoc) === JSON.stringify(b, noLoc)
+      if (same(vrrpSection(next), vrrpSection(prev)) && same(next.sections.bfd, prev.sections.bfd)) return
       if (rt) await rt.stop(false)
       rt = undefined
       await startRuntime(next)
