@@ -1,5 +1,6 @@
 import pino from 'pino'
 import { Writable } from 'node:stream'
+import { openSync, writeSync } from 'node:fs'
 import type { Logger } from './log.js'
 import type { ProcessRole } from './plugin/contract.js'
 
@@ -94,7 +95,6 @@ class LineStream extends Writable {
   }
 }
 
-import { openSync, writeSync } from 'node:fs'
 
 class PinoLogger implements Logger {
   private readonly buckets: Map<string, { windowStart: number; count: number; dropped: number }>

@@ -25,7 +25,7 @@ function keepalivedT(args: string[]): Promise<number | null> {
 describe('config: keepalived -t on the broken corpus matches the recorded exit codes', function () {
   this.timeout(60_000)
   before(function () {
-    if (!haveKeepalived) this.skip()
+    if (!haveKeepalived) this.skip() // needs Debian's keepalived 2.2.7 as the reference; installed by scripts/install-deps.sh
   })
   for (const c of CASES) {
     it(`${c.file}${c.opts?.allConfig ? ' -e' : ''}: keepalived exits ${c.keepalived}`, async () => {

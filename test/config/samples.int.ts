@@ -72,7 +72,7 @@ describe('config: keepalived sample corpus (keepalived -t vs kad)', function () 
   const results = new Map<string, ParseResult>()
 
   before(async function () {
-    if (!haveSamples) this.skip()
+    if (!haveSamples) this.skip() // needs Debian's keepalived samples; scripts/install-deps.sh installs them, no issue pending
     built = await builtinTree()
     for (const f of samples) results.set(f, parseConfig({ file: nodePath.join(SAMPLES, f), configId: 'high' }, built.tree))
   })
@@ -83,7 +83,7 @@ describe('config: keepalived sample corpus (keepalived -t vs kad)', function () 
   })
 
   it("keepalived's host-independent verdicts still match the recorded table", async function () {
-    if (!haveKeepalived) this.skip()
+    if (!haveKeepalived) this.skip() // needs Debian's keepalived 2.2.7 as the reference; installed by scripts/install-deps.sh
     const todo = samples.filter((f) => !table[f].hostDependent)
     const got = await pool(todo, 6, async (f) => (await run('keepalived', ['-t', '-i', 'high', '-f', nodePath.join(SAMPLES, f)], 30_000)).code)
     todo.forEach((f, i) => assert.equal(got[i], table[f].rc, f))
@@ -98,6 +98,8 @@ describe('config: keepalived sample corpus (keepalived -t vs kad)', function () 
       // deprecation notes that keep exit 0 are fine: keepalived logs those too
       const others = r.diagnostics.filter((d) => d.code !== 'KAD_CFG_UNKNOWN_KEYWORD' && !(d.severity === 'deprecated' && d.exitClass === 0) && d.severity !== 'info')
       const ka = table[f]
+      // a KNOWN_GAPS sample where a plugin does not yet give keepalived's message: pending with the reason in its
+      // title until the plugin does (issue 4 for vrrp, issue 5 for checkers); then remove the KNOWN_GAPS entry
       const pending = (why: string): void => {
         this.test!.title += ` [pending: ${why}]`
         this.skip()
@@ -116,6 +118,7 @@ describe('config: keepalived sample corpus (keepalived -t vs kad)', function () 
 
   it('bin/kad.js -t never crashes on a sample (when built)', async function () {
     const kad = nodePath.join(repo, 'bin/kad.js')
+    // needs the built CLI (npm run build, which scripts/test.sh runs first)
     if (!fs.existsSync(kad) || !fs.existsSync(nodePath.join(repo, 'core/dist/cli/main.js'))) this.skip()
     const runs = await pool(samples, 6, (f) => run(process.execPath, [kad, '-t', '-i', 'high', '-f', nodePath.join(SAMPLES, f)], 30_000))
     samples.forEach((f, i) => {

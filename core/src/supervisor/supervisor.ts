@@ -136,7 +136,6 @@ export class Supervisor {
 
   private onMessage(role: ChildRole, m: unknown): void {
     if (!isChildToParent(m)) return
-    const s = this.children.get(role)
     switch (m.t) {
       case 'ready':
         this.sendTo(role, { t: 'start', model: this.model, options: this.options })
@@ -153,8 +152,6 @@ export class Supervisor {
       case 'reloaded':
         if (!m.ok) this.log.error(`child ${role} failed to reload: ${m.error}`)
         break
-      default:
-        void s
     }
   }
 

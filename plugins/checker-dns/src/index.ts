@@ -1,6 +1,5 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, connectUdp, specKey } from '@kad/plugin-checkers'
-import { createSocket } from 'node:dgram'
+import { checkerBlock, connectUdp, specKey, udpAttempt } from '@kad/plugin-checkers'
 import { randomInt } from 'node:crypto'
 import * as dnsPacket from 'dns-packet'
 
@@ -49,32 +48,20 @@ export class DnsChecker implements Checker {
     const t = this.spec.target
     const { type, name } = this.opts
     const id = randomInt(0, 65536)
-    return new Promise((resolve) => {
-      const sock = createSocket({ type: t.family === 6 ? 'udp6' : 'udp4' })
-      let done = false
-      const finish = (o: CheckOutcome) => {
-        if (done) return
-        done = true
-        this.last = o.ok ? 'ok' : o.reason
-        signal.removeEventListener('abort', onAbort)
-        try {
-          sock.close()
-        } catch {
-          /* closed */
-        }
-        resolve(o)
-      }
-      const onAbort = () => finish({ ok: false, reason: 'DNS timeout' })
-      signal.addEventListener('abort', onAbort, { once: true })
-      sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, reason: `DNS ${e.code ?? e.message}` }))
-      sock.on('message', (msg) => {
-        const v = judgeReply(msg, id, type)
-        // a stray datagram with another id is ignored; wait for ours until the deadline
-        if (!v.ok && v.reason.startsWith('DNS reply id')) return
-        finish(v)
-      })
-      connectUdp(sock, t, t.port || 53, () => sock.send(encodeQuery(id, type, name)))
-    })
+    return udpAttempt(
+      t,
+      signal,
+      { onTimeout: { ok: false, reason: 'DNS timeout' }, onError: (e) => ({ ok: false, reason: `DNS ${e.code ?? e.message}` }), settled: (o) => (this.last = o.ok ? 'ok' : o.reason) },
+      (sock, finish) => {
+        sock.on('message', (msg) => {
+          const v = judgeReply(msg, id, type)
+          // a stray datagram with another id is ignored; wait for ours until the deadline
+          if (!v.ok && v.reason.startsWith('DNS reply id')) return
+          finish(v)
+        })
+        connectUdp(sock, t, t.port || 53, () => sock.send(encodeQuery(id, type, name)))
+      },
+    )
   }
   compare(spec: CheckerSpec): boolean {
     return spec.type === TYPE && specKey(spec) === this.key()

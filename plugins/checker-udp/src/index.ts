@@ -1,6 +1,5 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, connectUdp, specKey } from '@kad/plugin-checkers'
-import { createSocket } from 'node:dgram'
+import { checkerBlock, connectUdp, specKey, udpAttempt } from '@kad/plugin-checkers'
 import { randomBytes } from 'node:crypto'
 
 export const PLUGIN_NAME = 'checker-udp'
@@ -57,38 +56,28 @@ export class UdpChecker implements Checker {
     const t = this.spec.target
     const o = this.spec.options as UdpOptions
     const needReply = o.requireReply !== undefined || !!o.replyNeeded
-    return new Promise((resolve) => {
-      const sock = createSocket({ type: t.family === 6 ? 'udp6' : 'udp4' })
-      let done = false
-      let quiet: NodeJS.Timeout | undefined
-      const finish = (v: CheckOutcome) => {
-        if (done) return
-        done = true
-        this.last = v.ok ? 'ok' : v.reason
-        if (quiet) clearTimeout(quiet)
-        signal.removeEventListener('abort', onAbort)
-        try {
-          sock.close()
-        } catch {
-          /* closed */
-        }
-        resolve(v)
-      }
-      const onAbort = () => finish({ ok: false, reason: 'UDP timeout waiting for a reply' })
-      signal.addEventListener('abort', onAbort, { once: true })
-      sock.on('error', (e: NodeJS.ErrnoException) =>
-        finish({ ok: false, reason: e.code === 'ECONNREFUSED' ? 'ICMP port unreachable' : `UDP ${e.code ?? e.message}` }),
-      )
-      sock.on('message', (msg) => finish(judgeReply(msg, o)))
-      connectUdp(sock, t, t.port, () => {
-        sock.send(this.payload)
-        if (!needReply) {
-          // no news is good news: an ICMP error arrives within a round trip; stop a little before the deadline
-          const ct = this.spec.timing.connectTimeout * 1000
-          quiet = setTimeout(() => finish({ ok: true }), Math.max(ct * 0.5, ct - 200))
-        }
-      })
-    })
+    return udpAttempt(
+      t,
+      signal,
+      {
+        onTimeout: { ok: false, reason: 'UDP timeout waiting for a reply' },
+        onError: (e) => ({ ok: false, reason: e.code === 'ECONNREFUSED' ? 'ICMP port unreachable' : `UDP ${e.code ?? e.message}` }),
+        settled: (v) => (this.last = v.ok ? 'ok' : v.reason),
+      },
+      (sock, finish) => {
+        let quiet: NodeJS.Timeout | undefined
+        sock.on('message', (msg) => finish(judgeReply(msg, o)))
+        connectUdp(sock, t, t.port, () => {
+          sock.send(this.payload)
+          if (!needReply) {
+            // no news is good news: an ICMP error arrives within a round trip; stop a little before the deadline
+            const ct = this.spec.timing.connectTimeout * 1000
+            quiet = setTimeout(() => finish({ ok: true }), Math.max(ct * 0.5, ct - 200))
+          }
+        })
+        return () => clearTimeout(quiet)
+      },
+    )
   }
   compare(spec: CheckerSpec): boolean {
     return spec.type === TYPE && specKey(spec) === this.key()

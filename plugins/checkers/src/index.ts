@@ -9,7 +9,7 @@ export * from './model.js'
 export { installCommonCheckerKeywords, checkerBlock, realServerOf, readScript, parseRange, rangeAddresses, SCHEDULERS, installFrameworkKeywords, type CheckerBlockOptions } from './keywords.js'
 export { CheckFramework, buildSpec, resolveTiming, setCheckerTypeDefaults, DEFAULT_DELAY_LOOP, DEFAULT_CONNECT_TIMEOUT, type FrameworkDeps, type NotificationSink, type TypeDefaults } from './framework.js'
 export { Probe } from './probe.js'
-export { specKey, connectUdp } from './spec-key.js'
+export { specKey, connectUdp, udpAttempt } from './spec-key.js'
 export { CHECKERS_SCHEMA } from './schema.js'
 
 /**

@@ -14,6 +14,7 @@ import {
   SECTION, emptySection, type NotifyScripts, type RouteModel, type RuleModel, type ScriptRef, type SyncGroupModel,
   type TrackInterfaceModel, type TrackProcessModel, type TrackRef, type VipModel, type VrrpGlobals, type VrrpInstanceModel,
   type VrrpScriptModel, type VrrpSection,
+  type TrackHolder,
 } from './model.js'
 import { VRRP_SCHEMA } from './schema.js'
 
@@ -348,15 +349,6 @@ function trackInterfaceLine(k: KeywordContext, list: TrackInterfaceModel[]): voi
   list.push(t)
 }
 
-interface TrackHolder {
-  trackScripts: TrackRef[]
-  trackInterfaces: TrackInterfaceModel[]
-  trackFiles: TrackRef[]
-  trackProcesses: TrackRef[]
-  notify: NotifyScripts
-  smtpAlert?: boolean
-  notifyPriorityChanges?: boolean
-}
 
 function trackAndNotify<T extends TrackHolder>(b: BlockBuilder<T>): BlockBuilder<T> {
   b.block<TrackRef[]>('track_script', { open: (_k, o) => o.trackScripts, lines: trackRefLine('track_script', [-253, 253]) })

@@ -96,7 +96,18 @@ export interface NotifyScripts {
   masterRxLowerPri?: ScriptRef
 }
 
-export interface VrrpInstanceModel {
+/** what instances and sync groups share: their trackers, notify scripts and alert settings */
+export interface TrackHolder {
+  trackScripts: TrackRef[]
+  trackInterfaces: TrackInterfaceModel[]
+  trackFiles: TrackRef[]
+  trackProcesses: TrackRef[]
+  notify: NotifyScripts
+  smtpAlert?: boolean
+  notifyPriorityChanges?: boolean
+}
+
+export interface VrrpInstanceModel extends TrackHolder {
   name: string
   loc: string
   state: 'MASTER' | 'BACKUP'
@@ -123,14 +134,7 @@ export interface VrrpInstanceModel {
   mcastSrcIp?: string
   mcastDstIp?: string
   trackSrcIp: boolean
-  trackScripts: TrackRef[]
-  trackInterfaces: TrackInterfaceModel[]
-  trackFiles: TrackRef[]
-  trackProcesses: TrackRef[]
   dontTrackPrimary: boolean
-  notify: NotifyScripts
-  smtpAlert?: boolean
-  notifyPriorityChanges?: boolean
   accept?: boolean
   strict?: boolean
   skipCheckAdvAddr?: boolean
@@ -159,17 +163,10 @@ export interface VrrpInstanceModel {
   lvsSyncDaemonInterface?: string
 }
 
-export interface SyncGroupModel {
+export interface SyncGroupModel extends TrackHolder {
   name: string
   loc: string
   group: string[]
-  trackScripts: TrackRef[]
-  trackInterfaces: TrackInterfaceModel[]
-  trackFiles: TrackRef[]
-  trackProcesses: TrackRef[]
-  notify: NotifyScripts
-  smtpAlert?: boolean
-  notifyPriorityChanges?: boolean
   syncGroupTrackingWeight: boolean
 }
 

@@ -69,7 +69,7 @@ describe('bfd consumers through the daemon: track_bfd and BFD_CHECK (namespaces,
   const dir = `/tmp/kad-bfd-consumers-${process.pid}`
 
   before(function () {
-    if (!canRun()) this.skip()
+    if (!canRun()) this.skip() // needs root and FRR's bfdd (installed by scripts/install-deps.sh)
     topo = createTopology(`c${process.pid % 10000}`)
   })
   afterEach(async () => {

@@ -66,7 +66,7 @@ describe('bfd interop with FRR bfdd (namespaces)', function () {
   let published: { ev: BfdSessionEvent; to: string[] }[]
 
   before(function () {
-    if (!canRun()) this.skip()
+    if (!canRun()) this.skip() // needs root and FRR's bfdd (installed by scripts/install-deps.sh)
     topo = createTopology(`${process.pid % 10000}`)
   })
   after(async () => {

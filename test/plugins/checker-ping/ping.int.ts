@@ -12,7 +12,7 @@ describe('PING_CHECK with real ICMP between namespaces', function () {
   this.timeout(30000)
   let host: TestHost
   before(async function () {
-    if (process.getuid?.() !== 0) this.skip()
+    if (process.getuid?.() !== 0) this.skip() // raw ICMP sockets and namespaces need root; CI runs as root
     ip('netns', 'add', A)
     ip('netns', 'add', B)
     ip('-n', A, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1', 'netns', B)

@@ -33,7 +33,7 @@ describe('lb-nftables in namespaces (host kernel)', function () {
   const share = (got: Record<string, number>, name: string, n: number) => (got[name] ?? 0) / n
 
   before(async function () {
-    if (process.getuid?.() !== 0) this.skip()
+    if (process.getuid?.() !== 0) this.skip() // namespaces and nft need root; CI runs as root
     sh(`ip netns del ${ROUTER} 2>/dev/null || true; ip netns add ${ROUTER} && ip -n ${ROUTER} link set lo up`)
     lab = await createLab('kad-nft-', 3, ROUTER)
     backend = new NftLbBackend({ run: nft.run, log: testLogger() })
@@ -102,7 +102,7 @@ describe('lb-nftables plugin: backend selection (host kernel, namespace)', funct
   this.timeout(30_000)
   const NS = 'kad-nft-p'
   before(function () {
-    if (process.getuid?.() !== 0) this.skip()
+    if (process.getuid?.() !== 0) this.skip() // namespaces and nft need root; CI runs as root
     sh(`ip netns del ${NS} 2>/dev/null || true; ip netns add ${NS}`)
   })
   after(() => sh(`ip netns del ${NS} 2>/dev/null || true`))
@@ -168,7 +168,7 @@ virtual_server ${VIP} 80 {
 }
 `
   before(async function () {
-    if (process.getuid?.() !== 0) this.skip()
+    if (process.getuid?.() !== 0) this.skip() // namespaces and nft need root; CI runs as root
     const { mkdtempSync, writeFileSync } = await import('node:fs')
     const { spawn } = await import('node:child_process')
     const { join } = await import('node:path')
