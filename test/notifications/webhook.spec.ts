@@ -58,8 +58,10 @@ describe('examples/kad-plugin-webhook: a third-party notifier end to end', funct
     await host.start()
     host.notifications.publish(ev('FAULT'))
     await waitFor(() => bodies.length >= 1, 5000, 10, 'POST after retries')
+    // The server records the body before it answers, so the client's counters settle a moment later.
     let stats: Record<string, number> = {}
-    host.hooks.dumpJson.call({ section: () => {}, json: (_k, v) => void (stats = v as Record<string, number>) })
+    const read = () => host!.hooks.dumpJson.call({ section: () => {}, json: (_k, v) => void (stats = v as Record<string, number>) })
+    await waitFor(() => (read(), stats.sent === 1), 5000, 10, 'sent counted')
     assert.equal(stats.retries, 2)
     assert.equal(stats.sent, 1)
   })
