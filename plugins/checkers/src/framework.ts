@@ -21,6 +21,7 @@ import type {
   ScriptRunner,
 } from '@kad/core'
 import { Probe } from './probe.js'
+import { canonicalIP, type LocalAddresses } from './ha-suspend.js'
 import { rangeAddresses } from './keywords.js'
 import {
   fmtServer,
@@ -47,6 +48,8 @@ export interface FrameworkDeps {
   /** [0,1) source for the warmup spread; tests inject a fixed one */
   random?: () => number
   role?: ProcessRole
+  /** local addresses for ha_suspend (the checker process: rtnetlink through the `net` service) */
+  addresses?: LocalAddresses
 }
 
 /** per-type defaults when neither the checker, the real server nor the virtual server says */
@@ -156,6 +159,8 @@ class RsState {
 class VsState {
   readonly rs: RsState[] = []
   quorumUp = true
+  /** ha_suspend: the address is not local, its checks do not run */
+  suspended = false
   constructor(readonly model: VirtualServerModel) {}
   get name(): string {
     return fmtVirtualServer(this.model)
@@ -174,6 +179,9 @@ export class CheckFramework {
   private started = false
   private readonly random: () => number
   private readonly log: Logger
+  /** local addresses (ha_suspend); undefined until the first list arrives */
+  private present: ReadonlySet<string> | undefined
+  private unwatch: (() => void) | undefined
 
   constructor(private readonly deps: FrameworkDeps) {
     this.random = deps.random ?? Math.random
@@ -203,6 +211,9 @@ export class CheckFramework {
 
   stop(): void {
     this.started = false
+    this.unwatch?.()
+    this.unwatch = undefined
+    this.present = undefined
     for (const p of this.probes.values()) {
       p.stop()
       p.checker.stop?.()
@@ -256,7 +267,58 @@ export class CheckFramework {
     this.probes = probes
     this.vss = vss
     if (!this.started) return
-    for (const p of probes.values()) {
+    for (const vs of vss) vs.suspended = oldVs.get(vs.name)?.suspended ?? false
+    this.watchAddresses()
+    this.applySuspension()
+  }
+
+  /** ha_suspend needs the local addresses: watch them while any virtual server asks for it */
+  private watchAddresses(): void {
+    const wanted = this.vss.some((v) => v.model.haSuspend)
+    if (!wanted) {
+      this.unwatch?.()
+      this.unwatch = this.present = undefined
+      return
+    }
+    if (this.unwatch) return
+    if (!this.deps.addresses) {
+      this.log.warn('ha_suspend: no source of local addresses in this process - checks are never suspended')
+      return
+    }
+    this.unwatch = this.deps.addresses.watch((present) => {
+      this.present = present
+      if (this.started) this.applySuspension()
+    })
+  }
+
+  /**
+   * keepalived's ha_suspend: a virtual server whose address is not on a local interface has its checkers
+   * suspended (its real servers keep their last state) until the address appears. A probe shared by several
+   * virtual servers (dedup) runs while any of them is active. Only address virtual servers can be suspended
+   * (a fwmark or group has no single address, as in keepalived).
+   */
+  private isSuspended(vs: VsState): boolean {
+    const m = vs.model
+    if (!m.haSuspend || m.kind !== 'ip' || m.address === undefined || !this.deps.addresses) return false
+    // until the first list arrives the address is not known to be here
+    return !this.present?.has(canonicalIP(m.address))
+  }
+
+  private applySuspension(): void {
+    const needed = new Set<Probe>()
+    for (const vs of this.vss) {
+      const s = this.isSuspended(vs)
+      if (s !== vs.suspended) {
+        vs.suspended = s
+        for (const r of vs.rs) this.log.info(`${s ? 'Suspending' : 'Activating'} healthchecker for service ${r.name} for VS ${vs.name}`)
+      }
+      if (!s) for (const r of vs.rs) for (const slot of r.slots) needed.add(slot.probe)
+    }
+    for (const p of this.probes.values()) {
+      if (!needed.has(p)) {
+        if (p.running) p.stop()
+        continue
+      }
       if (p.running) continue
       const spread = p.timing.warmup > 0 ? this.random() * p.timing.warmup * 1000 : 0
       p.start(spread)
@@ -473,15 +535,16 @@ export class CheckFramework {
     const lines: string[] = []
     for (const vs of this.vss) {
       const m = vs.model
-      lines.push(` VS = ${vs.name}`)
+      lines.push(` VS = ${vs.name}${vs.suspended ? ' (suspended)' : ''}`)
       lines.push(`   delay_loop = ${m.delayLoop ?? DEFAULT_DELAY_LOOP}, lvs_sched = ${m.scheduler}, lvs_method = ${m.method}`)
       lines.push(`   protocol = ${m.protocol ?? 'none'}, quorum = ${m.quorum}, hysteresis = ${m.hysteresis}, quorum state = ${vs.quorumUp ? 'UP' : 'DOWN'}, live weight = ${vs.liveWeight()}`)
+      if (m.haSuspend) lines.push(`   ha_suspend = on, checkers ${vs.suspended ? 'suspended' : 'active'}`)
       if (m.sorryServer) lines.push(`   sorry server = ${fmtServer(m.sorryServer)}${m.sorryServer.inhibit ? ' inhibit' : ''}`)
       for (const r of vs.rs) {
         lines.push(`   RS = ${r.id}, weight = ${r.weight}, ${r.up ? 'alive' : 'down'}${r.reason ? ` (${r.reason})` : ''}`)
         for (const s of r.slots) {
           const d = s.probe.checker.dump()
-          lines.push(`     Checker = ${s.probe.checker.type} ${s.ok ? 'up' : 'down'} attempts=${s.probe.stats.attempts} failures=${s.probe.stats.failures} ${JSON.stringify(d)}`)
+          lines.push(`     Checker = ${s.probe.checker.type} ${s.ok ? 'up' : 'down'}${s.probe.running ? '' : ' suspended'} attempts=${s.probe.stats.attempts} failures=${s.probe.stats.failures} ${JSON.stringify(d)}`)
         }
       }
     }
@@ -495,12 +558,13 @@ export class CheckFramework {
         name: vs.name,
         quorumUp: vs.quorumUp,
         liveWeight: vs.liveWeight(),
+        ...(vs.model.haSuspend ? { suspended: vs.suspended } : {}),
         realServers: vs.rs.map((r) => ({
           id: r.id,
           up: r.up,
           weight: r.weight,
           ...(r.reason ? { reason: r.reason } : {}),
-          checkers: r.slots.map((s) => ({ type: s.probe.checker.type, ok: s.ok, ...s.probe.stats, ...s.probe.checker.dump() })),
+          checkers: r.slots.map((s) => ({ type: s.probe.checker.type, ok: s.ok, ...(s.probe.running ? {} : { suspended: true }), ...s.probe.stats, ...s.probe.checker.dump() })),
         })),
       })),
     })

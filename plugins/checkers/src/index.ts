@@ -2,6 +2,8 @@ import { definePlugin, HOST_API_VERSION, STAGES, type HostHooks, type Notificati
 import { CheckFramework, type NotificationSink } from './framework.js'
 import { installFrameworkKeywords, validateSection } from './keywords.js'
 import { checkersSection } from './model.js'
+import { rtnlLocalAddresses } from './ha-suspend.js'
+import type { Networking } from '@kad/native'
 
 export const PLUGIN_NAME = 'checkers'
 
@@ -9,6 +11,7 @@ export * from './model.js'
 export { installCommonCheckerKeywords, checkerBlock, realServerOf, readScript, parseRange, rangeAddresses, SCHEDULERS, installFrameworkKeywords, type CheckerBlockOptions } from './keywords.js'
 export { CheckFramework, buildSpec, resolveTiming, setCheckerTypeDefaults, DEFAULT_DELAY_LOOP, DEFAULT_CONNECT_TIMEOUT, type FrameworkDeps, type NotificationSink, type TypeDefaults } from './framework.js'
 export { Probe } from './probe.js'
+export { rtnlLocalAddresses, canonicalIP, type LocalAddresses, type AddressEventSource } from './ha-suspend.js'
 export { specKey, connectUdp, udpAttempt } from './spec-key.js'
 export { CHECKERS_SCHEMA } from './schema.js'
 
@@ -37,6 +40,8 @@ export default definePlugin({
       // the callable hooks are a container service; the tap-only view is the same object at run time
       const hooks = (cradle.hooks as HostHooks | undefined) ?? (ctx.hooks as unknown as HostHooks)
       const notifications = cradle.notifications as { publish(n: Notification): void } | undefined
+      // ha_suspend watches the local addresses through the networking service's rtnetlink events
+      const net = ctx.container.hasRegistration('net') ? (cradle.net as Networking) : undefined
       return new CheckFramework({
         hooks,
         log: ctx.log,
@@ -45,6 +50,7 @@ export default definePlugin({
         scriptRunner: cradle.scriptRunner as never,
         ...(notifications ? { notifications: notifications as NotificationSink } : {}),
         role: ctx.role,
+        ...(net ? { addresses: rtnlLocalAddresses(net.rtnl, ctx.log) } : {}),
       })
     }
     ctx.hooks.start.tapPromise({ name: PLUGIN_NAME, stage: STAGES.CONSUMER }, async (model) => {

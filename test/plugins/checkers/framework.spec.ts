@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import sinon from 'sinon'
 import checkersPlugin from '@kad/plugin-checkers'
-import { createHost, weights, type Running, type TestHost } from './helpers/host.js'
+import { captureLog, createHost, weights, type Running, type TestHost } from './helpers/host.js'
 import { behaviour, calls, fakePlugin } from './helpers/fake-checker.js'
 
 const vs = (body: string, head = '192.0.2.1 80', extra = '') => `
@@ -190,5 +190,60 @@ describe('check framework (fake timers)', () => {
     assert.deepEqual(weights(run.latest()!), { '[198.51.100.3]:80': 5 })
     assert.equal(calls.length - before, 1)
     assert.equal(run.fw.stats().probes, 2)
+  })
+
+  it('ha_suspend: no check while the VIP is not local, real servers keep their state, checks resume when it appears', async () => {
+    let push: (present: ReadonlySet<string>) => void = () => undefined
+    let watching = 0
+    const addresses = {
+      watch(cb: (present: ReadonlySet<string>) => void) {
+        push = cb
+        watching++
+        return () => void watching--
+      },
+    }
+    const lines: string[] = []
+    // VS .1 has ha_suspend; VS .2 (no ha_suspend) shares .5's probe, which must keep running for it
+    const text = vs(rs('198.51.100.1', '', 'FAKE_CHECK {\n retry 0\n }') + rs('198.51.100.5', '', 'FAKE_CHECK {\n retry 0\n }'), '192.0.2.1 80', 'ha_suspend') + vs(rs('198.51.100.5', '', 'FAKE_CHECK {\n retry 0\n }'), '192.0.2.2 80')
+    run = await host.run(text, { random: () => 0, addresses, log: captureLog(lines) })
+    assert.equal(watching, 1)
+    const of = (a: string) => calls.filter((c) => c.address === a).length
+    // the address list is not known yet: suspended
+    await clock.tickAsync(25000)
+    assert.equal(of('198.51.100.1'), 0)
+    assert.equal(of('198.51.100.5'), 3)
+    assert.ok(lines.includes('Suspending healthchecker for service [198.51.100.1]:tcp:80 for VS [192.0.2.1]:tcp:80'), lines.join('\n'))
+    push(new Set(['198.51.100.200']))
+    await clock.tickAsync(10000)
+    assert.equal(of('198.51.100.1'), 0)
+    const dump: string[] = []
+    run.fw.dumpData({ section: (_t, l) => dump.push(...l), json: () => undefined })
+    assert.ok(dump.includes(' VS = [192.0.2.1]:tcp:80 (suspended)'), dump.join('\n'))
+    assert.ok(dump.some((l) => /Checker = FAKE_CHECK up suspended/.test(l)))
+    // the VIP appears (canonical spelling compared): checks run every delay_loop
+    push(new Set(['198.51.100.200', '192.0.2.1']))
+    await clock.tickAsync(1)
+    assert.equal(of('198.51.100.1'), 1)
+    assert.ok(lines.includes('Activating healthchecker for service [198.51.100.1]:tcp:80 for VS [192.0.2.1]:tcp:80'))
+    behaviour.set('198.51.100.1', 'fail')
+    await clock.tickAsync(10000)
+    await clock.tickAsync(1)
+    assert.equal(of('198.51.100.1'), 2)
+    assert.deepEqual(weights(run.latest()!), { '[198.51.100.5]:80': 5 })
+    // the VIP goes: no more checks; the failed server stays failed, a healed one is not noticed
+    push(new Set(['198.51.100.200']))
+    behaviour.set('198.51.100.1', 'ok')
+    const n5 = of('198.51.100.5')
+    await clock.tickAsync(30000)
+    assert.equal(of('198.51.100.1'), 2)
+    assert.equal(of('198.51.100.5'), n5 + 3)
+    assert.deepEqual(weights(run.latest()!), { '[198.51.100.5]:80': 5 })
+    const j: Record<string, any> = {}
+    run.fw.dumpJson({ json: (k, v) => (j[k] = v), section: () => undefined })
+    assert.equal(j.checkers.virtualServers[0].suspended, true)
+    assert.equal(j.checkers.virtualServers[1].suspended, undefined)
+    await run.stop()
+    run = undefined
+    assert.equal(watching, 0)
   })
 })

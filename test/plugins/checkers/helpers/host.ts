@@ -1,10 +1,31 @@
 /**
- * A small test host for the checker plugins until @kad/core/testing lands: registers plugins against the
- * mini parser and real host hooks, parses a config and runs the check framework with a real Scheduler.
+ * A small test host for the checker plugins: registers plugins against core's real config parser (KeywordTree +
+ * parseConfigText, ajv schemas applied) and real host hooks, parses a config and runs the check framework with a
+ * real Scheduler. Lighter than @kad/core/testing's createTestHost: the framework object is at hand (fw.stats(),
+ * fw.reload(), dumps) and a test may inject the local-address source (ha_suspend).
  */
-import { createHostHooks, Scheduler, ScriptRunner, systemClock, type Clock, type DesiredTopology, type Logger, type Notification, type Plugin, type CheckerResult } from '@kad/core'
-import { CheckFramework, checkersSection } from '@kad/plugin-checkers'
-import { MiniTree, parseText, type MiniResult } from './mini-parser.js'
+import {
+  createHostHooks,
+  KeywordTree,
+  parseConfigText,
+  registerCoreKeywords,
+  Scheduler,
+  ScriptRunner,
+  systemClock,
+  type Clock,
+  type DesiredTopology,
+  type Logger,
+  type Notification,
+  type ParseResult,
+  type Plugin,
+  type CheckerResult,
+} from '@kad/core'
+import { CheckFramework, checkersSection, type LocalAddresses } from '@kad/plugin-checkers'
+
+/** a parse result with the diagnostics' messages at hand */
+export interface MiniResult extends ParseResult {
+  readonly messages: string[]
+}
 
 export const silentLog: Logger = {
   fatal: () => undefined,
@@ -32,10 +53,10 @@ export function captureLog(lines: string[]): Logger {
 }
 
 export interface TestHost {
-  tree: MiniTree
+  tree: KeywordTree
   hooks: ReturnType<typeof createHostHooks>
   parse(text: string): MiniResult
-  run(text: string, opts?: { clock?: Clock; random?: () => number }): Promise<Running>
+  run(text: string, opts?: { clock?: Clock; random?: () => number; addresses?: LocalAddresses; log?: Logger }): Promise<Running>
 }
 
 export interface Running {
@@ -53,7 +74,8 @@ export interface Running {
 }
 
 export async function createHost(plugins: Plugin<any>[], pluginOptions: Record<string, unknown> = {}): Promise<TestHost> {
-  const tree = new MiniTree()
+  const tree = new KeywordTree()
+  registerCoreKeywords(tree)
   const hooks = createHostHooks()
   for (const p of plugins) {
     const options = p.parseOptions ? p.parseOptions(pluginOptions[p.meta.name]) : {}
@@ -63,13 +85,16 @@ export async function createHost(plugins: Plugin<any>[], pluginOptions: Record<s
       role: 'check',
       active: true,
       hooks,
-      keywords: tree,
+      keywords: tree.forPlugin(p.meta.name),
       container: { cradle: {} } as never,
       log: silentLog,
       provide: () => undefined,
     } as never)
   }
-  const parse = (text: string) => parseText(tree, text)
+  const parse = (text: string): MiniResult => {
+    const r = parseConfigText(text, tree, { file: '/etc/keepalived/keepalived.conf', configId: 'test' })
+    return { ...r, messages: r.diagnostics.map((d) => d.message) }
+  }
   return {
     tree,
     hooks,
@@ -96,12 +121,13 @@ export async function createHost(plugins: Plugin<any>[], pluginOptions: Record<s
       }
       const fw = new CheckFramework({
         hooks,
-        log: silentLog,
+        log: opts.log ?? silentLog,
         scheduler,
         clock,
         scriptRunner: runner,
         notifications: { publish: (n) => notifications.push(n) },
         ...(opts.random ? { random: opts.random } : {}),
+        ...(opts.addresses ? { addresses: opts.addresses } : {}),
       })
       fw.start(checkersSection(parsed.model))
       const latest = () => topologies[topologies.length - 1]
