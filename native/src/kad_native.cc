@@ -6,7 +6,9 @@
 //   - builds / parses the few control messages kad needs (TTL, hop limit, packet info),
 //   - drives non-blocking reads with a uv_poll_t: when the fd is readable, drain up to `batch` datagrams
 //     into one JavaScript callback (no threads, no busy loop),
-//   - maps errno to JavaScript errors { code: 'EPERM', errno: -1, syscall: 'socket' }.
+//   - maps errno to JavaScript errors { code: 'EPERM', errno: -1, syscall: 'socket' },
+//   - runs many short non-blocking TCP connections (Streams: health checks) on one epoll set polled by libuv,
+//     reporting every readiness of a loop turn in one JavaScript call through a shared Int32Array.
 #include <napi.h>
 #include <uv.h>
 
@@ -15,8 +17,10 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -460,6 +464,259 @@ class Socket : public Napi::ObjectWrap<Socket> {
   }
 };
 
+
+// Streams: short non-blocking TCP connections for health checks, all on one epoll set that one uv_poll_t
+// watches. A connection is named by its fd; JavaScript gives each an id that events carry back (an fd number is
+// reused after close, the id is not). Every readiness of one loop turn is written as (id, kind, value) triples
+// into a shared Int32Array and reported in ONE JavaScript call, with received bytes in a side array:
+//   kind 1 CONNECT: value = 0 (connected) or the errno of the failed connect (SO_ERROR)
+//   kind 2 DATA:    value = index of the Buffer in the side array
+//   kind 3 EOF:     value = 0
+//   kind 4 ERROR:   value = errno of recv
+// Synchronous failures are returned as negative numbers: -(errno | stage << 16), stage 1 socket,
+// 2 SO_BINDTODEVICE, 3 SO_MARK, 4 bind, 5 connect, 6 epoll_ctl, 7 send.
+class Streams : public Napi::ObjectWrap<Streams> {
+ public:
+  static constexpr uint32_t kCapacity = 1024;  // events per JavaScript call
+  enum : uint8_t { kFree = 0, kConnecting = 1, kIdle = 2, kReading = 3, kDone = 4 };
+  struct Conn {
+    uint32_t id = 0;
+    uint8_t state = kFree;
+  };
+
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Streams",
+                       {
+                           InstanceAccessor<&Streams::GetEvents>("events"),
+                           InstanceAccessor<&Streams::GetActive>("active"),
+                           InstanceMethod<&Streams::Open>("open"),
+                           InstanceMethod<&Streams::Send>("send"),
+                           InstanceMethod<&Streams::Read>("read"),
+                           InstanceMethod<&Streams::CloseConn>("close"),
+                           InstanceMethod<&Streams::GetOpt>("getOption"),
+                       });
+  }
+
+  // new Streams(callback(count, buffers | undefined))
+  explicit Streams(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Streams>(info) {
+    Napi::Env env = info.Env();
+    if (!NeedType(env, info[0].IsFunction(), "Streams(callback)")) return;
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) {
+      ErrnoError(env, errno, "epoll_create1").ThrowAsJavaScriptException();
+      return;
+    }
+    cb_ = Napi::Persistent(info[0].As<Napi::Function>());
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kCapacity * 3 * sizeof(int32_t));
+    events_ = static_cast<int32_t*>(ab.Data());
+    eventsArray_ = Napi::Persistent(Napi::Int32Array::New(env, kCapacity * 3, ab, 0));
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    uv_poll_init(loop, poll_, epfd_);
+    poll_->data = this;
+    uv_poll_start(poll_, UV_READABLE, OnReady);
+    // only open connections keep the loop alive
+    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    Napi::ObjectWrap<Streams>::Ref();  // the engine lives as long as the process (the poll points at it)
+  }
+
+  ~Streams() override {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    }
+    for (size_t fd = 0; fd < conns_.size(); fd++)
+      if (conns_[fd].state != kFree) close(static_cast<int>(fd));
+    if (epfd_ >= 0) close(epfd_);
+  }
+
+ private:
+  int epfd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference cb_;
+  Napi::Reference<Napi::Int32Array> eventsArray_;
+  int32_t* events_ = nullptr;
+  std::vector<Conn> conns_;
+  uint32_t active_ = 0;
+  uint8_t rbuf_[65536];
+
+  Napi::Value GetEvents(const Napi::CallbackInfo& info) { return eventsArray_.Value(); }
+  Napi::Value GetActive(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), active_); }
+
+  Conn* ConnOf(const Napi::Value& v) {
+    if (!v.IsNumber()) return nullptr;
+    int fd = v.As<Napi::Number>().Int32Value();
+    if (fd < 0 || static_cast<size_t>(fd) >= conns_.size() || conns_[fd].state == kFree) return nullptr;
+    return &conns_[fd];
+  }
+
+  static Napi::Value Fail(Napi::Env env, int err, int stage) { return Napi::Number::New(env, -(err | (stage << 16))); }
+
+  // open(id, domain, sockaddr, bindSockaddr | null, ifname | null, mark) -> fd | -(errno | stage << 16)
+  Napi::Value Open(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!NeedType(env, info[0].IsNumber() && info[1].IsNumber() && info[2].IsBuffer(), "open(id, domain, sockaddr, bind, ifname, mark)"))
+      return env.Undefined();
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    int domain = info[1].As<Napi::Number>().Int32Value();
+    auto sa = info[2].As<Napi::Buffer<uint8_t>>();
+    int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return Fail(env, errno, 1);
+    auto bail = [&](int stage) {
+      int e = errno;
+      close(fd);
+      return Fail(env, e, stage);
+    };
+    if (info[4].IsBuffer()) {  // NUL-terminated interface name
+      auto n = info[4].As<Napi::Buffer<uint8_t>>();
+      if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, n.Data(), static_cast<socklen_t>(n.Length())) != 0) return bail(2);
+    }
+    if (info[5].IsNumber()) {
+      uint32_t mark = info[5].As<Napi::Number>().Uint32Value();
+      if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0) return bail(3);
+    }
+    if (info[3].IsBuffer()) {
+      auto b = info[3].As<Napi::Buffer<uint8_t>>();
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (::bind(fd, reinterpret_cast<const sockaddr*>(b.Data()), static_cast<socklen_t>(b.Length())) != 0) return bail(4);
+    }
+    if (connect(fd, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0 && errno != EINPROGRESS)
+      return bail(5);
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLONESHOT;
+    ev.data.fd = fd;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return bail(6);
+    if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) + 64);
+    conns_[fd].id = id;
+    conns_[fd].state = kConnecting;
+    if (active_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return Napi::Number::New(env, fd);
+  }
+
+  // send(fd, data) -> bytes sent | -(errno | 7 << 16)
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ConnOf(info[0]) == nullptr) return Fail(env, EBADF, 7);
+    if (!NeedType(env, info[1].IsBuffer(), "send(fd, Buffer)")) return env.Undefined();
+    auto b = info[1].As<Napi::Buffer<uint8_t>>();
+    ssize_t n = ::send(info[0].As<Napi::Number>().Int32Value(), b.Data(), b.Length(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) return Fail(env, errno, 7);
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // read(fd) -> 0 | -(errno | 6 << 16): report DATA / EOF / ERROR events from now on
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Conn* c = ConnOf(info[0]);
+    if (c == nullptr) return Fail(env, EBADF, 6);
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.fd = fd;
+    if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) != 0) return Fail(env, errno, 6);
+    c->state = kReading;
+    return Napi::Number::New(env, 0);
+  }
+
+  // close(fd, reset) -> the connection's id (0: not open). reset sends an RST (SO_LINGER 0): no FIN handshake,
+  // no TIME_WAIT
+  Napi::Value CloseConn(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Conn* c = ConnOf(info[0]);
+    if (c == nullptr) return Napi::Number::New(env, 0);
+    uint32_t id = c->id;
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    if (info[1].ToBoolean().Value()) {
+      linger l{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    // closing the only reference to the file removes it from the epoll set
+    close(fd);
+    c->state = kFree;
+    c->id = 0;
+    if (--active_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return Napi::Number::New(env, id);
+  }
+
+  // getOption(fd, level, name) -> integer value (tests read SO_MARK / SO_BINDTODEVICE index back)
+  Napi::Value GetOpt(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ConnOf(info[0]) == nullptr || !info[1].IsNumber() || !info[2].IsNumber()) return env.Undefined();
+    uint8_t out[64] = {0};
+    socklen_t len = sizeof out;
+    if (getsockopt(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(), out, &len) != 0) {
+      ErrnoError(env, errno, "getsockopt").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Buffer<uint8_t>::Copy(env, out, len);
+  }
+
+  static void OnReady(uv_poll_t* handle, int status, int /*events*/) {
+    Streams* self = static_cast<Streams*>(handle->data);
+    if (self != nullptr) self->Dispatch();
+  }
+
+  void Dispatch() {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    epoll_event evs[256];
+    uint32_t count = 0;
+    Napi::Array bufs;
+    uint32_t nbufs = 0;
+    // drain the set (bounded by the event buffer), then report once
+    while (count + 256 <= kCapacity) {
+      int n = epoll_wait(epfd_, evs, 256, 0);
+      if (n <= 0) break;
+      for (int i = 0; i < n; i++) {
+        int fd = evs[i].data.fd;
+        if (fd < 0 || static_cast<size_t>(fd) >= conns_.size()) continue;
+        Conn& c = conns_[fd];
+        int32_t* e = events_ + 3 * count;
+        if (c.state == kConnecting) {
+          int soerr = 0;
+          socklen_t len = sizeof soerr;
+          if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
+          if (soerr == 0 && (evs[i].events & (EPOLLERR | EPOLLHUP))) soerr = ECONNRESET;
+          c.state = kIdle;  // EPOLLONESHOT: no more events until read()
+          e[0] = static_cast<int32_t>(c.id);
+          e[1] = 1;
+          e[2] = soerr;
+          count++;
+        } else if (c.state == kReading) {
+          ssize_t r = recv(fd, rbuf_, sizeof rbuf_, MSG_DONTWAIT);
+          if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+          e[0] = static_cast<int32_t>(c.id);
+          if (r > 0) {
+            if (nbufs == 0) bufs = Napi::Array::New(env);
+            bufs.Set(nbufs, Napi::Buffer<uint8_t>::Copy(env, rbuf_, static_cast<size_t>(r)));
+            e[1] = 2;
+            e[2] = static_cast<int32_t>(nbufs++);
+          } else {
+            e[1] = r == 0 ? 3 : 4;
+            e[2] = r == 0 ? 0 : errno;
+            // stop reporting a finished connection until it is closed
+            epoll_event off{};
+            off.data.fd = fd;
+            epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &off);
+            c.state = kDone;
+          }
+          count++;
+        }
+      }
+      if (n < 256) break;
+    }
+    if (count == 0) return;
+    cb_.MakeCallback(Value(), {Napi::Number::New(env, count), nbufs ? static_cast<Napi::Value>(bufs) : env.Undefined()});
+    if (env.IsExceptionPending()) {
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+};
+
 // ifNameToIndex(name, netns?) -> number (0 if unknown)
 Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -572,6 +829,7 @@ Napi::Value WatchSignal(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Socket", Socket::Init(env));
+  exports.Set("Streams", Streams::Init(env));
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
   exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName));
   exports.Set("openInNetns", Napi::Function::New(env, OpenInNetns));

@@ -1,64 +1,86 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
 import { checkerBlock, specKey } from '@kad/plugin-checkers'
-import { connect, type Socket } from 'node:net'
+import { streams, streamTarget, type StreamHandler, type StreamTarget } from '@kad/native'
 
 export const PLUGIN_NAME = 'checker-tcp'
 export const TYPE = 'TCP_CHECK'
 
-/**
- * Open a TCP connection honouring bindto/bind_port/connect_ip/port and the abort signal. Resolves with the
- * connected socket, or rejects with the reason. The caller owns the socket.
- */
-export function tcpConnect(spec: CheckerSpec, signal: AbortSignal): Promise<Socket> {
+/** The native stream target of a check: connect_ip/port, bindto, bind_port, bind_if (SO_BINDTODEVICE), fwmark (SO_MARK). */
+export function checkTarget(spec: CheckerSpec): StreamTarget {
   const t = spec.target
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new Error('aborted'))
-      return
-    }
-    const sock = connect({
-      host: t.address,
-      port: t.port,
-      family: t.family,
-      ...(t.bindTo !== undefined ? { localAddress: t.bindTo } : {}),
-      ...(t.bindPort !== undefined ? { localPort: t.bindPort } : {}),
-      noDelay: true,
-    })
-    const onAbort = () => {
-      sock.destroy()
-      reject(new Error('aborted'))
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    sock.once('connect', () => {
-      signal.removeEventListener('abort', onAbort)
-      sock.removeAllListeners('error')
-      sock.on('error', () => undefined)
-      resolve(sock)
-    })
-    sock.once('error', (e: NodeJS.ErrnoException) => {
-      signal.removeEventListener('abort', onAbort)
-      sock.destroy()
-      reject(new Error(e.code ?? e.message))
-    })
+  return streamTarget({
+    family: t.family,
+    address: t.address,
+    port: t.port,
+    ...(t.bindTo !== undefined ? { bindTo: t.bindTo } : {}),
+    ...(t.bindPort !== undefined ? { bindPort: t.bindPort } : {}),
+    ...(t.bindIf !== undefined ? { bindIf: t.bindIf } : {}),
+    ...(t.fwmark !== undefined ? { mark: t.fwmark } : {}),
   })
 }
 
-/** TCP_CHECK: the check passes when a TCP connection completes; it is reset at once. */
-export class TcpChecker implements Checker {
+const OK: CheckOutcome = Object.freeze({ ok: true })
+
+/**
+ * TCP_CHECK: the check passes when a TCP connection completes; it is closed at once with a reset (as HAProxy's
+ * TCP check does: no FIN handshake or TIME_WAIT on either side). One attempt is a non-blocking connect on the
+ * native stream engine (socket, connect, one epoll readiness, SO_ERROR, close): no node stream, no per-check
+ * timer (the framework's deadline aborts the signal).
+ */
+export class TcpChecker implements Checker, StreamHandler {
   readonly type = TYPE
   private lastError = ''
-  constructor(readonly spec: CheckerSpec) {}
-  async check(signal: AbortSignal): Promise<CheckOutcome> {
+  private target: StreamTarget | undefined
+  private targetError = ''
+  /** the attempt in flight */
+  private fd = -1
+  private signal: AbortSignal | undefined
+  private settle: ((o: CheckOutcome) => void) | undefined
+  private readonly onAbort = () => this.end(-1, 'aborted')
+  private readonly executor = (resolve: (o: CheckOutcome) => void) => {
+    this.settle = resolve
+  }
+
+  constructor(readonly spec: CheckerSpec) {
     try {
-      const s = await tcpConnect(this.spec, signal)
-      // close with a reset (as HAProxy's TCP check does): no FIN handshake or TIME_WAIT left on either side
-      s.resetAndDestroy()
-      return { ok: true }
+      this.target = checkTarget(spec)
     } catch (e) {
-      this.lastError = (e as Error).message
-      return { ok: false, reason: `TCP connect to [${this.spec.target.address}]:${this.spec.target.port} failed: ${this.lastError}` }
+      this.targetError = (e as Error).message
     }
   }
+
+  check(signal: AbortSignal): Promise<CheckOutcome> {
+    if (this.settle) this.end(-1, 'superseded by a new attempt')
+    if (signal.aborted) return Promise.resolve(this.fail('aborted'))
+    if (!this.target) return Promise.resolve(this.fail(this.targetError))
+    const fd = streams().open(this.target, this)
+    if (typeof fd === 'string') return Promise.resolve(this.fail(fd))
+    this.fd = fd
+    this.signal = signal
+    signal.addEventListener('abort', this.onAbort, { once: true })
+    return new Promise(this.executor)
+  }
+
+  /** StreamHandler: the connect finished */
+  onConnect(err: string | undefined): void {
+    this.end(err === undefined ? 0 : 1, err ?? '')
+  }
+
+  /** close the attempt; how: 0 connected, 1 connect failed, -1 aborted / superseded */
+  private end(how: number, err: string): void {
+    const settle = this.settle
+    if (this.fd >= 0) streams().close(this.fd, true)
+    this.fd = -1
+    this.signal?.removeEventListener('abort', this.onAbort)
+    this.signal = this.settle = undefined
+    if (settle) settle(how === 0 ? OK : this.fail(err))
+  }
+
+  private fail(err: string): CheckOutcome {
+    this.lastError = err
+    return { ok: false, reason: `TCP connect to [${this.spec.target.address}]:${this.spec.target.port} failed: ${err}` }
+  }
+
   compare(spec: CheckerSpec): boolean {
     return spec.type === TYPE && specKey(spec, false) === specKey(this.spec, false)
   }
@@ -67,6 +89,9 @@ export class TcpChecker implements Checker {
   }
   dump(): Record<string, unknown> {
     return { target: `[${this.spec.target.address}]:${this.spec.target.port}`, ...(this.lastError ? { lastError: this.lastError } : {}) }
+  }
+  stop(): void {
+    if (this.settle || this.fd >= 0) this.end(-1, 'stopped')
   }
 }
 

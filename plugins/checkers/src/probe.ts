@@ -1,6 +1,10 @@
 /**
  * One scheduled check: a `Checker` plus its timing. Identical checks (same checker key and timing) configured
  * under several virtual servers share one Probe, which runs once per delay_loop and fans its verdict out.
+ *
+ * Cost per attempt is kept to what the attempt needs: the AbortSignal is reused until it is aborted, and the hard
+ * deadline is an entry in a FIFO shared by every probe with the same connect_timeout (one scheduler timer per
+ * queue, armed at the oldest attempt still in flight) instead of a timer per attempt.
  */
 import type { Checker, CheckOutcome, CheckTiming, Logger, Scheduler, TaskHandle } from '@kad/core'
 
@@ -14,17 +18,90 @@ export interface ProbeStats {
   lastDurationMs: number
 }
 
+/**
+ * Deadlines of attempts that all last `timeoutMs`: entries arrive in deadline order, so a FIFO holds them. An
+ * entry whose attempt has settled is dropped lazily when the queue's one timer fires (attempts mostly settle long
+ * before their deadline, so one firing sweeps thousands of them).
+ */
+class DeadlineQueue {
+  private probes: (Probe | undefined)[] = []
+  private tokens: number[] = []
+  private ats: number[] = []
+  private head = 0
+  private timer: TaskHandle | undefined
+  private readonly fire = () => this.sweep()
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    readonly timeoutMs: number,
+  ) {}
+
+  push(p: Probe, token: number, at: number): void {
+    this.probes.push(p)
+    this.tokens.push(token)
+    this.ats.push(at)
+    if (!this.timer?.active) this.timer = this.scheduler.addTimer('check.deadlines', at - this.scheduler.now(), this.fire)
+  }
+
+  private sweep(): void {
+    this.timer = undefined
+    const now = this.scheduler.now()
+    while (this.head < this.probes.length) {
+      const i = this.head
+      const p = this.probes[i]!
+      if (!p.inFlight(this.tokens[i])) {
+        this.probes[i] = undefined
+        this.head++
+        continue
+      }
+      if (this.ats[i] > now) break
+      this.probes[i] = undefined
+      this.head++
+      p.timedOut(this.tokens[i])
+    }
+    if (this.head >= this.probes.length) {
+      this.probes.length = this.tokens.length = this.ats.length = 0
+      this.head = 0
+      return
+    }
+    if (this.head > 4096 && this.head * 2 > this.probes.length) {
+      this.probes = this.probes.slice(this.head)
+      this.tokens = this.tokens.slice(this.head)
+      this.ats = this.ats.slice(this.head)
+      this.head = 0
+    }
+    if (!this.timer) this.timer = this.scheduler.addTimer('check.deadlines', this.ats[this.head] - now, this.fire)
+  }
+}
+
+const deadlineQueues = new WeakMap<Scheduler, Map<number, DeadlineQueue>>()
+function deadlineQueue(scheduler: Scheduler, timeoutMs: number): DeadlineQueue {
+  let m = deadlineQueues.get(scheduler)
+  if (!m) deadlineQueues.set(scheduler, (m = new Map()))
+  let q = m.get(timeoutMs)
+  if (!q) m.set(timeoutMs, (q = new DeadlineQueue(scheduler, timeoutMs)))
+  return q
+}
+
 export class Probe {
   readonly listeners = new Set<VerdictListener>()
   last: CheckOutcome | undefined
   readonly stats: ProbeStats = { attempts: 0, failures: 0, timeouts: 0, verdicts: 0, lastDurationMs: 0 }
   private task: TaskHandle | undefined
-  private deadline: TaskHandle | undefined
+  /** reused by consecutive attempts until it is aborted */
   private abort: AbortController | undefined
   private unsubscribe: (() => void) | undefined
   private stopped = true
-  /** bumps on every stop so late settlements of an aborted attempt are ignored */
-  private epoch = 0
+  /** bumps on every attempt and every stop: a settlement or deadline carrying an older token is ignored */
+  private token = 0
+  /** the attempt in flight: its number (0 first try), cycle start, start time; -1 when none */
+  private tryNo = -1
+  private cycleStart = 0
+  private started = 0
+  private readonly deadlines: DeadlineQueue
+  private readonly cycleFn = () => this.attempt(0, this.scheduler.now())
+  private readonly retryFn = () => this.attempt(this.retryNext, this.cycleStart)
+  private retryNext = 0
 
   constructor(
     readonly key: string,
@@ -34,7 +111,9 @@ export class Probe {
     private readonly log: Logger,
     readonly logAllFailures = false,
     readonly label = '',
-  ) {}
+  ) {
+    this.deadlines = deadlineQueue(scheduler, timing.connectTimeout * 1000)
+  }
 
   get running(): boolean {
     return !this.stopped
@@ -47,70 +126,54 @@ export class Probe {
     if (this.checker.subscribe) {
       this.unsubscribe = this.checker.subscribe((o) => this.verdict(o))
       // one initial read so the state is known without waiting for a change
-      this.task = this.scheduler.addTimer(`check.${this.key}`, 0, () => this.attempt(0, this.scheduler.now()))
+      this.task = this.scheduler.addTimer(`check.${this.key}`, 0, this.cycleFn)
       return
     }
-    this.task = this.scheduler.addTimer(`check.${this.key}`, firstDelayMs, () => this.cycle())
+    this.task = this.scheduler.addTimer(`check.${this.key}`, firstDelayMs, this.cycleFn)
   }
 
   stop(): void {
     this.stopped = true
-    this.epoch++
+    this.token++
+    this.tryNo = -1
     this.task?.cancel()
-    this.deadline?.cancel()
     this.abort?.abort(new Error('stopped'))
     this.unsubscribe?.()
-    this.task = this.deadline = this.abort = this.unsubscribe = undefined
+    this.task = this.abort = this.unsubscribe = undefined
   }
 
   /** run a whole cycle now (fast_recovery, tests) */
   runNow(): void {
-    if (this.stopped || this.abort) return
+    if (this.stopped || this.tryNo >= 0) return
     this.task?.cancel()
-    this.cycle()
-  }
-
-  private cycle(): void {
     this.attempt(0, this.scheduler.now())
   }
 
+  /** @internal the deadline queue: is the attempt with this token still running? */
+  inFlight(token: number): boolean {
+    return token === this.token && this.tryNo >= 0
+  }
+
+  /** @internal the deadline queue: the attempt with this token reached its hard deadline */
+  timedOut(token: number): void {
+    if (!this.inFlight(token)) return
+    const ac = this.abort
+    this.abort = undefined
+    ac?.abort(new Error('timeout'))
+    this.finish(token, { ok: false, reason: `timeout after ${this.timing.connectTimeout}s` }, true)
+  }
+
   private attempt(n: number, cycleStart: number): void {
+    this.task = undefined
     if (this.stopped) return
-    const epoch = this.epoch
-    const ac = new AbortController()
-    this.abort = ac
+    const token = ++this.token
+    this.tryNo = n
+    this.cycleStart = cycleStart
     this.stats.attempts++
-    const started = this.scheduler.now()
-    let settled = false
-    const finish = (o: CheckOutcome, timedOut: boolean) => {
-      if (settled || epoch !== this.epoch) return
-      settled = true
-      this.deadline?.cancel()
-      this.deadline = undefined
-      this.abort = undefined
-      this.stats.lastDurationMs = this.scheduler.now() - started
-      if (timedOut) this.stats.timeouts++
-      if (!o.ok) {
-        this.stats.failures++
-        if (this.logAllFailures || n >= this.timing.retry) {
-          this.log.limited(`check-fail:${this.key}`, 'info', `${this.label}: check failed: ${o.reason}`, { attempt: n + 1 })
-        }
-        if (n < this.timing.retry && !this.checker.subscribe) {
-          this.task = this.scheduler.addTimer(`check.${this.key}.retry`, this.timing.delayBeforeRetry * 1000, () => this.attempt(n + 1, cycleStart))
-          return
-        }
-      }
-      this.verdict(o)
-      if (this.checker.subscribe) return
-      // next cycle one delay_loop after this one began (never in the past: no catch-up bursts)
-      const next = Math.max(cycleStart + this.timing.delayLoop * 1000, this.scheduler.now())
-      this.task = this.scheduler.addTimer(`check.${this.key}`, next - this.scheduler.now(), () => this.cycle())
-    }
-    // the hard deadline: whatever the checker does, the attempt ends here
-    this.deadline = this.scheduler.addTimer(`check.${this.key}.deadline`, this.timing.connectTimeout * 1000, () => {
-      ac.abort(new Error('timeout'))
-      finish({ ok: false, reason: `timeout after ${this.timing.connectTimeout}s` }, true)
-    })
+    const started = (this.started = this.scheduler.now())
+    const ac = (this.abort ??= new AbortController())
+    // the hard deadline: whatever the checker does, the attempt ends there
+    this.deadlines.push(this, token, started + this.deadlines.timeoutMs)
     let p: Promise<CheckOutcome>
     try {
       p = this.checker.check(ac.signal)
@@ -118,20 +181,51 @@ export class Probe {
       p = Promise.reject(e)
     }
     p.then(
-      (o) => finish(o, false),
-      (e: unknown) => finish({ ok: false, reason: e instanceof Error ? e.message : String(e) }, false),
+      (o) => this.finish(token, o, false),
+      (e: unknown) => this.finish(token, { ok: false, reason: e instanceof Error ? e.message : String(e) }, false),
     )
+  }
+
+  private finish(token: number, o: CheckOutcome, timedOut: boolean): void {
+    if (!this.inFlight(token)) return
+    const n = this.tryNo
+    this.tryNo = -1
+    this.stats.lastDurationMs = this.scheduler.now() - this.started
+    if (timedOut) this.stats.timeouts++
+    if (!o.ok) {
+      this.stats.failures++
+      if (this.logAllFailures || n >= this.timing.retry) {
+        this.log.limited(`check-fail:${this.key}`, 'info', `${this.label}: check failed: ${o.reason}`, { attempt: n + 1 })
+      }
+      if (n < this.timing.retry && !this.checker.subscribe) {
+        this.retryNext = n + 1
+        this.task = this.scheduler.addTimer(`check.${this.key}.retry`, this.timing.delayBeforeRetry * 1000, this.retryFn)
+        return
+      }
+    }
+    this.verdict(o)
+    if (this.checker.subscribe || this.stopped) return
+    // next cycle one delay_loop after this one began (never in the past: no catch-up bursts)
+    const now = this.scheduler.now()
+    const next = Math.max(this.cycleStart + this.timing.delayLoop * 1000, now)
+    this.task = this.scheduler.addTimer(`check.${this.key}`, next - now, this.cycleFn)
   }
 
   private verdict(o: CheckOutcome): void {
     this.last = o
     this.stats.verdicts++
-    for (const l of [...this.listeners]) {
-      try {
-        l(o)
-      } catch (e) {
-        this.log.error(`${this.label}: result handler failed: ${(e as Error).stack ?? String(e)}`)
-      }
+    if (this.listeners.size === 1) {
+      for (const l of this.listeners) this.call(l, o)
+      return
+    }
+    for (const l of [...this.listeners]) this.call(l, o)
+  }
+
+  private call(l: VerdictListener, o: CheckOutcome): void {
+    try {
+      l(o)
+    } catch (e) {
+      this.log.error(`${this.label}: result handler failed: ${(e as Error).stack ?? String(e)}`)
     }
   }
 }
