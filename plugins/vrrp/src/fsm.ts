@@ -50,7 +50,7 @@ export type FsmEvent =
   | { type: 'faultCleared'; now: number }
   | { type: 'priority'; now: number; priority: number }
   | { type: 'sync'; now: number; to: 'MASTER' | 'BACKUP' | 'FAULT' } // sync group: follow the group
-  | { type: 'shutdown'; now: number }
+  | { type: 'shutdown'; now: number; notifyAs?: 'STOP' | 'DELETED' | 'FAULT' } // FAULT/DELETED: removed at a reload
 
 export type FsmAction =
   | { type: 'sendAdvert'; priority: number }
@@ -61,7 +61,7 @@ export type FsmAction =
   | { type: 'addVips' }
   | { type: 'removeVips' }
   | { type: 'sendGarp'; lowerPrio?: boolean }
-  | { type: 'notify'; from: VrrpState; to: VrrpState | 'STOP'; reason: string }
+  | { type: 'notify'; from: VrrpState; to: VrrpState | 'STOP' | 'DELETED'; reason: string }
   | { type: 'masterRxLowerPri'; priority: number; src: string }
 
 export interface StepResult {
@@ -143,7 +143,8 @@ export function step(c: FsmConfig, s: FsmState, e: FsmEvent): StepResult {
     case 'shutdown': {
       if (s.state === 'MASTER') actions.push({ type: 'cancelAdvertTimer' }, { type: 'sendAdvert', priority: PRIO_STOP }, { type: 'removeVips' })
       if (s.state === 'BACKUP') actions.push({ type: 'cancelMasterDown' })
-      if (s.state !== 'INIT') actions.push({ type: 'notify', from: s.state, to: 'STOP', reason: 'shutdown' })
+      const as = e.notifyAs ?? 'STOP'
+      if (s.state !== 'INIT') actions.push({ type: 'notify', from: s.state, to: as, reason: as === 'STOP' ? 'shutdown' : 'deleted' })
       return { state: { ...s, state: 'INIT', preemptAt: undefined }, actions }
     }
     case 'fault': {

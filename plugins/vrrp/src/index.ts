@@ -11,8 +11,44 @@ import { KernelState } from './addresses.js'
 import { VrrpInstance } from './instance.js'
 import { SyncGroup } from './sync.js'
 import { Trackers } from './tracking.js'
+import { AcceptFirewall } from './firewall.js'
+import type { VrrpInstanceModel } from './model.js'
 
 const noLoc = (k: string, v: unknown): unknown => (k === 'loc' ? undefined : v)
+/** equal apart from source locations (a comment added above an instance must not restart it) */
+export const sameConfig = (a: unknown, b: unknown): boolean => JSON.stringify(a, noLoc) === JSON.stringify(b, noLoc)
+
+export interface ReloadPlan {
+  /** everything but the instance list changed (globals, scripts, sync groups, statics, …): restart the stack */
+  full: boolean
+  keep: string[]
+  remove: string[]
+  add: string[]
+}
+
+/**
+ * What a reload (SIGHUP) does with the VRRP section, as keepalived's clear_diff_vrrp: unchanged instances keep
+ * running, removed ones go, new ones start; an instance whose block changed is removed and added again. Anything
+ * outside the instance list that changed, or a sync-group member that changed, restarts the whole stack. Pure.
+ */
+export function planReload(prev: VrrpSection, next: VrrpSection, prevBfd?: unknown, nextBfd?: unknown): ReloadPlan {
+  const rest = (s: VrrpSection) => ({ ...s, instances: undefined })
+  const byName = (s: VrrpSection) => new Map(s.instances.filter((i) => i.vrid).map((i) => [i.name, i] as [string, VrrpInstanceModel]))
+  const p = byName(prev)
+  const n = byName(next)
+  const keep: string[] = []
+  const remove: string[] = []
+  const add: string[] = []
+  for (const [name, m] of p) {
+    const nm = n.get(name)
+    if (nm && sameConfig(m, nm)) keep.push(name)
+    else remove.push(name)
+  }
+  for (const name of n.keys()) if (!keep.includes(name)) add.push(name)
+  const grouped = new Set([...prev.syncGroups, ...next.syncGroups].flatMap((g) => g.group))
+  const full = !sameConfig(rest(prev), rest(next)) || !sameConfig(prevBfd, nextBfd) || [...remove, ...add].some((x) => grouped.has(x))
+  return { full, keep, remove, add }
+}
 
 export const PLUGIN_NAME = 'vrrp'
 
@@ -36,10 +72,11 @@ export class VrrpRuntime {
   readonly pool: SocketPool
   readonly kernel: KernelState
   readonly trackers: Trackers
+  readonly firewall: AcceptFirewall
   private readonly statics: Promise<void>[] = []
 
   constructor(
-    readonly section: VrrpSection,
+    public section: VrrpSection,
     private readonly ctx: {
       log: PluginContext['log']
       scheduler: import('@kad/core').Scheduler
@@ -54,15 +91,8 @@ export class VrrpRuntime {
     this.kernel = new KernelState(ctx.net, ctx.log)
     this.trackers = new Trackers({ net: ctx.net, scheduler: ctx.scheduler, scriptRunner: ctx.scriptRunner, log: ctx.log, model: ctx.model }, section.scripts, section.trackProcesses)
     this.trackers.delays = new Map(section.interfaceUpDownDelays.map((d) => [d.name, { down: d.down, up: d.up }]))
-    for (const m of section.instances) {
-      if (!m.vrid) continue
-      const inst = new VrrpInstance(m, {
-        log: ctx.log, scheduler: ctx.scheduler, clock: ctx.clock, net: ctx.net, pool: this.pool, kernel: this.kernel,
-        scriptRunner: ctx.scriptRunner, publish: ctx.publish, globals: section.globals,
-        onTransition: (i, _from, to, reason) => (i.syncGroup ? this.groups.get(i.syncGroup)?.onMemberTransition(i, to, reason) : undefined),
-      })
-      this.instances.set(m.name, inst)
-    }
+    this.firewall = new AcceptFirewall(ctx.log)
+    for (const m of section.instances) if (m.vrid) this.instances.set(m.name, this.newInstance(m))
     for (const g of section.syncGroups) {
       const members = g.group.map((n) => this.instances.get(n)).filter((x): x is VrrpInstance => x !== undefined)
       if (members.length === 0) continue
@@ -72,11 +102,54 @@ export class VrrpRuntime {
     this.wireTrackers()
   }
 
-  private wireTrackers(): void {
+  private newInstance(m: VrrpInstanceModel): VrrpInstance {
+    const ctx = this.ctx
+    return new VrrpInstance(m, {
+      log: ctx.log, scheduler: ctx.scheduler, clock: ctx.clock, net: ctx.net, pool: this.pool, kernel: this.kernel,
+      scriptRunner: ctx.scriptRunner, publish: ctx.publish, globals: this.section.globals, firewall: this.firewall,
+      onTransition: (i, _from, to, reason) => (i.syncGroup ? this.groups.get(i.syncGroup)?.onMemberTransition(i, to === 'DELETED' ? 'STOP' : to, reason) : undefined),
+    })
+  }
+
+  /**
+   * A reload that only changed the instance list (planReload(...).full === false): unchanged instances keep
+   * their state, timers and addresses; removed and changed ones stop (priority 0, VIPs released, notify
+   * DELETED/FAULT); new ones start from INIT.
+   */
+  async reloadInstances(next: VrrpSection, model: ConfigModel, plan: ReloadPlan): Promise<void> {
+    for (const name of plan.remove) {
+      const inst = this.instances.get(name)
+      if (!inst) continue
+      this.trackers.unsubscribe(inst)
+      this.instances.delete(name)
+      await inst.stop(false, !next.instances.some((m) => m.name === name))
+    }
+    this.section = next
+    this.ctx.model = model
+    const added: VrrpInstance[] = []
+    for (const name of plan.add) {
+      const m = next.instances.find((x) => x.name === name)
+      if (!m) continue
+      const inst = this.newInstance(m)
+      this.instances.set(name, inst)
+      added.push(inst)
+    }
+    this.wireTrackers(added)
+    await this.trackers.refresh()
+    for (const i of added) {
+      try {
+        await i.start()
+      } catch (err) {
+        this.ctx.log.error(`(${i.name}) cannot start: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  private wireTrackers(only?: VrrpInstance[]): void {
     const t = this.trackers
     const bfd = this.ctx.model.sections.bfd as { instances?: { name: string; weight: number; reverse: boolean }[]; vrrpInstances?: Record<string, { name: string; weight?: number; reverse?: boolean }[]>; syncGroups?: Record<string, { name: string; weight?: number; reverse?: boolean }[]> } | undefined
     const bfdDef = (n: string) => bfd?.instances?.find((b) => b.name === n)
-    for (const inst of this.instances.values()) {
+    for (const inst of only ?? this.instances.values()) {
       const m = inst.m
       const group = inst.syncGroup ? this.groups.get(inst.syncGroup) : undefined
       // inside a sync group, member trackers only count for FAULT unless sync_group_tracking_weight
@@ -93,6 +166,7 @@ export class VrrpRuntime {
         t.trackBfd(r.name, target, `bfd:${r.name}`, r.weight ?? d?.weight ?? 0, r.reverse ?? d?.reverse ?? false)
       }
     }
+    if (only) return
     for (const g of this.groups.values()) {
       for (const ti of g.m.trackInterfaces) t.trackInterface(ti.name, g, `if:${ti.name}`, ti.weight, ti.reverse)
       for (const r of g.m.trackScripts) t.trackScript(r, g, `script:${r.name}`)
@@ -126,6 +200,7 @@ export class VrrpRuntime {
     await Promise.all(this.statics)
     if (keep) this.kernel.forgetAll()
     else await this.kernel.releaseAll()
+    await this.firewall.close()
     this.pool.closeAll()
   }
 
@@ -223,7 +298,7 @@ export default definePlugin({
         publish: (n) => {
           notifications?.publish(n)
           // the checker process follows instance states (lvs_sync_daemon master/backup)
-          if (n.kind === 'vrrp-instance' && has('ipc')) c.ipc.publish('vrrp.state', { instance: n.name, state: n.to }, ['check'])
+          if (n.kind === 'vrrp-instance' && !n.to.endsWith('_PRIORITY') && has('ipc')) c.ipc.publish('vrrp.state', { instance: n.name, state: n.to }, ['check'])
         },
         model,
       })
@@ -234,12 +309,16 @@ export default definePlugin({
       if (delay > 0) await new Promise((r) => setTimeout(r, delay * 1000))
       await startRuntime(model)
     })
-    // reload: an unchanged vrrp section keeps running untouched; a changed one is restarted (adverts resume
-    // from BACKUP; keepalived keeps the state of unchanged instances — a finer reload is future work)
+    // reload: unchanged instances keep running untouched (state, timers, addresses), removed/changed ones stop,
+    // new ones start; a change outside the instance list (globals, scripts, sync groups, statics) restarts the stack
     ctx.hooks.reload.tapPromise(PLUGIN_NAME, async (next, prev) => {
-      // source locations do not count: a comment added above an instance must not restart it
-      const same = (a: unknown, b: unknown) => JSON.stringify(a, noLoc) === JSON.stringify(b, noLoc)
-      if (same(vrrpSection(next), vrrpSection(prev)) && same(next.sections.bfd, prev.sections.bfd)) return
+      const plan = planReload(vrrpSection(prev), vrrpSection(next), prev.sections.bfd, next.sections.bfd)
+      if (!plan.full && plan.remove.length === 0 && plan.add.length === 0) return
+      if (rt && !plan.full) {
+        ctx.log.info(`VRRP reload: keeping ${plan.keep.length} instance(s), removing ${plan.remove.length}, adding ${plan.add.length}`)
+        await rt.reloadInstances(vrrpSection(next), next, plan)
+        return
+      }
       if (rt) await rt.stop(false)
       rt = undefined
       await startRuntime(next)

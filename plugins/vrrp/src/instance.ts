@@ -12,6 +12,7 @@ import { type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type Vrrp
 import { KernelState } from './addresses.js'
 import type { SocketKey, SocketPool, VrrpSocket } from './io.js'
 import type { NotifyScripts, ScriptRef, VipModel, VrrpGlobals, VrrpInstanceModel } from './model.js'
+import type { AcceptFirewall } from './firewall.js'
 
 export interface InstanceDeps {
   log: Logger
@@ -23,8 +24,10 @@ export interface InstanceDeps {
   scriptRunner?: ScriptRunner
   publish: (n: Notification) => void
   globals: VrrpGlobals
+  /** no_accept: the nftables table dropping traffic to a non-owner MASTER's VIPs */
+  firewall?: AcceptFirewall
   /** a transition of this instance that was not itself caused by its sync group */
-  onTransition?: (inst: VrrpInstance, from: VrrpState, to: VrrpState | 'STOP', reason: string) => void
+  onTransition?: (inst: VrrpInstance, from: VrrpState, to: VrrpState | 'STOP' | 'DELETED', reason: string) => void
 }
 
 export interface TrackEffect {
@@ -116,6 +119,11 @@ export class VrrpInstance {
   get unicast(): boolean {
     return this.m.unicastPeers.length > 0
   }
+  /** keepalived: accept mode defaults to on, off in strict mode; the address owner always accepts */
+  get noAccept(): boolean {
+    const accept = this.m.accept ?? !(this.m.strict ?? this.d.globals.strict)
+    return !accept && this.m.priority !== 255
+  }
   private get dstGroup(): string {
     return this.m.mcastDstIp ?? (this.m.family === 4 ? this.d.globals.mcastGroup4 : this.d.globals.mcastGroup6)
   }
@@ -146,10 +154,13 @@ export class VrrpInstance {
     this.dispatch({ type: 'startup', now: this.d.clock.now() })
   }
 
-  /** stop: priority-0 advert from a MASTER, VIPs removed (unless keep), notify STOP */
-  async stop(keep: boolean): Promise<void> {
-    const actions = this.dispatch({ type: 'shutdown', now: this.d.clock.now() }, keep)
-    void actions
+  /**
+   * stop: priority-0 advert from a MASTER, VIPs removed (unless keep), notify STOP. An instance removed by a reload
+   * notifies DELETED with notify_deleted, FAULT otherwise (keepalived's clear_diff_vrrp).
+   */
+  async stop(keep: boolean, removed = false): Promise<void> {
+    const notifyAs = removed ? (this.m.notify.deleted ? 'DELETED' : 'FAULT') : 'STOP'
+    this.dispatch({ type: 'shutdown', now: this.d.clock.now(), notifyAs }, keep)
     this.cancelTimers()
     await this.chain
     await this.scriptChain
@@ -409,11 +420,13 @@ export class VrrpInstance {
     const all = [...this.m.vips, ...this.m.evips]
     if (up) {
       this.log.info(`(${this.name}) setting VIPs.`)
+      if (this.noAccept) await this.d.firewall?.set(this.name, all.map((v) => ({ family: v.family, address: v.address })))
       for (const v of all) await k.addVip(v, this.vipDev(v), true)
       for (const r of this.m.routes) await k.addRoute(r, this.ifname)
       for (const r of this.m.rules) await k.addRule(r)
     } else {
       this.log.info(`(${this.name}) removing VIPs.`)
+      await this.d.firewall?.clear(this.name)
       for (const r of this.m.rules) await k.delRule(r)
       for (const r of this.m.routes) await k.delRoute(r)
       for (const v of all) await k.delVip(v, this.vipDev(v))
@@ -464,9 +477,10 @@ export class VrrpInstance {
 
   // ---------------------------------------------------------------- notifications
 
-  private notify(from: VrrpState, to: VrrpState | 'STOP', reason: string): void {
-    const word = to === 'MASTER' ? 'MASTER' : to === 'BACKUP' ? 'BACKUP' : to === 'FAULT' ? 'FAULT' : 'STOP'
-    this.log.info(`(${this.name}) Entering ${word} STATE${reason === 'init' ? ' (init)' : ''}`)
+  private notify(from: VrrpState, to: VrrpState | 'STOP' | 'DELETED', reason: string): void {
+    const word = to === 'INIT' ? 'STOP' : to
+    if (reason === 'deleted') this.log.info(`(${this.name}) removed by reload, notifying ${word}`)
+    else this.log.info(`(${this.name}) Entering ${word} STATE${reason === 'init' ? ' (init)' : ''}`)
     const prio = this.st.effectivePriority
     const n: Notification = {
       source: 'vrrp', kind: 'vrrp-instance', name: this.name, from, to: word, reason, time: this.d.clock.wallNow(), priority: prio,
@@ -502,6 +516,21 @@ export class VrrpInstance {
     this.reevaluate()
   }
 
+  /** notify_priority_changes: MASTER_PRIORITY / BACKUP_PRIORITY on the notify FIFOs (no scripts, no e-mail) */
+  private notifyPriority(): void {
+    if (!(this.m.notifyPriorityChanges ?? this.d.globals.notifyPriorityChanges)) return
+    if (this.state !== 'MASTER' && this.state !== 'BACKUP') return
+    try {
+      this.d.publish({
+        source: 'vrrp', kind: 'vrrp-instance', name: this.name, from: this.state, to: `${this.state}_PRIORITY`, reason: 'priority',
+        time: this.d.clock.wallNow(), priority: this.st.effectivePriority, smtpAlert: false,
+        detail: { vrid: this.m.vrid, interface: this.m.interface, syncGroup: this.syncGroup },
+      })
+    } catch (err) {
+      this.log.limited(`pub:${this.name}`, 'warn', `(${this.name}) cannot publish notification: ${(err as Error).message}`)
+    }
+  }
+
   reevaluate(): void {
     let fault = this.groupFault
     let delta = 0
@@ -512,7 +541,10 @@ export class VrrpInstance {
     const now = this.d.clock.now()
     if (this.cfg.priority !== 255) {
       const p = Math.max(1, Math.min(254, this.cfg.priority + delta))
-      if (p !== this.st.effectivePriority) this.dispatch({ type: 'priority', now, priority: p })
+      if (p !== this.st.effectivePriority) {
+        this.dispatch({ type: 'priority', now, priority: p })
+        this.notifyPriority()
+      }
     }
     if (fault && !this.st.fault) this.dispatch({ type: 'fault', now, reason: 'tracking' })
     else if (!fault && this.st.fault) this.dispatch({ type: 'faultCleared', now })
@@ -525,7 +557,8 @@ export class VrrpInstance {
 }
 
 export function runNotifyScripts(n: NotifyScripts, word: string, extra: string[], run: (s: ScriptRef, extra?: string[]) => void): void {
-  const specific = word === 'MASTER' ? n.master : word === 'BACKUP' ? n.backup : word === 'FAULT' ? n.fault : n.stop
-  if (specific) run(specific)
+  const specific = word === 'MASTER' ? n.master : word === 'BACKUP' ? n.backup : word === 'FAULT' ? n.fault : word === 'DELETED' ? n.deleted : n.stop
+  // notify_deleted without a script only changes the word
+  if (specific?.command) run(specific)
   if (n.notify) run(n.notify, extra)
 }

@@ -46,6 +46,8 @@ export class Trackers {
   /** interface_up_down_delays: seconds before a link change counts */
   delays = new Map<string, { down: number; up: number }>()
   private readonly pendingLink = new Map<string, TaskHandle>()
+  /** scripts, processes and files already polled ('script:NAME', …), so that a reload starts only new ones */
+  private readonly started = new Set<string>()
 
   constructor(
     private readonly d: { net: Networking; scheduler: Scheduler; scriptRunner?: ScriptRunner; log: Logger; model: ConfigModel },
@@ -124,6 +126,7 @@ export class Trackers {
     const runner = this.d.scriptRunner
     if (!runner) return
     for (const [name, subj] of this.scripts) {
+      if (this.once(`script:${name}`)) continue
       const def = this.scriptDefs.find((s) => s.name === name)!
       const st = { runs: 0, failures: 0, state: (subj.up ? 'GOOD' : 'BAD') as 'GOOD' | 'BAD' }
       this.scriptStats.set(name, st)
@@ -213,6 +216,7 @@ export class Trackers {
 
   private startProcesses(): void {
     for (const [name, subj] of this.procs) {
+      if (this.once(`proc:${name}`)) continue
       const def = this.procDefs.find((p) => p.name === name)!
       const check = () => {
         const n = Trackers.countProcesses(def)
@@ -253,7 +257,10 @@ export class Trackers {
       f = { subs: [], value: 0, path: def.path }
       this.files.set(ref.name, f)
     }
-    f.subs.push({ target, key, weight: ref.weight ?? def.weight, reverse: ref.reverse ?? def.reverse })
+    const sub = { target, key, weight: ref.weight ?? def.weight, reverse: ref.reverse ?? def.reverse }
+    f.subs.push(sub)
+    // a subscriber added by a reload to a file already polled gets its current value at once
+    if (this.started.has(`file:${ref.name}`)) target.setTracker(key, Trackers.fileEffect(f.value, sub.weight, sub.reverse))
     return true
   }
 
@@ -266,6 +273,7 @@ export class Trackers {
 
   private startFiles(): void {
     for (const [name, f] of this.files) {
+      if (this.once(`file:${name}`)) continue
       const read = () => {
         let v = 0
         try {
@@ -308,6 +316,40 @@ export class Trackers {
 
   // ------------------------------------------------------------- lifecycle
 
+  /** true when KEY was already started (and marks it started) */
+  private once(key: string): boolean {
+    if (this.started.has(key)) return true
+    this.started.add(key)
+    return false
+  }
+
+  /** a reload removed this instance: it no longer hears from any tracker */
+  unsubscribe(target: TrackTarget): void {
+    for (const m of [this.ifaces, this.scripts, this.procs, this.bfds]) {
+      for (const subj of m.values()) {
+        const keep = subj.subs.filter((x) => x.target !== target)
+        subj.subs.splice(0, subj.subs.length, ...keep)
+      }
+    }
+    for (const f of this.files.values()) f.subs = f.subs.filter((x) => x.target !== target)
+  }
+
+  /** after a reload added instances: read the links of newly tracked interfaces, poll new scripts/processes/files */
+  async refresh(): Promise<void> {
+    if (!this.unsub) await this.startInterfaces()
+    else if (this.ifaces.size) {
+      const links = await this.d.net.rtnl.listLinks()
+      for (const [name, s] of this.ifaces) {
+        const l = links.find((x) => x.name === name)
+        const up = Boolean(l && l.up && l.lowerUp)
+        if (up !== s.up) s.set(up)
+      }
+    }
+    this.startScripts()
+    this.startProcesses()
+    this.startFiles()
+  }
+
   async start(): Promise<void> {
     await this.startInterfaces()
     this.startScripts()
@@ -322,5 +364,6 @@ export class Trackers {
     this.pendingLink.clear()
     this.unsub?.()
     this.unsub = undefined
+    this.started.clear()
   }
 }

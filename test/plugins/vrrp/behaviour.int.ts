@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict'
+import { chmodSync, existsSync, readFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { type Lab, instance, sh, sleep, twoHostSuite, waitFor } from './helpers/lab.js'
+
+const VIP = '192.0.2.100'
+
+/** the elements of set NAME in table inet kad_vrrp of a namespace, undefined when the table does not exist */
+function nftSet(ns: string, name: string): string[] | undefined {
+  const out = sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'table', 'inet', 'kad_vrrp'], { ignore: true })
+  if (!out) return undefined
+  const j = JSON.parse(out) as { nftables: { set?: { name: string; elem?: string[] } }[] }
+  return j.nftables.find((x) => x.set?.name === name)?.set?.elem ?? []
+}
+/** whether a TCP SYN from one namespace reaches the other's stack: a closed port answers RST (refused) unless dropped */
+function reaches(from: string, to: string): boolean {
+  const r = spawnSync('ip', ['netns', 'exec', from, 'timeout', '1', 'bash', '-c', `: > /dev/tcp/${to}/9`], { encoding: 'utf8' })
+  return /refused/i.test(r.stderr)
+}
+
+
+describe('vrrp: accept / no_accept (nftables)', function () {
+  this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp2-a')
+  const hosts = (): [Lab, string, string] => [suite.lab(), suite.a(), suite.b()]
+
+  it('no_accept: a non-owner MASTER drops traffic to its VIPs; the table follows mastership and goes on stop', async () => {
+    const [lab, a, b] = hosts()
+    const c = (p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'no_accept\n  virtual_ipaddress_excluded {\n    2001:db8::100/64\n  }' })
+    const da = lab.kad(a, 'na-a', c(200))
+    lab.kad(b, 'na-b', c(100))
+    await waitFor('a MASTER with the VIPs in kad_vrrp', () => lab.hasAddr(a, VIP) && nftSet(a, 'vips4')?.includes(VIP))
+    assert.deepEqual(nftSet(a, 'vips6'), ['2001:db8::100'])
+    assert.equal(nftSet(b, 'vips4'), undefined, 'the BACKUP has no table')
+    assert.ok(reaches(b, '192.0.2.1'), 'the primary address still answers')
+    assert.ok(!reaches(b, VIP), 'the VIP is dropped')
+    await da.term()
+    assert.equal(nftSet(a, 'vips4'), undefined, 'table removed on stop')
+    await waitFor('b MASTER with its own table', () => lab.hasAddr(b, VIP) && nftSet(b, 'vips4')?.includes(VIP))
+  })
+
+  it('accept: no table, the VIP answers; a priority-255 owner with no_accept never drops', async () => {
+    const [lab, a, b] = hosts()
+    const da = lab.kad(a, 'ac-a', instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'accept' }) +
+      instance({ name: 'VI_2', vrid: 52, priority: 255, advert: 0.1, version: 3, vips: ['192.0.2.101/24'], extra: 'no_accept' }))
+    await waitFor('a MASTER of both', () => lab.hasAddr(a, VIP) && lab.hasAddr(a, '192.0.2.101') && da.count(/Entering MASTER STATE/) >= 2)
+    await sleep(200)
+    assert.equal(nftSet(a, 'vips4'), undefined)
+    assert.ok(reaches(b, VIP), sh('ip', ['-n', b, 'neigh']) + sh('ip', ['netns', 'exec', a, 'nft', 'list', 'ruleset']) + lab.addrs(a).join(' '))
+    assert.ok(reaches(b, '192.0.2.101'))
+  })
+})
+
+describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priority_changes', function () {
+  this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp2-r')
+
+  it('SIGHUP: an unchanged MASTER stays MASTER without a transition, a removed one releases its VIP (DELETED), an added one starts', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    const b = suite.b()
+    const out = lab.file('notify.out', '')
+    const script = lab.file('notify.sh', `#!/bin/sh\necho "$@" >> ${out}\n`)
+    chmodSync(script, 0o755)
+    const n = `notify "${script}"`
+    const vi1 = (p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: n })
+    const vi2 = instance({ name: 'VI_2', vrid: 52, priority: 200, advert: 0.1, version: 3, vips: ['192.0.2.101/24'], extra: `${n}\n  notify_deleted` })
+    const vi3 = instance({ name: 'VI_3', vrid: 53, priority: 200, advert: 0.1, version: 3, vips: ['192.0.2.102/24'], extra: n })
+    const vi4 = (p: number) => instance({ name: 'VI_4', vrid: 54, priority: p, advert: 0.1, version: 3, vips: ['192.0.2.103/24'], extra: n })
+    const da = lab.kad(a, 'rl-a', vi1(200) + vi2 + vi4(200))
+    const db = lab.kad(b, 'rl-b', vi1(100) + vi4(100))
+    await waitFor('a MASTER of VI_1, VI_2, VI_4', () => lab.hasAddr(a, VIP) && lab.hasAddr(a, '192.0.2.101') && lab.hasAddr(a, '192.0.2.103') && db.count(/Entering BACKUP STATE/) >= 2)
+    await sleep(300)
+    const before = readFileSync(out, 'utf8')
+    const masters1 = da.count(/\(VI_1\) Entering MASTER STATE/)
+    const bMasters = db.count(/\(VI_1\) Entering MASTER STATE/)
+    // VI_2 removed, VI_3 added, VI_4's priority lowered below b's (changed: restarted), VI_1 untouched
+    lab.file('rl-a.conf', vi1(200) + vi3 + vi4(50))
+    da.proc.kill('SIGHUP')
+    await waitFor('VI_3 MASTER, VI_2 gone, b MASTER of VI_4', () => lab.hasAddr(a, '192.0.2.102') && !lab.hasAddr(a, '192.0.2.101') && lab.hasAddr(b, '192.0.2.103') && !lab.hasAddr(a, '192.0.2.103'), 15000)
+    await sleep(500)
+    const added = readFileSync(out, 'utf8').slice(before.length).trim().split('\n')
+    assert.ok(added.includes('INSTANCE VI_2 DELETED 200'), added.join('|'))
+    assert.ok(added.includes('INSTANCE VI_3 MASTER 200'), added.join('|'))
+    assert.ok(!added.some((l) => l.includes('VI_1')), `VI_1 untouched: ${added.join('|')}`)
+    assert.equal(da.count(/\(VI_1\) Entering MASTER STATE/), masters1)
+    assert.ok(lab.hasAddr(a, VIP) && !lab.hasAddr(b, VIP), 'VI_1 still on a only')
+    assert.equal(db.count(/\(VI_1\) Entering MASTER STATE/), bMasters, 'b did not take VI_1')
+    // a second reload without a change does nothing
+    da.proc.kill('SIGHUP')
+    await sleep(500)
+    assert.equal(readFileSync(out, 'utf8').slice(before.length).trim().split('\n').length, added.length)
+  })
+
+  it('notify_priority_changes: MASTER_PRIORITY lines on the notify FIFO when a tracker changes the priority', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    const flag = lab.file('ok-flag', '')
+    const chk = lab.file('chk.sh', `#!/bin/sh\ntest -e ${flag}\n`)
+    chmodSync(chk, 0o755)
+    const fifo = `${lab.dir}/prio.fifo`
+    const conf = `global_defs {\n  vrrp_notify_fifo ${fifo}\n}\nvrrp_script chk {\n  script "${chk}"\n  interval 0.2\n  weight -30\n  fall 1\n  rise 1\n}\n` +
+      instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'notify_priority_changes\n  track_script {\n    chk\n  }' })
+    const d = lab.kad(a, 'np-a', conf)
+    await waitFor('MASTER', () => lab.hasAddr(a, VIP))
+    await waitFor('fifo', () => existsSync(fifo), 5000)
+    const lines: string[] = []
+    const reader = spawn('cat', [fifo])
+    reader.stdout.on('data', (x: Buffer) => lines.push(...x.toString().split('\n').filter(Boolean)))
+    try {
+      await sleep(300)
+      sh('rm', ['-f', flag])
+      await waitFor('MASTER_PRIORITY 170', () => lines.includes('INSTANCE "VI_1" MASTER_PRIORITY 170'), 5000)
+      sh('touch', [flag])
+      await waitFor('MASTER_PRIORITY 200', () => lines.includes('INSTANCE "VI_1" MASTER_PRIORITY 200'), 5000)
+      assert.ok(lab.hasAddr(a, VIP))
+      assert.ok(!d.has(/Entering BACKUP STATE.*\n?.*MASTER_PRIORITY/))
+    } finally {
+      reader.kill()
+    }
+  })
+})

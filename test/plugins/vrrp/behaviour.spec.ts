@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import { AcceptFirewall, nftScript } from '../../../plugins/vrrp/src/firewall.js'
+import { planReload } from '../../../plugins/vrrp/src/index.js'
+import { runNotifyScripts, VrrpInstance } from '../../../plugins/vrrp/src/instance.js'
+import { initialState, step, type FsmConfig } from '../../../plugins/vrrp/src/fsm.js'
+import { defaultGlobals, emptySection, type VrrpInstanceModel, type VrrpSection } from '../../../plugins/vrrp/src/model.js'
+
+const log = { limited: () => undefined } as never
+
+describe('vrrp: no_accept firewall (nftables table kad_vrrp)', () => {
+  it('the script drops traffic to and from the VIPs, neighbour discovery excepted, in one transaction', () => {
+    const s = nftScript([{ family: 4, address: '192.0.2.100' }, { family: 6, address: '2001:db8::100' }, { family: 4, address: '192.0.2.100' }])
+    assert.match(s, /^table inet kad_vrrp\ndelete table inet kad_vrrp\ntable inet kad_vrrp \{/)
+    assert.match(s, /type ipv4_addr\n {4}elements = \{ 192\.0\.2\.100 \}/)
+    assert.match(s, /type ipv6_addr\n {4}elements = \{ 2001:db8::100 \}/)
+    assert.match(s, /hook input priority -1; policy accept;\n {4}ip6 daddr @vips6 icmpv6 type \{ nd-neighbor-solicit, nd-neighbor-advert \} accept\n {4}ip daddr @vips4 drop\n {4}ip6 daddr @vips6 drop/)
+    assert.match(s, /hook output priority -1;[^}]*\}[^}]*ip saddr @vips4 drop\n {4}ip6 saddr @vips6 drop/)
+  })
+  it('an empty set has no elements line; no address at all deletes the table', () => {
+    assert.doesNotMatch(nftScript([{ family: 4, address: '192.0.2.1' }]), /elements = \{ \}/)
+    assert.equal(nftScript([]), 'table inet kad_vrrp\ndelete table inet kad_vrrp\n')
+  })
+  it('AcceptFirewall keeps each instance\'s VIPs, rewrites on change, deletes the table when the last goes', async () => {
+    const scripts: string[] = []
+    const fw = new AcceptFirewall(log, async (s) => void scripts.push(s))
+    await fw.clear('VI_0') // nothing was applied: no nft run
+    assert.equal(scripts.length, 0)
+    await fw.set('VI_1', [{ family: 4, address: '192.0.2.100' }])
+    await fw.set('VI_2', [{ family: 4, address: '192.0.2.101' }])
+    assert.match(scripts[1], /elements = \{ 192\.0\.2\.100, 192\.0\.2\.101 \}/)
+    await fw.clear('VI_1')
+    assert.match(scripts[2], /elements = \{ 192\.0\.2\.101 \}/)
+    await fw.close()
+    assert.equal(scripts[3], nftScript([]))
+    await fw.close()
+    assert.equal(scripts.length, 4, 'nothing left to delete')
+  })
+  it('accept mode as keepalived: on by default, off with no_accept or strict mode; the address owner always accepts', () => {
+    const noAccept = (o: Partial<VrrpInstanceModel>, strict = false) =>
+      new VrrpInstance({ name: 'VI_1', vrid: 1, priority: 100, family: 4, advertInt: 1, state: 'BACKUP', ...o } as VrrpInstanceModel, { globals: { ...defaultGlobals(), strict }, log: { child: () => log } } as never).noAccept
+    assert.equal(noAccept({}), false)
+    assert.equal(noAccept({ accept: false }), true)
+    assert.equal(noAccept({}, true), true)
+    assert.equal(noAccept({ strict: true }), true)
+    assert.equal(noAccept({ accept: true }, true), false)
+    assert.equal(noAccept({ accept: false, priority: 255 }), false)
+  })
+  it('an nft failure is logged, not thrown', async () => {
+    const seen: string[] = []
+    const fw = new AcceptFirewall({ limited: (_k: string, _l: string, m: string) => seen.push(m) } as never, async () => { throw new Error('no nft') })
+    await fw.set('VI_1', [{ family: 4, address: '192.0.2.100' }])
+    assert.match(seen[0], /cannot update nftables table kad_vrrp: no nft/)
+  })
+})
+
+describe('vrrp: notify_deleted and removal at reload', () => {
+  const cfg: FsmConfig = {
+    version: 3, priority: 100, advertIntCs: 100, initialState: 'BACKUP', preempt: true, preemptDelayMs: 0, downTimerAdverts: 3,
+    lowerPrioNoAdvert: false, higherPrioSendAdvert: false, ownerIgnoreAdverts: false, primaryIp: '192.0.2.1',
+  }
+  it('a removed MASTER sends priority 0, releases its VIPs and notifies DELETED (or FAULT) instead of STOP', () => {
+    let s = step(cfg, initialState(cfg), { type: 'startup', now: 0 }).state
+    s = step(cfg, s, { type: 'masterDown', now: 4000 }).state
+    const r = step(cfg, s, { type: 'shutdown', now: 5000, notifyAs: 'DELETED' })
+    assert.deepEqual(r.actions.filter((a) => a.type !== 'cancelAdvertTimer'), [
+      { type: 'sendAdvert', priority: 0 }, { type: 'removeVips' }, { type: 'notify', from: 'MASTER', to: 'DELETED', reason: 'deleted' },
+    ])
+    assert.deepEqual(step(cfg, s, { type: 'shutdown', now: 5000 }).actions.at(-1), { type: 'notify', from: 'MASTER', to: 'STOP', reason: 'shutdown' })
+  })
+  it('DELETED runs the notify_deleted script (if any) then notify with INSTANCE name DELETED prio', () => {
+    const calls: string[] = []
+    const run = (s: { command: string }, extra?: string[]) => calls.push([s.command, ...(extra ?? [])].join(' '))
+    runNotifyScripts({ deleted: { command: '/d' }, notify: { command: '/n' } }, 'DELETED', ['INSTANCE', 'VI_1', 'DELETED', '100'], run)
+    runNotifyScripts({ deleted: { command: '' }, notify: { command: '/n' } }, 'DELETED', ['INSTANCE', 'VI_2', 'DELETED', '90'], run)
+    assert.deepEqual(calls, ['/d', '/n INSTANCE VI_1 DELETED 100', '/n INSTANCE VI_2 DELETED 90'])
+  })
+})
+
+describe('vrrp: reload plan (keepalived clear_diff_vrrp)', () => {
+  const inst = (name: string, vrid: number, priority = 100): VrrpInstanceModel => ({
+    name, vrid, priority, loc: `f:${vrid}`, state: 'BACKUP', interface: 'eth0', advertInt: 1, family: 4, vips: [], evips: [], routes: [], rules: [],
+    preempt: true, preemptDelay: 0, unicastPeers: [], unicastFaultNoPeer: false, trackSrcIp: false, dontTrackPrimary: false, vmacXmitBase: true,
+    useVmacAddr: false, noVirtualIpaddress: false, promoteSecondaries: false, trackScripts: [], trackInterfaces: [], trackFiles: [], trackProcesses: [], notify: {},
+  })
+  const sec = (...instances: VrrpInstanceModel[]): VrrpSection => ({ ...emptySection(), instances })
+  it('keeps unchanged instances (source locations ignored), removes and adds the others', () => {
+    const p = planReload(sec(inst('A', 1), inst('B', 2), inst('C', 3)), sec({ ...inst('A', 1), loc: 'g:9' }, inst('C', 3, 50), inst('D', 4)))
+    assert.deepEqual(p, { full: false, keep: ['A'], remove: ['B', 'C'], add: ['C', 'D'] })
+  })
+  it('a change outside the instance list, or to a sync-group member, restarts the stack', () => {
+    const changedGlobals = sec(inst('A', 1))
+    changedGlobals.globals = { ...changedGlobals.globals, garpMasterDelay: 1 }
+    assert.equal(planReload(sec(inst('A', 1)), changedGlobals).full, true)
+    assert.equal(planReload(sec(inst('A', 1)), sec(inst('A', 1)), { x: 1 }, { x: 2 }).full, true)
+    const g = (s: VrrpSection) => ({ ...s, syncGroups: [{ name: 'G', loc: '', group: ['A', 'B'], syncGroupTrackingWeight: false, trackScripts: [], trackInterfaces: [], trackFiles: [], trackProcesses: [], notify: {} }] })
+    assert.equal(planReload(g(sec(inst('A', 1), inst('B', 2))), g(sec(inst('A', 1), inst('B', 2, 90)))).full, true)
+    assert.equal(planReload(g(sec(inst('A', 1), inst('B', 2), inst('C', 3))), g(sec(inst('A', 1), inst('B', 2)))).full, false)
+  })
+})
