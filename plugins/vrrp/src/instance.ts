@@ -83,6 +83,7 @@ export class VrrpInstance {
   private chain: Promise<void> = Promise.resolve()
   private scriptChain: Promise<void> = Promise.resolve()
   private vmacCreated = false
+  private unsubSrc?: () => void
   private readonly sysctlRestore: Array<[string, string]> = []
   private readonly log: Logger
 
@@ -146,10 +147,20 @@ export class VrrpInstance {
     this.src = await this.pickSource(base)
     await this.removeStale()
     this.cfg.primaryIp = this.src
+    // unicast_fault_no_peer: no peers means FAULT instead of falling back to multicast
+    const noPeer = this.m.unicastFaultNoPeer && !this.unicast
+    if (noPeer) {
+      this.log.warn(`(${this.name}) no unicast peers and unicast_fault_no_peer set - entering FAULT`)
+      this.trackers.set('unicast-no-peer', { fault: true, delta: 0 })
+    }
+    if (this.m.trackSrcIp) await this.trackSourceIp()
+    if (this.trackersFault()) this.st = { ...this.st, fault: true }
     const xmitIf = this.m.useVmac && this.m.vmacXmitBase ? base : this.ifname
     this.sockKey = { family: this.m.family, ifname: this.m.useVmac ? xmitIf : base, unicast: this.unicast, group: this.unicast ? undefined : this.dstGroup, ah: this.m.auth?.type === 'AH' }
-    this.sock = this.d.pool.acquire(this.sockKey)
-    this.sock.register(this.m.vrid, (p) => this.onPacket(p.buf, p.info))
+    if (!noPeer) {
+      this.sock = this.d.pool.acquire(this.sockKey)
+      this.sock.register(this.m.vrid, (p) => this.onPacket(p.buf, p.info))
+    }
     if (this.st.fault || this.groupFault) this.st = { ...this.st, fault: true }
     this.dispatch({ type: 'startup', now: this.d.clock.now() })
   }
@@ -162,6 +173,8 @@ export class VrrpInstance {
     const notifyAs = removed ? (this.m.notify.deleted ? 'DELETED' : 'FAULT') : 'STOP'
     this.dispatch({ type: 'shutdown', now: this.d.clock.now(), notifyAs }, keep)
     this.cancelTimers()
+    this.unsubSrc?.()
+    this.unsubSrc = undefined
     await this.chain
     await this.scriptChain
     if (this.sock && this.sockKey) this.d.pool.release(this.sockKey, this.m.vrid)
@@ -189,6 +202,29 @@ export class VrrpInstance {
         /* not there */
       }
     }
+  }
+
+  private trackersFault(): boolean {
+    return [...this.trackers.values()].some((t) => t.fault)
+  }
+
+  /** track_src_ip: FAULT while the configured unicast_src_ip / mcast_src_ip is not on any interface */
+  private async trackSourceIp(): Promise<void> {
+    const want = this.m.unicastSrcIp ?? this.m.mcastSrcIp
+    if (!want) return
+    const rt = this.d.net.rtnl
+    const present = (await rt.listAddresses({ family: this.m.family })).some((a) => a.address === want)
+    if (!present) this.log.warn(`(${this.name}) track_src_ip: source address ${want} is not configured - entering FAULT`)
+    this.trackers.set('src-ip', { fault: !present, delta: 0 })
+    const set = (up: boolean) => {
+      if (this.trackers.get('src-ip')?.fault === !up) return
+      this.log.info(`(${this.name}) track_src_ip: source address ${want} ${up ? 'restored' : 'removed'}`)
+      this.setTracker('src-ip', { fault: !up, delta: 0 })
+    }
+    this.unsubSrc = rt.subscribe((e) => {
+      if (e.kind === 'address' && e.address.address === want) set(e.action === 'new')
+      else if (e.kind === 'resync') set(e.addresses.some((a) => a.address === want))
+    })
   }
 
   private async pickSource(base: string): Promise<string> {

@@ -587,9 +587,8 @@ function instanceChildren(b: BlockBuilder<VrrpInstanceModel>): void {
     })
     .keyword('lower_prio_no_advert', setBool('lowerPrioNoAdvert'))
     .keyword('higher_prio_send_advert', setBool('higherPrioSendAdvert'))
-    .keyword('timer_expired_backup', (k, o) => {
-      o.timerExpiredBackup = k.args.length ? (k.unsigned(0, { min: 1, max: 254 }) ?? 0) : 0
-    }, { aliases: ['thread_timer_expired'] })
+    // timer_expired_backup / thread_timer_expired are not keepalived 2.2.7 keywords (its -t says
+    // "Unknown keyword 'timer_expired_backup'"), so kad does not register them either
     .keyword('owner_ignore_adverts', setBool('ownerIgnoreAdverts'))
     .keyword('old_unicast_checksum', (k, o) => {
       o.oldUnicastChecksum = k.args[0] === 'never' ? 'never' : 'always'

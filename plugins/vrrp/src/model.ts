@@ -152,7 +152,6 @@ export interface VrrpInstanceModel extends TrackHolder {
   downTimerAdverts?: number
   lowerPrioNoAdvert?: boolean
   higherPrioSendAdvert?: boolean
-  timerExpiredBackup?: number
   ownerIgnoreAdverts?: boolean
   oldUnicastChecksum?: 'auto' | 'never' | 'always'
   v3ChecksumAsV2?: boolean

@@ -120,3 +120,31 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
     }
   })
 })
+
+describe('vrrp: unicast_fault_no_peer, track_src_ip', function () {
+  this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp2-u')
+
+  it('unicast_fault_no_peer: an instance without peers stays in FAULT instead of using multicast', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    const d = lab.kad(a, 'nf-a', instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'unicast_fault_no_peer' }) +
+      instance({ name: 'VI_2', vrid: 52, priority: 200, advert: 0.1, version: 3, vips: ['192.0.2.101/24'], extra: 'unicast_fault_no_peer\n  unicast_peer {\n    192.0.2.2\n  }' }))
+    await waitFor('VI_2 (with a peer) MASTER', () => lab.hasAddr(a, '192.0.2.101'))
+    await sleep(500)
+    assert.ok(d.has(/\(VI_1\) Entering FAULT STATE/), d.log)
+    assert.ok(!lab.hasAddr(a, VIP))
+  })
+
+  it('track_src_ip: FAULT while unicast_src_ip is missing from the host, back when it returns', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    const d = lab.kad(a, 'ts-a', instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'track_src_ip\n  unicast_src_ip 192.0.2.51\n  unicast_peer {\n    192.0.2.2\n  }' }))
+    await waitFor('FAULT at start (no 192.0.2.51)', () => d.has(/\(VI_1\) Entering FAULT STATE/))
+    assert.ok(!lab.hasAddr(a, VIP))
+    sh('ip', ['-n', a, 'addr', 'add', '192.0.2.51/24', 'dev', 'eth0'])
+    await waitFor('MASTER once the source address exists', () => lab.hasAddr(a, VIP), 5000)
+    sh('ip', ['-n', a, 'addr', 'del', '192.0.2.51/24', 'dev', 'eth0'])
+    await waitFor('FAULT when it goes', () => !lab.hasAddr(a, VIP) && d.count(/\(VI_1\) Entering FAULT STATE/) === 2, 5000)
+  })
+})

@@ -256,3 +256,15 @@ static_ipaddress {
     assert.ok(s.syncGroups.length > 0 && s.instances.length > 0)
   })
 })
+
+describe('vrrp keywords that keepalived 2.2.7 does not have', () => {
+  it('timer_expired_backup and thread_timer_expired are unknown keywords, as keepalived -t reports them', () => {
+    const t = new KeywordTree()
+    registerCoreKeywords(t)
+    installKeywords(t.forPlugin('vrrp'))
+    const r = parseConfigText('vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  timer_expired_backup\n  thread_timer_expired\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n', t, { file: 'k.conf' })
+    const msgs = r.diagnostics.map((d) => d.message)
+    assert.ok(msgs.some((m) => m.startsWith("Unknown keyword 'timer_expired_backup'")), msgs.join('\n'))
+    assert.ok(msgs.some((m) => m.startsWith("Unknown keyword 'thread_timer_expired'")), msgs.join('\n'))
+  })
+})
