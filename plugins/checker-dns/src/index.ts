@@ -1,5 +1,5 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, connectUdp, specKey, udpAttempt } from '@kad/plugin-checkers'
+import { checkerBlock, parseSocketPluginOptions, socketPlace, specKey, udpAttempt, type SocketPlace, type SocketPluginOptions } from '@kad/plugin-checkers'
 import { randomInt } from 'node:crypto'
 import * as dnsPacket from 'dns-packet'
 
@@ -39,7 +39,10 @@ export function judgeReply(buf: Buffer, id: number, type: DnsType): CheckOutcome
 export class DnsChecker implements Checker {
   readonly type = TYPE
   private last = ''
-  constructor(readonly spec: CheckerSpec) {}
+  constructor(
+    readonly spec: CheckerSpec,
+    private readonly place: SocketPlace = {},
+  ) {}
   private get opts(): Required<DnsOptions> {
     const o = this.spec.options as DnsOptions
     return { type: o.type ?? 'SOA', name: o.name ?? '.' }
@@ -50,16 +53,22 @@ export class DnsChecker implements Checker {
     const id = randomInt(0, 65536)
     return udpAttempt(
       t,
+      t.port || 53,
       signal,
-      { onTimeout: { ok: false, reason: 'DNS timeout' }, onError: (e) => ({ ok: false, reason: `DNS ${e.code ?? e.message}` }), settled: (o) => (this.last = o.ok ? 'ok' : o.reason) },
+      {
+        onTimeout: { ok: false, reason: 'DNS timeout' },
+        onError: (e) => ({ ok: false, reason: `DNS ${e.code ?? e.message}` }),
+        settled: (o) => (this.last = o.ok ? 'ok' : o.reason),
+        place: this.place,
+      },
       (sock, finish) => {
-        sock.on('message', (msg) => {
+        sock.onMessage((msg) => {
           const v = judgeReply(msg, id, type)
           // a stray datagram with another id is ignored; wait for ours until the deadline
           if (!v.ok && v.reason.startsWith('DNS reply id')) return
           finish(v)
         })
-        connectUdp(sock, t, t.port || 53, () => sock.send(encodeQuery(id, type, name)))
+        sock.send(encodeQuery(id, type, name))
       },
     )
   }
@@ -74,7 +83,8 @@ export class DnsChecker implements Checker {
   }
 }
 
-export default definePlugin({
+export default definePlugin<SocketPluginOptions>({
+  parseOptions: parseSocketPluginOptions,
   meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'DNS_CHECK' },
   register(ctx) {
     ctx.keywords.extend('virtual_server/real_server', (b) =>
@@ -100,6 +110,6 @@ export default definePlugin({
         }),
       ),
     )
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new DnsChecker(spec))
+    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new DnsChecker(spec, socketPlace(ctx.options.netns, ctx.container)))
   },
 })

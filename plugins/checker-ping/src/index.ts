@@ -1,6 +1,6 @@
-import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock } from '@kad/plugin-checkers'
-import { openSocket, type KadSocket } from '@kad/native'
+import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome, type CheckTarget } from '@kad/core'
+import { checkerBlock, openTargetSocket, parseSocketPluginOptions, socketPlace, type SocketPlace, type SocketPluginOptions } from '@kad/plugin-checkers'
+import type { KadSocket } from '@kad/native'
 import { decodeIcmp, encodeEcho } from './codec.js'
 
 export * from './codec.js'
@@ -12,24 +12,52 @@ interface Pending {
   address: string
 }
 
+/** the socket-relevant part of a PING_CHECK target: checks that agree on it share one raw socket */
+export interface PingVia {
+  family: 4 | 6
+  netns?: string
+  /** bind_if: SO_BINDTODEVICE */
+  bindIf?: string
+  /** fwmark: SO_MARK */
+  fwmark?: number
+  /** bindto: the source address */
+  bindTo?: string
+}
+
 /**
- * One raw ICMP (or ICMPv6) socket per family and namespace, shared by every PING_CHECK in the process:
- * requests carry our identifier and a fresh sequence number, replies and quoted errors are matched back.
+ * One raw ICMP (or ICMPv6) socket per family, namespace and bind_if / fwmark / bindto, shared by every PING_CHECK
+ * in the process that uses the same: requests carry our identifier and a fresh sequence number, replies and
+ * quoted errors are matched back.
  */
 export class Pinger {
   private sock: KadSocket | undefined
   private readonly pending = new Map<number, Pending>()
   private seq = 0
   readonly id: number
+  readonly family: 4 | 6
+  /**
+   * `n`: this pinger's number in the process. An unbound raw socket also hears the replies to another pinger's
+   * requests (bind_if, fwmark, bindto use their own sockets), so each pinger has its own identifier.
+   */
   constructor(
-    readonly family: 4 | 6,
-    readonly netns?: string,
+    readonly via: PingVia,
+    n = 0,
   ) {
-    this.id = (process.pid ^ (family === 6 ? 0x5a5a : 0)) & 0xffff
+    this.family = via.family
+    this.id = ((process.pid ^ (via.family === 6 ? 0x5a5a : 0)) + n * 0x3b1) & 0xffff
   }
   private socket(): KadSocket {
     if (this.sock && !this.sock.isClosed) return this.sock
-    const s = openSocket({ domain: this.family === 4 ? 'inet' : 'inet6', type: 'raw', protocol: this.family === 4 ? 1 : 58, ...(this.netns ? { netns: this.netns } : {}) })
+    const v = this.via
+    const target: CheckTarget = {
+      family: v.family,
+      address: '',
+      port: 0,
+      ...(v.bindIf !== undefined ? { bindIf: v.bindIf } : {}),
+      ...(v.fwmark !== undefined ? { fwmark: v.fwmark } : {}),
+      ...(v.bindTo !== undefined ? { bindTo: v.bindTo } : {}),
+    }
+    const s = openTargetSocket(target, { type: 'raw', protocol: this.family === 4 ? 1 : 58, netns: v.netns })
     s.onMessage((buf, info) => this.onMessage(buf, info.from))
     s.onError(() => undefined)
     s.unref()
@@ -82,22 +110,32 @@ export class Pinger {
 }
 
 const pingers = new Map<string, Pinger>()
-export function pingerFor(family: 4 | 6, netns?: string): Pinger {
-  const k = `${family}|${netns ?? ''}`
+export function pingerFor(via: PingVia): Pinger {
+  const k = `${via.family}|${via.netns ?? ''}|${via.bindIf ?? ''}|${via.fwmark ?? ''}|${via.bindTo ?? ''}`
   let p = pingers.get(k)
-  if (!p) pingers.set(k, (p = new Pinger(family, netns)))
+  if (!p) pingers.set(k, (p = new Pinger(via, pingers.size)))
   return p
 }
 
 export class PingChecker implements Checker {
   readonly type = TYPE
   private last = ''
+  private readonly via: PingVia
   constructor(
     readonly spec: CheckerSpec,
-    private readonly netns?: string,
-  ) {}
+    place: SocketPlace = {},
+  ) {
+    const t = spec.target
+    this.via = {
+      family: t.family,
+      ...(place.netns ? { netns: place.netns } : {}),
+      ...(t.bindIf !== undefined ? { bindIf: t.bindIf } : {}),
+      ...(t.fwmark !== undefined ? { fwmark: t.fwmark } : {}),
+      ...(t.bindTo !== undefined ? { bindTo: t.bindTo } : {}),
+    }
+  }
   async check(signal: AbortSignal): Promise<CheckOutcome> {
-    const o = await pingerFor(this.spec.target.family, this.netns).ping(this.spec.target.address, signal)
+    const o = await pingerFor(this.via).ping(this.spec.target.address, signal)
     this.last = o.ok ? 'ok' : o.reason
     return o
   }
@@ -113,23 +151,18 @@ export class PingChecker implements Checker {
 }
 
 function keyOf(spec: CheckerSpec): string {
-  return `${TYPE}|${spec.target.family}|${spec.target.address}|${spec.target.bindTo ?? ''}`
+  const t = spec.target
+  return `${TYPE}|${t.family}|${t.address}|${t.bindTo ?? ''}|${t.bindIf ?? ''}|${t.fwmark ?? ''}`
 }
 
-export interface PingPluginOptions {
-  /** open the ICMP sockets in this network namespace (path like /run/netns/NAME) */
-  netns?: string
-}
+export type PingPluginOptions = SocketPluginOptions
 
-export default definePlugin<PingPluginOptions>({
+export default definePlugin<SocketPluginOptions>({
   meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'PING_CHECK' },
-  parseOptions(raw) {
-    const r = (raw ?? {}) as PingPluginOptions
-    return typeof r.netns === 'string' ? { netns: r.netns } : {}
-  },
+  parseOptions: parseSocketPluginOptions,
   register(ctx) {
     ctx.keywords.extend('virtual_server/real_server', (b) => b.block(TYPE, checkerBlock(TYPE)))
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new PingChecker(spec, ctx.options.netns))
+    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new PingChecker(spec, socketPlace(ctx.options.netns, ctx.container)))
     ctx.hooks.shutdown.tapPromise(PLUGIN_NAME, async () => {
       for (const p of pingers.values()) p.close()
       pingers.clear()

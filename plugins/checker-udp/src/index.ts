@@ -1,5 +1,5 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, connectUdp, specKey, udpAttempt } from '@kad/plugin-checkers'
+import { checkerBlock, parseSocketPluginOptions, socketPlace, specKey, udpAttempt, type SocketPlace, type SocketPluginOptions } from '@kad/plugin-checkers'
 import { randomBytes } from 'node:crypto'
 
 export const PLUGIN_NAME = 'checker-udp'
@@ -48,7 +48,10 @@ export class UdpChecker implements Checker {
   readonly type = TYPE
   private last = ''
   private readonly payload: Buffer
-  constructor(readonly spec: CheckerSpec) {
+  constructor(
+    readonly spec: CheckerSpec,
+    private readonly place: SocketPlace = {},
+  ) {
     const o = spec.options as UdpOptions
     this.payload = o.payload ? Buffer.from(o.payload, 'hex') : randomBytes(16)
   }
@@ -58,23 +61,23 @@ export class UdpChecker implements Checker {
     const needReply = o.requireReply !== undefined || !!o.replyNeeded
     return udpAttempt(
       t,
+      t.port,
       signal,
       {
         onTimeout: { ok: false, reason: 'UDP timeout waiting for a reply' },
         onError: (e) => ({ ok: false, reason: e.code === 'ECONNREFUSED' ? 'ICMP port unreachable' : `UDP ${e.code ?? e.message}` }),
         settled: (v) => (this.last = v.ok ? 'ok' : v.reason),
+        place: this.place,
       },
       (sock, finish) => {
         let quiet: NodeJS.Timeout | undefined
-        sock.on('message', (msg) => finish(judgeReply(msg, o)))
-        connectUdp(sock, t, t.port, () => {
-          sock.send(this.payload)
-          if (!needReply) {
-            // no news is good news: an ICMP error arrives within a round trip; stop a little before the deadline
-            const ct = this.spec.timing.connectTimeout * 1000
-            quiet = setTimeout(() => finish({ ok: true }), Math.max(ct * 0.5, ct - 200))
-          }
-        })
+        sock.onMessage((msg) => finish(judgeReply(msg, o)))
+        sock.send(this.payload)
+        if (!needReply) {
+          // no news is good news: an ICMP error arrives within a round trip; stop a little before the deadline
+          const ct = this.spec.timing.connectTimeout * 1000
+          quiet = setTimeout(() => finish({ ok: true }), Math.max(ct * 0.5, ct - 200))
+        }
         return () => clearTimeout(quiet)
       },
     )
@@ -96,7 +99,8 @@ function hexArg(s: string | undefined, wild: boolean): string | undefined {
   return re.test(s) ? s.toLowerCase() : undefined
 }
 
-export default definePlugin({
+export default definePlugin<SocketPluginOptions>({
+  parseOptions: parseSocketPluginOptions,
   meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'UDP_CHECK' },
   register(ctx) {
     ctx.keywords.extend('virtual_server/real_server', (b) =>
@@ -133,6 +137,6 @@ export default definePlugin({
         }),
       ),
     )
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new UdpChecker(spec))
+    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new UdpChecker(spec, socketPlace(ctx.options.netns, ctx.container)))
   },
 })

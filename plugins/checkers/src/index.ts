@@ -12,7 +12,7 @@ export { installCommonCheckerKeywords, checkerBlock, realServerOf, readScript, p
 export { CheckFramework, buildSpec, resolveTiming, setCheckerTypeDefaults, DEFAULT_DELAY_LOOP, DEFAULT_CONNECT_TIMEOUT, type FrameworkDeps, type NotificationSink, type TypeDefaults } from './framework.js'
 export { Probe } from './probe.js'
 export { rtnlLocalAddresses, canonicalIP, type LocalAddresses, type AddressEventSource } from './ha-suspend.js'
-export { specKey, connectUdp, udpAttempt } from './spec-key.js'
+export { specKey, udpAttempt, openTargetSocket, socketPlace, parseSocketPluginOptions, type UdpPort, type SocketPlace, type SocketPluginOptions } from './spec-key.js'
 export { CHECKERS_SCHEMA } from './schema.js'
 
 /**

@@ -1,6 +1,6 @@
-/** Helpers every checker plugin shares: the identity of a check, and a UDP socket bound/connected per its target. */
+/** Helpers every checker plugin shares: the identity of a check, and sockets opened per its target's connection keywords. */
 import type { CheckerSpec, CheckOutcome, CheckTarget } from '@kad/core'
-import { createSocket, type Socket as DgramSocket } from 'node:dgram'
+import { openSocket, SO, SOL, type KadSocket, type OpenSocketOptions } from '@kad/native'
 
 /** a key equal for checks of the same target done the same way (dedup across virtual servers, reload) */
 export function specKey(spec: CheckerSpec, withOptions = true): string {
@@ -9,26 +9,52 @@ export function specKey(spec: CheckerSpec, withOptions = true): string {
   return withOptions ? `${base}|${JSON.stringify(spec.options)}` : base
 }
 
-/** bind (bindto / bind_port) and connect a UDP socket to the target, then call `ready` */
-export function connectUdp(sock: DgramSocket, t: CheckTarget, port: number, ready: () => void): void {
-  const go = () => sock.connect(port, t.address, ready)
-  if (t.bindTo !== undefined || t.bindPort !== undefined) sock.bind({ ...(t.bindTo ? { address: t.bindTo } : {}), port: t.bindPort ?? 0 }, go)
-  else go()
+/** where and how a checker's sockets are opened: the process's network namespace (net_namespace, or a test's) */
+export interface SocketPlace {
+  /** /run/netns/NAME */
+  netns?: string
 }
 
 /**
- * One UDP check attempt (DNS_CHECK, UDP_CHECK): a socket for the target's family, settled exactly once — by `run`'s
- * `finish`, by the framework's hard deadline (`signal`: `onTimeout`) or by a socket error (`onError`) — and always
- * closed. `run` sends and judges replies; `cleanup` releases what it armed (timers).
+ * A socket for a check target with its connection keywords applied: `bind_if` (SO_BINDTODEVICE), `fwmark`
+ * (SO_MARK, needs CAP_NET_ADMIN), `bindto` / `bind_port` (bind). Throws like the system calls do.
+ */
+export function openTargetSocket(t: CheckTarget, o: Omit<OpenSocketOptions, 'domain' | 'netns'> & { netns?: string | undefined }): KadSocket {
+  const { netns, ...rest } = o
+  const sock = openSocket({ ...rest, domain: t.family === 6 ? 'inet6' : 'inet', ...(netns ? { netns } : {}) })
+  try {
+    if (t.bindIf !== undefined) sock.bindToDevice(t.bindIf)
+    if (t.fwmark !== undefined) sock.setOption(SOL.SOCKET, SO.MARK, t.fwmark)
+    if (t.bindTo !== undefined || t.bindPort !== undefined) sock.bind({ address: t.bindTo ?? (t.family === 6 ? '::' : '0.0.0.0'), port: t.bindPort ?? 0 })
+  } catch (e) {
+    sock.close()
+    throw e
+  }
+  return sock
+}
+
+/** what a UDP check attempt sends on and hears from (a connected datagram socket) */
+export interface UdpPort {
+  send(data: Buffer): void
+  onMessage(handler: (data: Buffer) => void): void
+}
+
+/**
+ * One UDP check attempt (DNS_CHECK, UDP_CHECK): a datagram socket for the target (bind_if, fwmark, bindto,
+ * bind_port applied; connected to `port`, so an ICMP port unreachable comes back as ECONNREFUSED), settled
+ * exactly once — by `run`'s `finish`, by the framework's hard deadline (`signal`: `onTimeout`) or by a socket
+ * error (`onError`) — and always closed. `run` sends and judges replies; `cleanup` releases what it armed.
+ * The socket is @kad/native's (node's dgram cannot set SO_BINDTODEVICE / SO_MARK nor open in a namespace).
  */
 export function udpAttempt(
   t: CheckTarget,
+  port: number,
   signal: AbortSignal,
-  o: { onTimeout: CheckOutcome; onError: (e: NodeJS.ErrnoException) => CheckOutcome; settled: (v: CheckOutcome) => void },
-  run: (sock: DgramSocket, finish: (v: CheckOutcome) => void) => (() => void) | void,
+  o: { onTimeout: CheckOutcome; onError: (e: NodeJS.ErrnoException) => CheckOutcome; settled: (v: CheckOutcome) => void; place?: SocketPlace },
+  run: (sock: UdpPort, finish: (v: CheckOutcome) => void) => (() => void) | void,
 ): Promise<CheckOutcome> {
   return new Promise((resolve) => {
-    const sock = createSocket({ type: t.family === 6 ? 'udp6' : 'udp4' })
+    let sock: KadSocket | undefined
     let done = false
     let cleanup: (() => void) | void
     const finish = (v: CheckOutcome) => {
@@ -37,16 +63,56 @@ export function udpAttempt(
       o.settled(v)
       cleanup?.()
       signal.removeEventListener('abort', onAbort)
-      try {
-        sock.close()
-      } catch {
-        /* closed */
-      }
+      sock?.close()
       resolve(v)
     }
     const onAbort = () => finish(o.onTimeout)
+    if (signal.aborted) return finish(o.onTimeout)
     signal.addEventListener('abort', onAbort, { once: true })
-    sock.on('error', (e: NodeJS.ErrnoException) => finish(o.onError(e)))
-    cleanup = run(sock, finish)
+    try {
+      sock = openTargetSocket(t, { type: 'dgram', netns: o.place?.netns, receiveBufferSize: 4096, batch: 4 })
+      sock.connect({ address: t.address, port })
+      sock.onError((e) => finish(o.onError(e as NodeJS.ErrnoException)))
+      const s = sock
+      cleanup = run(
+        {
+          send: (data) => {
+            try {
+              s.send(data)
+            } catch (e) {
+              finish(o.onError(e as NodeJS.ErrnoException))
+            }
+          },
+          onMessage: (h) => void s.onMessage((buf) => h(buf)),
+        },
+        finish,
+      )
+    } catch (e) {
+      finish(o.onError(e as NodeJS.ErrnoException))
+    }
   })
+}
+
+/**
+ * The namespace a checker plugin opens its sockets in: its `netns` option (tests), else the networking service's
+ * (`net_namespace`), else the process's own.
+ */
+export function socketPlace(netnsOption: string | undefined, container: { hasRegistration?(name: string): boolean; cradle: unknown }): SocketPlace {
+  if (netnsOption) return { netns: netnsOption }
+  if (typeof container.hasRegistration === 'function' && container.hasRegistration('net')) {
+    const netns = (container.cradle as { net?: { netns?: string } }).net?.netns
+    if (netns) return { netns }
+  }
+  return {}
+}
+
+/** the plugin options of the checkers that open their own sockets (DNS, UDP, PING): `netns` for tests */
+export interface SocketPluginOptions {
+  /** open the sockets in this network namespace (path like /run/netns/NAME) */
+  netns?: string
+}
+
+export function parseSocketPluginOptions(raw: unknown): SocketPluginOptions {
+  const r = (raw ?? {}) as SocketPluginOptions
+  return typeof r.netns === 'string' ? { netns: r.netns } : {}
 }
