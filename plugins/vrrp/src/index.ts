@@ -12,6 +12,7 @@ import { VrrpInstance } from './instance.js'
 import { SyncGroup } from './sync.js'
 import { Trackers } from './tracking.js'
 import { AcceptFirewall } from './firewall.js'
+import { GarpPacer } from './garp.js'
 import type { VrrpInstanceModel } from './model.js'
 
 const noLoc = (k: string, v: unknown): unknown => (k === 'loc' ? undefined : v)
@@ -73,6 +74,7 @@ export class VrrpRuntime {
   readonly kernel: KernelState
   readonly trackers: Trackers
   readonly firewall: AcceptFirewall
+  readonly garpPacer: GarpPacer
   private readonly statics: Promise<void>[] = []
 
   constructor(
@@ -92,6 +94,7 @@ export class VrrpRuntime {
     this.trackers = new Trackers({ net: ctx.net, scheduler: ctx.scheduler, scriptRunner: ctx.scriptRunner, log: ctx.log, model: ctx.model }, section.scripts, section.trackProcesses)
     this.trackers.delays = new Map(section.interfaceUpDownDelays.map((d) => [d.name, { down: d.down, up: d.up }]))
     this.firewall = new AcceptFirewall(ctx.log)
+    this.garpPacer = new GarpPacer(section.globals, section.garpGroups)
     for (const m of section.instances) if (m.vrid) this.instances.set(m.name, this.newInstance(m))
     for (const g of section.syncGroups) {
       const members = g.group.map((n) => this.instances.get(n)).filter((x): x is VrrpInstance => x !== undefined)
@@ -106,7 +109,7 @@ export class VrrpRuntime {
     const ctx = this.ctx
     return new VrrpInstance(m, {
       log: ctx.log, scheduler: ctx.scheduler, clock: ctx.clock, net: ctx.net, pool: this.pool, kernel: this.kernel,
-      scriptRunner: ctx.scriptRunner, publish: ctx.publish, globals: this.section.globals, firewall: this.firewall,
+      scriptRunner: ctx.scriptRunner, publish: ctx.publish, globals: this.section.globals, firewall: this.firewall, garpPacer: this.garpPacer,
       onTransition: (i, _from, to, reason) => (i.syncGroup ? this.groups.get(i.syncGroup)?.onMemberTransition(i, to === 'DELETED' ? 'STOP' : to, reason) : undefined),
     })
   }
@@ -239,6 +242,7 @@ export class VrrpRuntime {
       lines.push(`    Received: ${i.stats.advert_rcvd}`, `    Sent: ${i.stats.advert_sent}`)
       lines.push(`  Became master: ${i.stats.become_master}`, `  Released master: ${i.stats.release_master}`)
       lines.push('  Priority Zero:', `    Received: ${i.stats.pri_zero_rcvd}`, `    Sent: ${i.stats.pri_zero_sent}`)
+      lines.push(`  Gratuitous ARP/NA sent: ${i.stats.garp_sent ?? 0}`)
       lines.push('  Packet Errors:')
       for (const [k, v] of Object.entries(i.stats)) if (/^[A-Z_]+$/.test(k)) lines.push(`    ${k}: ${v}`)
       if (clear) for (const k of Object.keys(i.stats)) i.stats[k] = 0

@@ -13,6 +13,7 @@ import { KernelState } from './addresses.js'
 import type { SocketKey, SocketPool, VrrpSocket } from './io.js'
 import type { NotifyScripts, ScriptRef, VipModel, VrrpGlobals, VrrpInstanceModel } from './model.js'
 import type { AcceptFirewall } from './firewall.js'
+import { extraGarpVips, GarpPacer } from './garp.js'
 
 export interface InstanceDeps {
   log: Logger
@@ -26,6 +27,8 @@ export interface InstanceDeps {
   globals: VrrpGlobals
   /** no_accept: the nftables table dropping traffic to a non-owner MASTER's VIPs */
   firewall?: AcceptFirewall
+  /** garp_interval / gna_interval per interface or garp_group, shared by every instance */
+  garpPacer?: GarpPacer
   /** a transition of this instance that was not itself caused by its sync group */
   onTransition?: (inst: VrrpInstance, from: VrrpState, to: VrrpState | 'STOP' | 'DELETED', reason: string) => void
 }
@@ -69,6 +72,7 @@ export class VrrpInstance {
   private advertTask?: TaskHandle
   private downTask?: TaskHandle
   private refreshTask?: TaskHandle
+  private extraTask?: TaskHandle
   private garpTasks: TaskHandle[] = []
   private advertDeadline?: number
   private firing?: number
@@ -186,6 +190,7 @@ export class VrrpInstance {
     this.advertTask?.cancel()
     this.downTask?.cancel()
     this.refreshTask?.cancel()
+    this.extraTask?.cancel()
     for (const t of this.garpTasks) t.cancel()
     this.garpTasks = []
   }
@@ -389,6 +394,7 @@ export class VrrpInstance {
         for (const t of this.garpTasks) t.cancel()
         this.garpTasks = []
         this.refreshTask?.cancel()
+        this.extraTask?.cancel()
         break
       case 'sendGarp':
         this.scheduleGarps(a.lowerPrio === true)
@@ -471,19 +477,22 @@ export class VrrpInstance {
 
   // ---------------------------------------------------------------- GARP / NA
 
-  private async garpBurst(repeat: number): Promise<void> {
+  private async garpBurst(repeat: number, only?: VipModel[]): Promise<void> {
     const g = this.d.globals
-    const all = [...this.m.vips, ...this.m.evips]
+    const pacer = this.d.garpPacer ?? new GarpPacer(g)
+    const all = only ?? [...this.m.vips, ...this.m.evips]
     for (let i = 0; i < repeat; i++) {
       for (const v of all) {
+        const dev = this.vipDev(v)
+        const wait = pacer.reserve(dev, v.family, this.d.clock.now())
+        if (wait > 0) await new Promise((res) => this.d.clock.setTimeout(() => res(undefined), wait))
         try {
-          if (v.family === 4) await this.d.net.arp.sendGratuitous({ dev: this.vipDev(v), ip: v.address })
-          else await this.d.net.nd.sendUnsolicitedNa({ dev: this.vipDev(v), ip: v.address })
+          if (v.family === 4) await this.d.net.arp.sendGratuitous({ dev, ip: v.address })
+          else await this.d.net.nd.sendUnsolicitedNa({ dev, ip: v.address })
+          this.stats.garp_sent = (this.stats.garp_sent ?? 0) + 1
         } catch (err) {
           this.log.limited(`garp:${this.name}`, 'warn', `(${this.name}) cannot send gratuitous ARP/NA for ${v.address}: ${(err as Error).message}`)
         }
-        const gap = (v.family === 4 ? g.garpInterval : g.gnaInterval) * 1000
-        if (gap > 0) await new Promise((res) => this.d.clock.setTimeout(() => res(undefined), gap))
       }
     }
   }
@@ -500,6 +509,15 @@ export class VrrpInstance {
       this.garpTasks.push(this.d.scheduler.addTimer(`vrrp.${this.name}.garp`, delay * 1000, () => {
         if (this.state === 'MASTER') this.enqueue(() => this.garpBurst(repeat))
       }))
+    }
+    // garp_extra_if: periodic GARP/NA on the other interfaces of the VIPs while MASTER
+    const extra = this.m.garpExtraIf ?? g.garpExtraIf
+    const extraVips = extra && extra.seconds > 0 ? extraGarpVips([...this.m.vips, ...this.m.evips].map((v) => ({ ...v, dev: this.vipDev(v) })), this.ifname, extra.all) : []
+    if (!lowerPrio && extra && extraVips.length) {
+      this.extraTask?.cancel()
+      this.extraTask = this.d.scheduler.every(`vrrp.${this.name}.garp-extra-if`, extra.seconds * 1000, () => {
+        if (this.state === 'MASTER') this.enqueue(() => this.garpBurst(1, extraVips))
+      })
     }
     const refresh = this.m.garpMasterRefresh ?? g.garpMasterRefresh
     if (!lowerPrio && refresh > 0) {

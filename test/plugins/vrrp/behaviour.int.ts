@@ -148,3 +148,47 @@ describe('vrrp: unicast_fault_no_peer, track_src_ip', function () {
     await waitFor('FAULT when it goes', () => !lab.hasAddr(a, VIP) && d.count(/\(VI_1\) Entering FAULT STATE/) === 2, 5000)
   })
 })
+
+/** capture ARP on a device of a namespace for `secs`: [relative time, sender IP] of each gratuitous ARP */
+async function captureGarps(ns: string, dev: string, secs: number): Promise<[number, string][]> {
+  const p = spawn('ip', ['netns', 'exec', ns, 'tshark', '-q', '-l', '-i', dev, '-f', 'arp', '-a', `duration:${secs}`, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'arp.src.proto_ipv4'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  p.stdout.on('data', (b: Buffer) => (out += b.toString()))
+  p.stderr.on('data', (b: Buffer) => (err += b.toString()))
+  await waitFor('tshark started', () => /Capturing on/.test(err), 5000)
+  await new Promise((r) => p.on('exit', r))
+  return out.trim().split('\n').filter(Boolean).map((l) => l.split('\t')).map(([t, ip]) => [Number(t) * 1000, ip])
+}
+
+describe('vrrp: garp_extra_if and garp_group', function () {
+  this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp2-g')
+  const ext = (ns: string) => {
+    sh('ip', ['-n', ns, 'link', 'add', 'x0', 'type', 'veth', 'peer', 'name', 'x0p'], { ignore: true })
+    sh('ip', ['-n', ns, 'link', 'set', 'x0', 'up'])
+    sh('ip', ['-n', ns, 'link', 'set', 'x0p', 'up'])
+  }
+
+  it('garp_extra_if all 1: a MASTER repeats GARPs every second for its VIPs on other interfaces', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    ext(a)
+    lab.kad(a, 'ge-a', instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'garp_master_delay 0\n  garp_master_repeat 1\n  garp_extra_if all 1\n  virtual_ipaddress_excluded {\n    198.51.100.1/24 dev x0\n  }' }))
+    await waitFor('MASTER', () => lab.hasAddr(a, '198.51.100.1', 'x0'))
+    const seen = (await captureGarps(a, 'x0p', 3)).filter(([, ip]) => ip === '198.51.100.1')
+    assert.ok(seen.length >= 2 && seen.length <= 4, `${seen.length} GARPs in 3 s`)
+  })
+
+  it('garp_group: garp_interval 0.3 over its interfaces spaces every GARP of a burst', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    ext(a)
+    const cap = captureGarps(a, 'x0p', 4)
+    await sleep(1500)
+    lab.kad(a, 'gg-a', 'garp_group {\n  garp_interval 0.3\n  interfaces {\n    x0\n  }\n}\n' + instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'garp_master_delay 0\n  garp_master_repeat 2\n  virtual_ipaddress_excluded {\n    198.51.100.1/24 dev x0\n    198.51.100.2/24 dev x0\n  }' }))
+    const seen = (await cap).filter(([, ip]) => ip?.startsWith('198.51.100.'))
+    assert.equal(seen.length, 4, JSON.stringify(seen))
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i][0] - seen[i - 1][0] >= 280, `gap ${seen[i][0] - seen[i - 1][0]} ms`)
+  })
+})

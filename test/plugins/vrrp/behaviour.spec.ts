@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { AcceptFirewall, nftScript } from '../../../plugins/vrrp/src/firewall.js'
+import { extraGarpVips, GarpPacer } from '../../../plugins/vrrp/src/garp.js'
 import { planReload } from '../../../plugins/vrrp/src/index.js'
 import { runNotifyScripts, VrrpInstance } from '../../../plugins/vrrp/src/instance.js'
 import { initialState, step, type FsmConfig } from '../../../plugins/vrrp/src/fsm.js'
@@ -95,5 +96,33 @@ describe('vrrp: reload plan (keepalived clear_diff_vrrp)', () => {
     const g = (s: VrrpSection) => ({ ...s, syncGroups: [{ name: 'G', loc: '', group: ['A', 'B'], syncGroupTrackingWeight: false, trackScripts: [], trackInterfaces: [], trackFiles: [], trackProcesses: [], notify: {} }] })
     assert.equal(planReload(g(sec(inst('A', 1), inst('B', 2))), g(sec(inst('A', 1), inst('B', 2, 90)))).full, true)
     assert.equal(planReload(g(sec(inst('A', 1), inst('B', 2), inst('C', 3))), g(sec(inst('A', 1), inst('B', 2)))).full, false)
+  })
+})
+
+describe('vrrp: GARP pacing (garp_interval, gna_interval, garp_group) and garp_extra_if', () => {
+  it('the global intervals space messages per interface and family, across callers', () => {
+    const p = new GarpPacer({ garpInterval: 0.5, gnaInterval: 0.2 })
+    assert.equal(p.reserve('eth0', 4, 1000), 0)
+    assert.equal(p.reserve('eth0', 4, 1000), 500)
+    assert.equal(p.reserve('eth0', 4, 1100), 900)
+    assert.equal(p.reserve('eth1', 4, 1100), 0, 'another interface has its own budget')
+    assert.equal(p.reserve('eth0', 6, 1100), 0)
+    assert.equal(p.reserve('eth0', 6, 1100), 200)
+    assert.equal(p.reserve('eth0', 4, 5000), 0, 'no backlog once the gap has passed')
+  })
+  it('a garp_group aggregates its interfaces with its own intervals; others keep the globals; no interval = no wait', () => {
+    const p = new GarpPacer({ garpInterval: 0.1 }, [{ garpInterval: 1, interfaces: ['eth1', 'eth2'] }])
+    assert.equal(p.reserve('eth1', 4, 0), 0)
+    assert.equal(p.reserve('eth2', 4, 0), 1000, 'same switch group')
+    assert.equal(p.reserve('eth0', 4, 0), 0)
+    assert.equal(p.reserve('eth0', 4, 0), 100)
+    assert.equal(p.reserve('eth1', 6, 0), 0)
+    assert.equal(p.reserve('eth1', 6, 0), 0, 'the group sets no gna_interval')
+    assert.deepEqual(p.intervalFor('eth2', 4), { key: 'group:0/4', ms: 1000 })
+  })
+  it('garp_extra_if picks VIPs on other interfaces: use_vmac ones by default, all of them with "all"', () => {
+    const vips = [{ dev: 'eth0', useVmac: false }, { dev: 'eth1', useVmac: false }, { dev: 'eth2', useVmac: true }]
+    assert.deepEqual(extraGarpVips(vips, 'eth0', false), [vips[2]])
+    assert.deepEqual(extraGarpVips(vips, 'eth0', true), [vips[1], vips[2]])
   })
 })
