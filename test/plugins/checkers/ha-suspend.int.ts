@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { createServer, type Server } from 'node:net'
 import { createNetworking, type Networking } from '@kad/native'
 import { rtnlLocalAddresses } from '@kad/plugin-checkers'
+import { createTestHost } from '@kad/core/testing'
 import { captureLog, createHost, type TestHost } from './helpers/host.js'
 import { ALL_CHECKER_PLUGINS } from './helpers/all-plugins.js'
 
@@ -91,6 +92,44 @@ virtual_server 192.0.2.50 80 {
       assert.ok(attempts() > stopped)
     } finally {
       await run.stop()
+    }
+  })
+
+  it("in core's host: the checker plugin watches the networking service's namespace (-s / net_namespace)", async () => {
+    const conf = `
+virtual_server 192.0.2.60 80 {
+  delay_loop 0.2
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  ha_suspend
+  real_server 127.0.0.1 ${port} {
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+    }
+  }
+}`
+    const t = await createTestHost({ plugins: ALL_CHECKER_PLUGINS, config: conf, role: 'check', options: { namespace: NS } })
+    assert.equal(t.exitCode, 0, JSON.stringify(t.diagnostics))
+    const dump = () => {
+      const j: Record<string, any> = {}
+      t.hooks.dumpJson.call({ json: (k: string, v: unknown) => (j[k] = v), section: () => undefined } as never)
+      const vs = j.checkers.virtualServers[0]
+      return { suspended: vs.suspended as boolean, attempts: vs.realServers[0].checkers[0].attempts as number }
+    }
+    await t.start()
+    try {
+      await sleep(800)
+      assert.deepEqual(dump(), { suspended: true, attempts: 0 })
+      ip('-n', NS, 'addr', 'add', '192.0.2.60/32', 'dev', 'veth0')
+      await sleep(800)
+      const d = dump()
+      assert.equal(d.suspended, false)
+      assert.ok(d.attempts >= 2, JSON.stringify(d))
+      assert.ok(t.logs.some((l) => /Activating healthchecker for service \[127.0.0.1\]:tcp:\d+ for VS \[192.0.2.60\]:tcp:80/.test(l.msg)))
+    } finally {
+      await t.stop()
     }
   })
 })
