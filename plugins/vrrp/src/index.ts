@@ -93,6 +93,7 @@ export class VrrpRuntime {
     this.kernel = new KernelState(ctx.net, ctx.log)
     this.trackers = new Trackers({ net: ctx.net, scheduler: ctx.scheduler, scriptRunner: ctx.scriptRunner, log: ctx.log, model: ctx.model }, section.scripts, section.trackProcesses)
     this.trackers.delays = new Map(section.interfaceUpDownDelays.map((d) => [d.name, { down: d.down, up: d.up }]))
+    this.trackers.linkbeat = { all: section.linkbeatUsePolling === true, names: new Set(section.linkbeatInterfaces.map((l) => l.name)) }
     this.firewall = new AcceptFirewall(ctx.log)
     this.garpPacer = new GarpPacer(section.globals, section.garpGroups)
     for (const m of section.instances) if (m.vrid) this.instances.set(m.name, this.newInstance(m))

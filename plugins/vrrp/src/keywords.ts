@@ -913,6 +913,9 @@ export function installKeywords(kw: KeywordRegistrar): void {
       if (r) s.staticRules.push(r)
     },
   })
+  root.keyword('linkbeat_use_polling', (k) => {
+    sec(k).linkbeatUsePolling = true
+  })
   root.block<VrrpSection>('linkbeat_interfaces', {
     open: (k) => sec(k),
     lines: (k, s) => {

@@ -247,6 +247,8 @@ export interface VrrpSection {
   staticRoutes: RouteModel[]
   staticRules: RuleModel[]
   linkbeatInterfaces: { name: string; mode: 'MII' | 'ETHTOOL' | 'IOCTL' }[]
+  /** top-level linkbeat_use_polling: poll every tracked interface's carrier instead of netlink link events */
+  linkbeatUsePolling?: boolean
   interfaceUpDownDelays: { name: string; down: number; up: number }[]
   trackGroups: { name: string; group: string[] }[]
   garpGroups: { garpInterval?: number; gnaInterval?: number; interfaces: string[] }[]

@@ -46,6 +46,9 @@ export class Trackers {
   /** interface_up_down_delays: seconds before a link change counts */
   delays = new Map<string, { down: number; up: number }>()
   private readonly pendingLink = new Map<string, TaskHandle>()
+  /** linkbeat_interfaces / linkbeat_use_polling: interfaces whose carrier is polled instead of followed by netlink */
+  linkbeat: { all: boolean; names: Set<string> } = { all: false, names: new Set() }
+  private pollTask?: TaskHandle
   /** scripts, processes and files already polled ('script:NAME', …), so that a reload starts only new ones */
   private readonly started = new Set<string>()
 
@@ -74,10 +77,11 @@ export class Trackers {
       const l = links.find((x) => x.name === name)
       s.set(Boolean(l && l.up && l.lowerUp))
     }
+    this.startLinkbeat()
     this.unsub = this.d.net.rtnl.subscribe((e: RtnlEvent) => {
       if (e.kind === 'link') {
         const s = this.ifaces.get(e.link.name)
-        if (!s) return
+        if (!s || this.polled(e.link.name)) return
         const up = e.action === 'new' && e.link.up && e.link.lowerUp
         const name = e.link.name
         const pending = this.pendingLink.get(name)
@@ -99,10 +103,39 @@ export class Trackers {
         else apply()
       } else if (e.kind === 'resync') {
         for (const [name, s] of this.ifaces) {
+          if (this.polled(name)) continue
           const l = e.links.find((x) => x.name === name)
           const up = Boolean(l && l.up && l.lowerUp)
           if (up !== s.up) s.set(up)
         }
+      }
+    })
+  }
+
+  private polled(name: string): boolean {
+    return this.linkbeat.all || this.linkbeat.names.has(name)
+  }
+
+  /** an interface's link as the linkbeat poll sees it: administratively up with carrier (sysfs, the ETHTOOL view) */
+  static readCarrier(name: string, sysfs = '/sys/class/net'): boolean {
+    try {
+      const flags = parseInt(readFileSync(`${sysfs}/${name}/flags`, 'utf8').trim(), 16)
+      return (flags & 1) === 1 && readFileSync(`${sysfs}/${name}/carrier`, 'utf8').trim() === '1'
+    } catch {
+      return false // no such interface, or carrier unreadable while down
+    }
+  }
+
+  /** keepalived polls linkbeat interfaces once a second */
+  private startLinkbeat(): void {
+    if (this.pollTask || !(this.linkbeat.all || this.linkbeat.names.size)) return
+    this.pollTask = this.d.scheduler.every('vrrp.linkbeat', 1000, () => {
+      for (const [name, s] of this.ifaces) {
+        if (!this.polled(name)) continue
+        const up = Trackers.readCarrier(name)
+        if (up === s.up) continue
+        this.d.log.info(`Linkbeat reports ${name} ${up ? 'up' : 'down'}`)
+        s.set(up)
       }
     })
   }
@@ -364,6 +397,8 @@ export class Trackers {
     this.pendingLink.clear()
     this.unsub?.()
     this.unsub = undefined
+    this.pollTask?.cancel()
+    this.pollTask = undefined
     this.started.clear()
   }
 }

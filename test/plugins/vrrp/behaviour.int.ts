@@ -192,3 +192,27 @@ describe('vrrp: garp_extra_if and garp_group', function () {
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i][0] - seen[i - 1][0] >= 280, `gap ${seen[i][0] - seen[i - 1][0]} ms`)
   })
 })
+
+describe('vrrp: linkbeat_interfaces / linkbeat_use_polling', function () {
+  this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp2-l')
+  for (const how of ['linkbeat_interfaces {\n  trk0\n}\n', 'linkbeat_use_polling\n']) {
+    it(`${how.split(/\s/)[0]}: the carrier of a tracked interface is polled (peer down = FAULT), not taken from netlink`, async () => {
+      const lab = suite.lab()
+      const a = suite.a()
+      sh('ip', ['-n', a, 'link', 'del', 'trk0'], { ignore: true })
+      sh('ip', ['-n', a, 'link', 'add', 'trk0', 'type', 'veth', 'peer', 'name', 'trk0p'])
+      sh('ip', ['-n', a, 'link', 'set', 'trk0', 'up'])
+      sh('ip', ['-n', a, 'link', 'set', 'trk0p', 'up'])
+      const d = lab.kad(a, `lb-${how.length}`, how + instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'track_interface {\n    trk0\n  }' }))
+      await waitFor('MASTER', () => lab.hasAddr(a, VIP))
+      sh('ip', ['-n', a, 'link', 'set', 'trk0p', 'down']) // trk0 loses its carrier
+      await waitFor('FAULT', () => !lab.hasAddr(a, VIP) && d.has(/Entering FAULT STATE/), 5000)
+      assert.ok(d.has(/Linkbeat reports trk0 down/), d.log)
+      assert.ok(!d.has(/Netlink reports trk0/), d.log)
+      sh('ip', ['-n', a, 'link', 'set', 'trk0p', 'up'])
+      await waitFor('MASTER again', () => lab.hasAddr(a, VIP), 5000)
+      assert.ok(d.has(/Linkbeat reports trk0 up/))
+    })
+  }
+})

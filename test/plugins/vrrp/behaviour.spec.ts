@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Trackers } from '../../../plugins/vrrp/src/tracking.js'
 import { AcceptFirewall, nftScript } from '../../../plugins/vrrp/src/firewall.js'
 import { extraGarpVips, GarpPacer } from '../../../plugins/vrrp/src/garp.js'
 import { planReload } from '../../../plugins/vrrp/src/index.js'
@@ -124,5 +128,26 @@ describe('vrrp: GARP pacing (garp_interval, gna_interval, garp_group) and garp_e
     const vips = [{ dev: 'eth0', useVmac: false }, { dev: 'eth1', useVmac: false }, { dev: 'eth2', useVmac: true }]
     assert.deepEqual(extraGarpVips(vips, 'eth0', false), [vips[2]])
     assert.deepEqual(extraGarpVips(vips, 'eth0', true), [vips[1], vips[2]])
+  })
+})
+
+describe('vrrp: linkbeat carrier read', () => {
+  it('up = IFF_UP in flags and carrier 1; an unreadable carrier or a missing interface is down', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kad-vrrp2-sysfs-'))
+    const dev = (name: string, flags: string, carrier?: string) => {
+      mkdirSync(join(root, name))
+      writeFileSync(join(root, name, 'flags'), flags + '\n')
+      if (carrier !== undefined) writeFileSync(join(root, name, 'carrier'), carrier + '\n')
+    }
+    dev('up0', '0x1003', '1')
+    dev('nocarrier0', '0x1003', '0')
+    dev('admindown0', '0x1002', '1')
+    dev('down0', '0x1002')
+    assert.equal(Trackers.readCarrier('up0', root), true)
+    assert.equal(Trackers.readCarrier('nocarrier0', root), false)
+    assert.equal(Trackers.readCarrier('admindown0', root), false)
+    assert.equal(Trackers.readCarrier('down0', root), false)
+    assert.equal(Trackers.readCarrier('missing0', root), false)
+    rmSync(root, { recursive: true, force: true })
   })
 })
