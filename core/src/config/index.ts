@@ -2,7 +2,7 @@
 export * from './types.js'
 export * from './codes.js'
 export { decomment, tokenize, lexText, type Decommented, type Token, type TokenizeResult, type LexedLine } from './lexer.js'
-export { preprocess, expandBraces, globSegmentToRegExp, type PreprocessResult } from './preprocess.js'
+export { preprocess, expandBraces, globSegmentToRegExp, setPlainLineFastPath, type PreprocessResult } from './preprocess.js'
 export { KeywordTree, CORE_PLUGIN, type KeywordNode, type ChildEntry } from './keyword-tree.js'
 export {
   LineContext,

@@ -321,6 +321,9 @@ class Walk implements ParseSink {
     for (const name of this.tree.schemaSections()) {
       const data = this.sections[name]
       if (data === undefined) continue
+      // the fast path answers only "valid"; anything else (and every message) comes from ajv
+      const fast = this.tree.fastCheckFor(name)
+      if (fast !== undefined && fast(data)) continue
       let entry: { plugin: string; validate: ValidateFunction }
       try {
         entry = this.tree.schemaFor(name)!
