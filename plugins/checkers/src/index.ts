@@ -41,7 +41,7 @@ export default definePlugin({
       const hooks = (cradle.hooks as HostHooks | undefined) ?? (ctx.hooks as unknown as HostHooks)
       const notifications = cradle.notifications as { publish(n: Notification): void } | undefined
       // ha_suspend watches the local addresses through the networking service's rtnetlink events
-      const net = ctx.container.hasRegistration('net') ? (cradle.net as Networking) : undefined
+      const net = typeof ctx.container.hasRegistration === 'function' && ctx.container.hasRegistration('net') ? (cradle.net as Networking) : undefined
       return new CheckFramework({
         hooks,
         log: ctx.log,

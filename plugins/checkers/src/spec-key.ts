@@ -70,7 +70,8 @@ export function udpAttempt(
     if (signal.aborted) return finish(o.onTimeout)
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      sock = openTargetSocket(t, { type: 'dgram', netns: o.place?.netns, receiveBufferSize: 4096, batch: 4 })
+      // a whole datagram whatever its size (UDP_CHECK's max_reply_length goes to 65535; EDNS answers exceed 512)
+      sock = openTargetSocket(t, { type: 'dgram', netns: o.place?.netns, receiveBufferSize: 65536, batch: 4 })
       sock.connect({ address: t.address, port })
       sock.onError((e) => finish(o.onError(e as NodeJS.ErrnoException)))
       const s = sock
