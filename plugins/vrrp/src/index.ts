@@ -13,6 +13,7 @@ import { SyncGroup } from './sync.js'
 import { Trackers } from './tracking.js'
 import { AcceptFirewall } from './firewall.js'
 import { GarpPacer } from './garp.js'
+import { StaticGuard } from './statics.js'
 import type { VrrpInstanceModel } from './model.js'
 
 const noLoc = (k: string, v: unknown): unknown => (k === 'loc' ? undefined : v)
@@ -75,6 +76,7 @@ export class VrrpRuntime {
   readonly trackers: Trackers
   readonly firewall: AcceptFirewall
   readonly garpPacer: GarpPacer
+  readonly staticGuard: StaticGuard
   private readonly statics: Promise<void>[] = []
 
   constructor(
@@ -96,6 +98,8 @@ export class VrrpRuntime {
     this.trackers.linkbeat = { all: section.linkbeatUsePolling === true, names: new Set(section.linkbeatInterfaces.map((l) => l.name)) }
     this.firewall = new AcceptFirewall(ctx.log)
     this.garpPacer = new GarpPacer(section.globals, section.garpGroups)
+    const statics = section.staticAddresses.map((v) => ({ v, dev: v.dev ?? section.globals.defaultInterface ?? 'eth0', group: v.trackGroup }))
+    this.staticGuard = new StaticGuard(ctx.net, this.kernel, ctx.log, statics, (g, k, f) => this.onStaticFault(g, k, f))
     for (const m of section.instances) if (m.vrid) this.instances.set(m.name, this.newInstance(m))
     for (const g of section.syncGroups) {
       const members = g.group.map((n) => this.instances.get(n)).filter((x): x is VrrpInstance => x !== undefined)
@@ -149,17 +153,30 @@ export class VrrpRuntime {
     }
   }
 
+  /** where an instance's trackers report: the instance, or through its sync group */
+  private trackTarget(inst: VrrpInstance): { setTracker(k: string, e: { fault: boolean; delta: number }): void } {
+    const group = inst.syncGroup ? this.groups.get(inst.syncGroup) : undefined
+    // inside a sync group, member trackers only count for FAULT unless sync_group_tracking_weight
+    if (group && !group.m.syncGroupTrackingWeight) return { setTracker: (k, e) => { inst.trackers.set(k, { fault: e.fault, delta: 0 }); group.recompute() } }
+    if (group) return { setTracker: (k, e) => { inst.trackers.set(k, e); group.recompute() } }
+    return inst
+  }
+
+  /** track_group: a static entry that cannot be restored puts the group's instances in FAULT */
+  private onStaticFault(group: string, key: string, fault: boolean): void {
+    for (const name of this.section.trackGroups.find((g) => g.name === group)?.group ?? []) {
+      const inst = this.instances.get(name)
+      if (inst) this.trackTarget(inst).setTracker(`track_group:${key}`, { fault, delta: 0 })
+    }
+  }
+
   private wireTrackers(only?: VrrpInstance[]): void {
     const t = this.trackers
     const bfd = this.ctx.model.sections.bfd as { instances?: { name: string; weight: number; reverse: boolean }[]; vrrpInstances?: Record<string, { name: string; weight?: number; reverse?: boolean }[]>; syncGroups?: Record<string, { name: string; weight?: number; reverse?: boolean }[]> } | undefined
     const bfdDef = (n: string) => bfd?.instances?.find((b) => b.name === n)
     for (const inst of only ?? this.instances.values()) {
       const m = inst.m
-      const group = inst.syncGroup ? this.groups.get(inst.syncGroup) : undefined
-      // inside a sync group, member trackers only count for FAULT unless sync_group_tracking_weight
-      const target = group && !group.m.syncGroupTrackingWeight
-        ? { setTracker: (k: string, e: { fault: boolean; delta: number }) => { inst.trackers.set(k, { fault: e.fault, delta: 0 }); group.recompute() } }
-        : group ? { setTracker: (k: string, e: { fault: boolean; delta: number }) => { inst.trackers.set(k, e); group.recompute() } } : inst
+      const target = this.trackTarget(inst)
       if (m.interface && !m.dontTrackPrimary) t.trackInterface(m.interface, target, `if:${m.interface}`, 0, false)
       for (const ti of m.trackInterfaces) t.trackInterface(ti.name, target, `if:${ti.name}`, ti.weight, ti.reverse)
       for (const r of m.trackScripts) t.trackScript(r, target, `script:${r.name}`)
@@ -185,7 +202,7 @@ export class VrrpRuntime {
 
   async start(): Promise<void> {
     const s = this.section
-    for (const a of s.staticAddresses) await this.kernel.addVip(a, a.dev ?? s.globals.defaultInterface ?? 'eth0', false)
+    await this.staticGuard.start()
     for (const r of s.staticRoutes) await this.kernel.addRoute(r)
     for (const r of s.staticRules) await this.kernel.addRule(r)
     await this.trackers.start()
@@ -199,6 +216,8 @@ export class VrrpRuntime {
   }
 
   async stop(keep: boolean): Promise<void> {
+    this.staticGuard.stop()
+    await this.staticGuard.flush()
     this.trackers.stop()
     await Promise.all([...this.instances.values()].map((i) => i.stop(keep)))
     await Promise.all(this.statics)

@@ -216,3 +216,31 @@ describe('vrrp: linkbeat_interfaces / linkbeat_use_polling', function () {
     })
   }
 })
+
+describe('vrrp: track_group on static addresses', function () {
+  this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp2-t')
+  it('a deleted static address is restored; one that cannot be restored puts the track_group\'s instances in FAULT', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    const mk = () => {
+      sh('ip', ['-n', a, 'link', 'add', 'x0', 'type', 'veth', 'peer', 'name', 'x0p'])
+      sh('ip', ['-n', a, 'link', 'set', 'x0', 'up'])
+      sh('ip', ['-n', a, 'link', 'set', 'x0p', 'up'])
+    }
+    mk()
+    const d = lab.kad(a, 'tg-a', 'static_ipaddress {\n  203.0.113.1/24 dev x0 track_group G1\n}\ntrack_group G1 {\n  group {\n    VI_1\n  }\n}\n' +
+      instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`] }))
+    await waitFor('MASTER and the static address', () => lab.hasAddr(a, VIP) && lab.hasAddr(a, '203.0.113.1', 'x0'))
+    sh('ip', ['-n', a, 'addr', 'del', '203.0.113.1/24', 'dev', 'x0'])
+    await sleep(300)
+    assert.ok(lab.hasAddr(a, '203.0.113.1', 'x0'), 'restored')
+    assert.ok(lab.hasAddr(a, VIP) && !d.has(/Entering FAULT STATE/))
+    sh('ip', ['-n', a, 'link', 'del', 'x0'])
+    await waitFor('FAULT while it cannot be restored', () => !lab.hasAddr(a, VIP) && d.has(/Entering FAULT STATE/), 5000)
+    mk()
+    await waitFor('restored on the new link, MASTER again', () => lab.hasAddr(a, '203.0.113.1', 'x0') && lab.hasAddr(a, VIP), 5000)
+    await d.term()
+    assert.ok(!lab.hasAddr(a, '203.0.113.1', 'x0'), 'removed on stop')
+  })
+})
