@@ -5,6 +5,14 @@ import { type Lab, instance, sh, sleep, twoHostSuite, waitFor } from './helpers/
 
 const VIP = '192.0.2.100'
 
+/** a veth pair NAME / NAMEp inside a namespace, both up (NAME replaced if it exists) */
+function veth(ns: string, name: string): void {
+  sh('ip', ['-n', ns, 'link', 'del', name], { ignore: true })
+  sh('ip', ['-n', ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`])
+  sh('ip', ['-n', ns, 'link', 'set', name, 'up'])
+  sh('ip', ['-n', ns, 'link', 'set', `${name}p`, 'up'])
+}
+
 /** the elements of set NAME in table inet kad_vrrp of a namespace, undefined when the table does not exist */
 function nftSet(ns: string, name: string): string[] | undefined {
   const out = sh('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'table', 'inet', 'kad_vrrp'], { ignore: true })
@@ -164,11 +172,7 @@ async function captureGarps(ns: string, dev: string, secs: number): Promise<[num
 describe('vrrp: garp_extra_if and garp_group', function () {
   this.timeout(60000)
   const suite = twoHostSuite('kad-vrrp2-g')
-  const ext = (ns: string) => {
-    sh('ip', ['-n', ns, 'link', 'add', 'x0', 'type', 'veth', 'peer', 'name', 'x0p'], { ignore: true })
-    sh('ip', ['-n', ns, 'link', 'set', 'x0', 'up'])
-    sh('ip', ['-n', ns, 'link', 'set', 'x0p', 'up'])
-  }
+  const ext = (ns: string) => veth(ns, 'x0')
 
   it('garp_extra_if all 1: a MASTER repeats GARPs every second for its VIPs on other interfaces', async () => {
     const lab = suite.lab()
@@ -200,10 +204,7 @@ describe('vrrp: linkbeat_interfaces / linkbeat_use_polling', function () {
     it(`${how.split(/\s/)[0]}: the carrier of a tracked interface is polled (peer down = FAULT), not taken from netlink`, async () => {
       const lab = suite.lab()
       const a = suite.a()
-      sh('ip', ['-n', a, 'link', 'del', 'trk0'], { ignore: true })
-      sh('ip', ['-n', a, 'link', 'add', 'trk0', 'type', 'veth', 'peer', 'name', 'trk0p'])
-      sh('ip', ['-n', a, 'link', 'set', 'trk0', 'up'])
-      sh('ip', ['-n', a, 'link', 'set', 'trk0p', 'up'])
+      veth(a, 'trk0')
       const d = lab.kad(a, `lb-${how.length}`, how + instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'track_interface {\n    trk0\n  }' }))
       await waitFor('MASTER', () => lab.hasAddr(a, VIP))
       sh('ip', ['-n', a, 'link', 'set', 'trk0p', 'down']) // trk0 loses its carrier
@@ -223,11 +224,7 @@ describe('vrrp: track_group on static addresses', function () {
   it('a deleted static address is restored; one that cannot be restored puts the track_group\'s instances in FAULT', async () => {
     const lab = suite.lab()
     const a = suite.a()
-    const mk = () => {
-      sh('ip', ['-n', a, 'link', 'add', 'x0', 'type', 'veth', 'peer', 'name', 'x0p'])
-      sh('ip', ['-n', a, 'link', 'set', 'x0', 'up'])
-      sh('ip', ['-n', a, 'link', 'set', 'x0p', 'up'])
-    }
+    const mk = () => veth(a, 'x0')
     mk()
     const d = lab.kad(a, 'tg-a', 'static_ipaddress {\n  203.0.113.1/24 dev x0 track_group G1\n}\ntrack_group G1 {\n  group {\n    VI_1\n  }\n}\n' +
       instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`] }))
