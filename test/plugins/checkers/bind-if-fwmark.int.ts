@@ -33,13 +33,14 @@ describe('bind_if and fwmark of the UDP-based and ICMP checkers', function () {
     ip('netns', 'add', S)
     ip('-n', C, 'link', 'add', 'vA', 'type', 'veth', 'peer', 'name', 'sA', 'netns', S)
     ip('-n', C, 'link', 'add', 'vB', 'type', 'veth', 'peer', 'name', 'sB', 'netns', S)
-    for (const [ns, dev, addr] of [
-      [C, 'vA', '198.51.100.1/24'],
-      [C, 'vB', '203.0.113.1/24'],
-      [S, 'sA', '198.51.100.2/24'],
-      [S, 'sB', '203.0.113.2/24'],
+    for (const [ns, dev, addr, addr6] of [
+      [C, 'vA', '198.51.100.1/24', '2001:db8:a::1/64'],
+      [C, 'vB', '203.0.113.1/24', '2001:db8:b::1/64'],
+      [S, 'sA', '198.51.100.2/24', '2001:db8:a::2/64'],
+      [S, 'sB', '203.0.113.2/24', '2001:db8:b::2/64'],
     ]) {
       ip('-n', ns, 'addr', 'add', addr, 'dev', dev)
+      ip('-n', ns, '-6', 'addr', 'add', addr6, 'dev', dev, 'nodad')
       ip('-n', ns, 'link', 'set', dev, 'up')
     }
     for (const ns of [C, S]) {
@@ -51,7 +52,12 @@ describe('bind_if and fwmark of the UDP-based and ICMP checkers', function () {
     ip('-n', C, 'route', 'add', '192.0.2.10/32', 'via', '203.0.113.2', 'dev', 'vB', 'metric', '100')
     ip('-n', C, 'route', 'add', '192.0.2.10/32', 'via', '203.0.113.2', 'dev', 'vB', 'table', '100')
     ip('-n', C, 'rule', 'add', 'fwmark', '42', 'table', '100')
-    nft(S, 'table inet kadf {\n chain in {\n type filter hook input priority 0; policy accept;\n iifname "sA" ip daddr 192.0.2.10 drop\n }\n}\n')
+    ip('-n', S, '-6', 'addr', 'add', '2001:db8:10::10/128', 'dev', 'lo')
+    ip('-n', C, '-6', 'route', 'add', '2001:db8:10::10/128', 'via', '2001:db8:a::2', 'dev', 'vA', 'metric', '10')
+    ip('-n', C, '-6', 'route', 'add', '2001:db8:10::10/128', 'via', '2001:db8:b::2', 'dev', 'vB', 'metric', '100')
+    ip('-n', C, '-6', 'route', 'add', '2001:db8:10::10/128', 'via', '2001:db8:b::2', 'dev', 'vB', 'table', '100')
+    ip('-n', C, '-6', 'rule', 'add', 'fwmark', '42', 'table', '100')
+    nft(S, 'table inet kadf {\n chain in {\n type filter hook input priority 0; policy accept;\n iifname "sA" ip daddr 192.0.2.10 drop\n iifname "sA" ip6 daddr 2001:db8:10::10 drop\n }\n}\n')
     nft(C, 'table inet kadm {\n chain out {\n type filter hook output priority 0; policy accept;\n meta mark 42 counter\n }\n}\n')
     const inS = (cmd: string, ...args: string[]) => {
       const c = spawn('ip', ['netns', 'exec', S, cmd, ...args], { stdio: 'ignore' })
@@ -99,5 +105,28 @@ describe('bind_if and fwmark of the UDP-based and ICMP checkers', function () {
     const packets = Number(/packets (\d+)/.exec(listing)?.[1] ?? 0)
     // three marked checks every 0.2 s for more than a second
     assert.ok(packets >= 6, listing)
+  })
+
+  it('PING_CHECK over IPv6 (ICMPv6 raw socket): bind_if and fwmark choose the path', async () => {
+    const ping = (extra: string) => `PING_CHECK {\n connect_timeout 1\n retry 0\n ${extra}\n }`
+    const cases: [string, boolean][] = [
+      [ping(''), false],
+      [ping('bind_if vB'), true],
+      [ping('bind_if vA'), false],
+      [ping('fwmark 42'), true],
+    ]
+    const text = cases
+      .map(([c], i) => `virtual_server 2001:db8:99::${i + 1} 80 {\n delay_loop 0.2\n lb_algo rr\n lb_kind DR\n protocol TCP\n alpha\n real_server 2001:db8:10::10 80 {\n weight 1\n ${c}\n }\n}`)
+      .join('\n')
+    const r = await host.run(text)
+    try {
+      const want = JSON.stringify(cases.map(([, up]) => up))
+      const now = () => JSON.stringify(r.latest()?.virtualServers.map((v) => v.realServers.length === 1))
+      await r.until(() => now() === want, 10000)
+      await sleep(1000)
+      assert.equal(now(), want)
+    } finally {
+      await r.stop()
+    }
   })
 })
