@@ -107,8 +107,21 @@ class Walk implements ParseSink {
   readonly diagnostics: ConfigDiagnostic[] = []
   readonly sections: Record<string, unknown> = {}
   readonly sectionLoc = new Map<string, SourceLoc>()
-  /** where each block object was opened, to locate schema errors */
-  readonly objectLoc = new Map<object, SourceLoc>()
+  /**
+   * where each block object was opened, to locate schema errors: recorded as pairs (no hashing per block) and
+   * indexed only when a schema error needs it; the first block that returned an object wins
+   */
+  private readonly opened: unknown[] = []
+  private objectLocIndex: Map<object, SourceLoc> | undefined
+  private objectLoc(o: object): SourceLoc | undefined {
+    if (this.objectLocIndex === undefined) {
+      const m = new Map<object, SourceLoc>()
+      const a = this.opened
+      for (let i = 0; i < a.length; i += 2) if (!m.has(a[i] as object)) m.set(a[i] as object, a[i + 1] as SourceLoc)
+      this.objectLocIndex = m
+    }
+    return this.objectLocIndex.get(o)
+  }
 
   constructor(
     readonly configId: string,
@@ -251,7 +264,7 @@ class Walk implements ParseSink {
           this.skipNextBlock = true
           return
         }
-        if (target !== null && typeof target === 'object' && !this.objectLoc.has(target)) this.objectLoc.set(target, line.loc)
+        if (target !== null && typeof target === 'object') this.opened.push(target, line.loc)
         this.pending = { node, target, parentTarget: top.target, ctx }
       }
       return
@@ -362,7 +375,7 @@ class Walk implements ParseSink {
       if (cur === null || typeof cur !== 'object') break
       cur = (cur as Record<string, unknown>)[key]
       if (cur !== null && typeof cur === 'object') {
-        const l = this.objectLoc.get(cur)
+        const l = this.objectLoc(cur)
         if (l) loc = l
       }
     }
