@@ -246,4 +246,34 @@ describe('check framework (fake timers)', () => {
     run = undefined
     assert.equal(watching, 0)
   })
+
+  it('ha_suspend across a reload: dropping it resumes checks and stops watching; adding it back suspends again', async () => {
+    let push: (present: ReadonlySet<string>) => void = () => undefined
+    let watching = 0
+    const addresses = {
+      watch(cb: (present: ReadonlySet<string>) => void) {
+        push = cb
+        watching++
+        return () => void watching--
+      },
+    }
+    const check = 'FAKE_CHECK {\n retry 0\n }'
+    const suspended = vs(rs('198.51.100.1', '', check), '192.0.2.1 80', 'ha_suspend')
+    run = await host.run(suspended, { random: () => 0, addresses })
+    push(new Set())
+    await clock.tickAsync(20000)
+    assert.equal(calls.length, 0)
+    const { checkersSection } = await import('@kad/plugin-checkers')
+    run.fw.reload(checkersSection(host.parse(vs(rs('198.51.100.1', '', check), '192.0.2.1 80')).model))
+    assert.equal(watching, 0)
+    await clock.tickAsync(1)
+    assert.equal(calls.length, 1)
+    run.fw.reload(checkersSection(host.parse(suspended).model))
+    assert.equal(watching, 1)
+    await clock.tickAsync(30000)
+    assert.equal(calls.length, 1)
+    push(new Set(['192.0.2.1']))
+    await clock.tickAsync(1)
+    assert.equal(calls.length, 2)
+  })
 })
