@@ -554,7 +554,10 @@ class Streams : public Napi::ObjectWrap<Streams> {
 
   static Napi::Value Fail(Napi::Env env, int err, int stage) { return Napi::Number::New(env, -(err | (stage << 16))); }
 
-  // open(id, domain, sockaddr, bindSockaddr | null, ifname | null, mark) -> fd | -(errno | stage << 16)
+  // open(id, domain, sockaddr, bindSockaddr | null, ifname | null, mark, flags) -> fd | -(errno | stage << 16)
+  // flags bit 0: delay the handshake's final ACK (TCP_QUICKACK 0, as HAProxy does): it rides on the first data
+  // sent, or never leaves when the connection is reset right after connecting (a port check: the server only
+  // ever holds a SYN_RECV request, never accepts a connection)
   Napi::Value Open(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!NeedType(env, info[0].IsNumber() && info[1].IsNumber() && info[2].IsBuffer(), "open(id, domain, sockaddr, bind, ifname, mark)"))
@@ -576,6 +579,10 @@ class Streams : public Napi::ObjectWrap<Streams> {
     if (info[5].IsNumber()) {
       uint32_t mark = info[5].As<Napi::Number>().Uint32Value();
       if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0) return bail(3);
+    }
+    if (info[6].IsNumber() && (info[6].As<Napi::Number>().Uint32Value() & 1)) {
+      int zero = 0;
+      setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
     }
     if (info[3].IsBuffer()) {
       auto b = info[3].As<Napi::Buffer<uint8_t>>();
@@ -676,10 +683,13 @@ class Streams : public Napi::ObjectWrap<Streams> {
         Conn& c = conns_[fd];
         int32_t* e = events_ + 3 * count;
         if (c.state == kConnecting) {
+          // writable without an error or hang-up is a completed connect; only a failure needs SO_ERROR's errno
           int soerr = 0;
-          socklen_t len = sizeof soerr;
-          if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
-          if (soerr == 0 && (evs[i].events & (EPOLLERR | EPOLLHUP))) soerr = ECONNRESET;
+          if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
+            socklen_t len = sizeof soerr;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
+            if (soerr == 0) soerr = ECONNRESET;
+          }
           c.state = kIdle;  // EPOLLONESHOT: no more events until read()
           e[0] = static_cast<int32_t>(c.id);
           e[1] = 1;

@@ -20,6 +20,11 @@ export interface StreamTargetInput {
   bindIf?: string
   /** SO_MARK (keepalived fwmark on a real server's check); needs CAP_NET_ADMIN */
   mark?: number
+  /**
+   * Delay the handshake's final ACK (TCP_QUICKACK 0, as HAProxy does): it rides on the first data sent, or, for
+   * a port check closed with a reset at once, never leaves, so the server never accepts a connection.
+   */
+  delayAck?: boolean
 }
 
 export interface StreamTarget {
@@ -28,6 +33,7 @@ export interface StreamTarget {
   readonly bind: Buffer | null
   readonly ifname: Buffer | null
   readonly mark: number
+  readonly flags: number
   readonly label: string
 }
 
@@ -73,6 +79,7 @@ export function streamTarget(t: StreamTargetInput): StreamTarget {
     bind,
     ifname: t.bindIf ? Buffer.from(t.bindIf + '\0') : null,
     mark: t.mark ?? 0,
+    flags: t.delayAck ? 1 : 0,
     label: `[${t.address}]:${t.port}`,
   }
 }
@@ -80,7 +87,7 @@ export function streamTarget(t: StreamTargetInput): StreamTarget {
 interface RawStreams {
   readonly events: Int32Array
   readonly active: number
-  open(id: number, domain: number, sockaddr: Buffer, bind: Buffer | null, ifname: Buffer | null, mark: number): number
+  open(id: number, domain: number, sockaddr: Buffer, bind: Buffer | null, ifname: Buffer | null, mark: number, flags: number): number
   send(fd: number, data: Buffer): number
   read(fd: number): number
   close(fd: number, reset: boolean): number
@@ -118,7 +125,7 @@ export class StreamEngine {
   open(target: StreamTarget, handler: StreamHandler): number | string {
     const id = this.nextId
     this.nextId = id >= 0x7fffffff ? 1 : id + 1
-    const fd = this.raw.open(id, target.domain, target.sockaddr, target.bind, target.ifname, target.mark)
+    const fd = this.raw.open(id, target.domain, target.sockaddr, target.bind, target.ifname, target.mark, target.flags)
     if (fd < 0) return streamFailure(fd)
     this.handlers.set(id, handler)
     return fd

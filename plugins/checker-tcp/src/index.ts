@@ -6,9 +6,10 @@ export const PLUGIN_NAME = 'checker-tcp'
 export const TYPE = 'TCP_CHECK'
 
 /** The native stream target of a check: connect_ip/port, bindto, bind_port, bind_if (SO_BINDTODEVICE), fwmark (SO_MARK). */
-export function checkTarget(spec: CheckerSpec): StreamTarget {
+export function checkTarget(spec: CheckerSpec, delayAck = false): StreamTarget {
   const t = spec.target
   return streamTarget({
+    delayAck,
     family: t.family,
     address: t.address,
     port: t.port,
@@ -43,10 +44,26 @@ export class TcpChecker implements Checker, StreamHandler {
 
   constructor(readonly spec: CheckerSpec) {
     try {
-      this.target = checkTarget(spec)
+      this.target = checkTarget(spec, true)
     } catch (e) {
       this.targetError = (e as Error).message
     }
+  }
+
+  /** the check framework's fast path (plugins/checkers probe.ts FastChecker): no signal, no promise */
+  checkFast(done: (o: CheckOutcome) => void): void {
+    if (this.settle) this.end(-1, 'superseded by a new attempt')
+    if (!this.target) return done(this.fail(this.targetError))
+    const fd = streams().open(this.target, this)
+    if (typeof fd === 'string') return done(this.fail(fd))
+    this.fd = fd
+    this.settle = done
+  }
+
+  /** the framework's hard deadline or stop: close now, never call `done` */
+  cancelCheck(): void {
+    this.settle = undefined
+    this.end(-1, 'cancelled')
   }
 
   check(signal: AbortSignal): Promise<CheckOutcome> {

@@ -12,6 +12,22 @@ import type { Checker, CheckOutcome, CheckTiming, Logger, Scheduler, TaskHandle 
 
 export type VerdictListener = (o: CheckOutcome) => void
 
+/**
+ * An optional fast path a checker may add to the core contract's `check(signal)`: no AbortSignal, no promise.
+ * `checkFast` starts one attempt and calls `done` exactly once, unless `cancelCheck` (the hard deadline, a stop)
+ * is called first, after which `done` is never called. The probe uses it when a checker has both methods
+ * (TCP_CHECK, HTTP_GET: the checks that run by the ten thousand).
+ */
+export interface FastChecker {
+  checkFast(done: (o: CheckOutcome) => void): void
+  cancelCheck(): void
+}
+
+function fastOf(c: Checker): FastChecker | undefined {
+  const f = c as Partial<FastChecker>
+  return typeof f.checkFast === 'function' && typeof f.cancelCheck === 'function' ? (f as FastChecker) : undefined
+}
+
 export interface ProbeStats {
   attempts: number
   failures: number
@@ -197,6 +213,8 @@ export class Probe {
   private waitToken = 0
   /** the last verdict was given to the listeners since start() */
   private delivered = false
+  private readonly fast: FastChecker | undefined
+  private readonly doneFn = (o: CheckOutcome) => this.finish(this.token, o, false)
   private readonly cycleFn = () => this.attempt(0, this.scheduler.now())
   private readonly retryFn = () => this.attempt(this.retryNext, this.cycleStart)
   private retryNext = 0
@@ -212,6 +230,7 @@ export class Probe {
   ) {
     this.deadlines = deadlineQueue(scheduler, timing.connectTimeout * 1000)
     this.wheel = cycleWheel(scheduler)
+    this.fast = fastOf(checker)
   }
 
   get running(): boolean {
@@ -233,6 +252,7 @@ export class Probe {
 
   stop(): void {
     this.stopped = true
+    if (this.tryNo >= 0) this.fast?.cancelCheck()
     this.token++
     this.waitToken++
     this.tryNo = -1
@@ -264,9 +284,12 @@ export class Probe {
   /** @internal the deadline queue: the attempt with this token reached its hard deadline */
   timedOut(token: number): void {
     if (!this.inFlight(token)) return
-    const ac = this.abort
-    this.abort = undefined
-    ac?.abort(new Error('timeout'))
+    if (this.fast) this.fast.cancelCheck()
+    else {
+      const ac = this.abort
+      this.abort = undefined
+      ac?.abort(new Error('timeout'))
+    }
     this.finish(token, { ok: false, reason: `timeout after ${this.timing.connectTimeout}s` }, true)
   }
 
@@ -278,9 +301,17 @@ export class Probe {
     this.cycleStart = cycleStart
     this.stats.attempts++
     const started = (this.started = this.scheduler.now())
-    const ac = (this.abort ??= new AbortController())
     // the hard deadline: whatever the checker does, the attempt ends there
     this.deadlines.push(this, token, started + this.deadlines.timeoutMs)
+    if (this.fast) {
+      try {
+        this.fast.checkFast(this.doneFn)
+      } catch (e) {
+        this.finish(token, { ok: false, reason: e instanceof Error ? e.message : String(e) }, false)
+      }
+      return
+    }
+    const ac = (this.abort ??= new AbortController())
     let p: Promise<CheckOutcome>
     try {
       p = this.checker.check(ac.signal)

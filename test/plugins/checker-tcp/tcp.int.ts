@@ -29,6 +29,8 @@ describe('TCP_CHECK against a real listener', function () {
       ['TCP_CHECK {\n connect_timeout 1.5\n retry 0\n connect_ip 127.0.0.1\n connect_port 2\n }', false],
     ])
     assert.match(r[1], /ECONNREFUSED/)
-    assert.ok(peers.includes('127.0.0.2:47123'), peers.join(' '))
+    // a port check holds back the handshake's last ACK and resets (as HAProxy does): the server never accepts a
+    // connection (bindto / bind_port on the wire: test/plugins/checker-tcp/tcp-native.int.ts counts them with nft)
+    assert.deepEqual(peers, [])
   })
 })
