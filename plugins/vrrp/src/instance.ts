@@ -3,6 +3,7 @@
  * Scheduler (precision 'fine') and tracker changes; its actions executed against the kernel (addresses.ts), the
  * sockets (io.ts), GARP/NA, notify scripts and the notifications service.
  */
+import { execFile } from 'node:child_process'
 import type { Clock, Logger, Notification, Scheduler, ScriptRunner, TaskHandle } from '@kad/core'
 import type { MessageInfo, Networking } from '@kad/native'
 import {
@@ -140,6 +141,7 @@ export class VrrpInstance {
     const base = this.m.interface ?? ''
     this.ifname = base
     if (this.m.useVmac && base) await this.setupVmac(base)
+    else if (this.m.useIpvlan && base) await this.setupIpvlan(base)
     this.ifindex = this.ifname ? net.ifNameToIndex(this.ifname) : 0
     if (this.m.promoteSecondaries && this.m.family === 4 && this.ifname) {
       try {
@@ -152,7 +154,7 @@ export class VrrpInstance {
     await this.removeStale()
     this.cfg.primaryIp = this.src
     // unicast_fault_no_peer: no peers means FAULT instead of falling back to multicast
-    const noPeer = this.m.unicastFaultNoPeer && !this.unicast
+    const noPeer = (this.m.unicastFaultNoPeer && !this.unicast) || this.trackers.get('ipvlan')?.fault === true
     if (noPeer) {
       this.log.warn(`(${this.name}) no unicast peers and unicast_fault_no_peer set - entering FAULT`)
       this.trackers.set('unicast-no-peer', { fault: true, delta: 0 })
@@ -273,6 +275,34 @@ export class VrrpInstance {
       set(`net.ipv4.conf.${base}.arp_filter`, '1')
     } else {
       set(`net.ipv6.conf.${name}.accept_dad`, '0')
+    }
+  }
+
+  /**
+   * use_ipvlan: an ipvlan (L2) interface on the base interface instead of a macvlan, named as a VMAC
+   * (`vrrp.<vrid>`), with the optional address and bridge|private|vepa flag. @kad/native has no ipvlan
+   * request, so kad runs iproute2; when the kernel cannot create one (no ipvlan module) the instance stays
+   * in FAULT with the reason in the log instead of silently running on the base interface.
+   */
+  private async setupIpvlan(base: string): Promise<void> {
+    const u = this.m.useIpvlan!
+    const name = u.name ?? `${this.d.globals.vmacPrefix}.${this.m.vrid}`
+    const run = (args: string[]) => new Promise<void>((resolve, reject) => {
+      execFile('ip', args, (err, _out, stderr) => (err ? reject(new Error(String(stderr).trim() || err.message)) : resolve()))
+    })
+    try {
+      if (!(await this.d.net.rtnl.getLink(name))) {
+        await run(['link', 'add', name, 'link', base, 'type', 'ipvlan', 'mode', 'l2', ...(u.mode ? [u.mode] : [])])
+        this.vmacCreated = true
+      }
+      if (u.address) await run(['addr', 'replace', u.address.includes('/') ? u.address : `${u.address}/${this.m.family === 4 ? 32 : 128}`, 'dev', name])
+      await this.d.net.rtnl.setLinkUp(name)
+      this.ifname = name
+    } catch (err) {
+      const msg = (err as Error).message
+      const why = /Unknown device type|not supported/i.test(msg) ? 'this kernel has no ipvlan support' : msg
+      this.log.error(`(${this.name}) use_ipvlan: cannot create ipvlan interface ${name} on ${base}: ${why} - entering FAULT`)
+      this.trackers.set('ipvlan', { fault: true, delta: 0 })
     }
   }
 

@@ -241,3 +241,26 @@ describe('vrrp: track_group on static addresses', function () {
     assert.ok(!lab.hasAddr(a, '203.0.113.1', 'x0'), 'removed on stop')
   })
 })
+
+describe('vrrp: use_ipvlan', function () {
+  this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp2-i')
+  it('an ipvlan interface vrrp.51 carries the VIP, or (kernel without ipvlan) the instance stays in FAULT with a clear error', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    sh('ip', ['-n', a, 'link', 'add', 'ivtest', 'link', 'eth0', 'type', 'ipvlan', 'mode', 'l2'], { ignore: true })
+    const supported = sh('ip', ['-n', a, 'link', 'show', 'ivtest'], { ignore: true }) !== ''
+    sh('ip', ['-n', a, 'link', 'del', 'ivtest'], { ignore: true })
+    const d = lab.kad(a, 'iv-a', instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'use_ipvlan 192.0.2.61/24 bridge' }))
+    if (supported) {
+      await waitFor('VIP on the ipvlan', () => lab.hasAddr(a, VIP, 'vrrp.51'))
+      const link = JSON.parse(sh('ip', ['-j', '-d', '-n', a, 'link', 'show', 'vrrp.51']))[0]
+      assert.equal(link.linkinfo?.info_kind, 'ipvlan')
+      await d.term()
+      assert.equal(sh('ip', ['-n', a, 'link', 'show', 'vrrp.51'], { ignore: true }), '', 'removed on stop')
+    } else {
+      await waitFor('FAULT with the reason', () => d.has(/use_ipvlan: cannot create ipvlan interface vrrp\.51 on eth0: this kernel has no ipvlan support/) && d.has(/Entering FAULT STATE/))
+      assert.ok(!lab.hasAddr(a, VIP))
+    }
+  })
+})
