@@ -20,8 +20,9 @@
  *   warm-up and anything compiled or loaded on first use (schemas) are included. `warm` is a second parse (a
  *   SIGHUP reload). There is no keepalived counterpart for this figure: compare it with "config cost".
  *
- * Every figure is the best of KAD_BENCH_REPEAT fresh runs (keepalived runs longer than 10 s are run once). The
- * machine may be shared: read small differences with care. Last line: key=value pairs.
+ * Every figure is the best of KAD_BENCH_REPEAT fresh runs (keepalived runs longer than 10 s are run once). When
+ * `perf` works, each process also runs under `perf stat -e task-clock` and its CPU time (all threads) is reported
+ * beside the wall time: on a shared, loaded machine CPU time moves much less. Last line: key=value pairs.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -95,23 +96,33 @@ async function bestParse(file: string): Promise<ParseResult> {
 interface Wall {
   seconds: number | 'timeout' | 'n/a'
   rc: number | null
+  /** CPU time of the process and its threads (perf stat task-clock, when perf works): steadier on a shared machine */
+  cpuSeconds?: number
 }
 
-/** wall time of one process, measured the same way for both tools */
+const HAVE_PERF = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', 'true'], { stdio: 'pipe' }).status === 0
+
+/** wall time of one process, measured the same way for both tools (perf stat, when present, adds its CPU time) */
 function wall(cmd: string, args: string[]): Wall {
   const t0 = performance.now()
-  const r = spawnSync(cmd, args, { timeout: TIMEOUT_MS, stdio: 'ignore', killSignal: 'SIGKILL' })
+  const r = HAVE_PERF
+    ? spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', cmd, ...args], { timeout: TIMEOUT_MS, stdio: ['ignore', 'ignore', 'pipe'], killSignal: 'SIGKILL', maxBuffer: 64 << 20 })
+    : spawnSync(cmd, args, { timeout: TIMEOUT_MS, stdio: 'ignore', killSignal: 'SIGKILL' })
   const s = (performance.now() - t0) / 1000
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return { seconds: 'n/a', rc: null }
   if (r.error || r.signal) return { seconds: 'timeout', rc: null }
-  return { seconds: s, rc: r.status }
+  if (HAVE_PERF && !/task-clock/.test(String(r.stderr))) return { seconds: 'n/a', rc: null } // perf ran, the command did not
+  const m = HAVE_PERF ? /^([\d.]+),msec,task-clock/m.exec(String(r.stderr)) : null
+  return m ? { seconds: s, rc: r.status, cpuSeconds: Number(m[1]) / 1000 } : { seconds: s, rc: r.status }
 }
 
 function bestWall(cmd: string, args: string[], repeat = REPEAT): Wall {
   let best = wall(cmd, args)
   for (let i = 1; i < repeat && typeof best.seconds === 'number' && best.seconds < 10; i++) {
     const w = wall(cmd, args)
-    if (typeof w.seconds === 'number' && w.seconds < (best.seconds as number)) best = w
+    if (typeof w.seconds !== 'number') continue
+    const cpuSeconds = w.cpuSeconds !== undefined && best.cpuSeconds !== undefined ? Math.min(w.cpuSeconds, best.cpuSeconds) : (w.cpuSeconds ?? best.cpuSeconds)
+    best = { ...(w.seconds < (best.seconds as number) ? w : best), ...(cpuSeconds !== undefined ? { cpuSeconds } : {}) }
   }
   return best
 }
@@ -133,6 +144,8 @@ interface Row {
   ka: Wall
   kadConfig?: number
   kaConfig?: number
+  kadConfigCpu?: number
+  kaConfigCpu?: number
 }
 const rows: Row[] = []
 let kadMin: Wall
@@ -153,6 +166,8 @@ try {
     const row: Row = { rs, bytes: text.length, parse, kad, ka }
     if (num(kad) !== undefined && num(kadMin) !== undefined) row.kadConfig = Math.max(0, num(kad)! - num(kadMin)!)
     if (num(ka) !== undefined && num(kaMin) !== undefined) row.kaConfig = Math.max(0, num(ka)! - num(kaMin)!)
+    if (kad.cpuSeconds !== undefined && kadMin.cpuSeconds !== undefined) row.kadConfigCpu = Math.max(0, kad.cpuSeconds - kadMin.cpuSeconds)
+    if (ka.cpuSeconds !== undefined && kaMin.cpuSeconds !== undefined) row.kaConfigCpu = Math.max(0, ka.cpuSeconds - kaMin.cpuSeconds)
     rows.push(row)
     console.error(
       `rs=${rs}: kad -t ${fmt(kad.seconds)} s (rc ${kad.rc}), keepalived -t ${fmt(ka.seconds)} s (rc ${ka.rc}), kad parse ${fmt(parse.seconds)} s cold (exit ${parse.exitCode}, ${parse.diagnostics} diagnostics${parse.firstDiagnostic ? `: ${parse.firstDiagnostic}` : ''})`,
@@ -164,20 +179,23 @@ try {
 
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : b <= 0 ? 'inf' : (a / b).toFixed(1))
 console.log(`config-load: real servers per virtual_server = ${PER_VS === Number.MAX_SAFE_INTEGER ? 'all' : PER_VS}; kad from core/dist with ${rows[0]?.parse.plugins ?? '?'} plugins; best of ${REPEAT} fresh runs`)
-console.log(`fixed start-up (minimal config, whole process): kad -t ${fmt(kadMin!.seconds)} s, keepalived -t ${fmt(kaMin!.seconds)} s`)
-console.log('| real servers | file MB | kad -t s (process) | keepalived -t s (process) | keepalived/kad (process) | kad config cost s | keepalived config cost s | keepalived/kad (config cost) | kad parse s (in-process, cold) | kad parse CPU s | kad parse s (warm) | kad peak RSS MB | kad exit | keepalived rc |')
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+console.log(`fixed start-up (minimal config, whole process): kad -t ${fmt(kadMin!.seconds)} s (CPU ${fmt(kadMin!.cpuSeconds)}), keepalived -t ${fmt(kaMin!.seconds)} s (CPU ${fmt(kaMin!.cpuSeconds)})${HAVE_PERF ? '' : '; no perf: no CPU figures for the processes'}`)
+console.log('| real servers | file MB | kad -t s (process) | keepalived -t s (process) | keepalived/kad (process) | kad -t CPU s | keepalived -t CPU s | kad config cost s | keepalived config cost s | keepalived/kad (config cost) | kad config CPU s | keepalived config CPU s | kad parse s (in-process, cold) | kad parse CPU s | kad parse s (warm) | kad peak RSS MB | kad exit | keepalived rc |')
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
 for (const r of rows) {
   console.log(
-    `| ${r.rs} | ${(r.bytes / 1048576).toFixed(1)} | ${fmt(r.kad.seconds)} | ${fmt(r.ka.seconds)} | ${ratio(num(r.ka), num(r.kad))} | ${fmt(r.kadConfig)} | ${fmt(r.kaConfig)} | ${ratio(r.kaConfig, r.kadConfig)} | ${fmt(r.parse.seconds)} | ${fmt(r.parse.cpuSeconds)} | ${fmt(r.parse.warmSeconds)} | ${r.parse.peakRssMb.toFixed(0)} | ${r.parse.exitCode} | ${r.ka.rc ?? '-'} |`,
+    `| ${r.rs} | ${(r.bytes / 1048576).toFixed(1)} | ${fmt(r.kad.seconds)} | ${fmt(r.ka.seconds)} | ${ratio(num(r.ka), num(r.kad))} | ${fmt(r.kad.cpuSeconds)} | ${fmt(r.ka.cpuSeconds)} | ${fmt(r.kadConfig)} | ${fmt(r.kaConfig)} | ${ratio(r.kaConfig, r.kadConfig)} | ${fmt(r.kadConfigCpu)} | ${fmt(r.kaConfigCpu)} | ${fmt(r.parse.seconds)} | ${fmt(r.parse.cpuSeconds)} | ${fmt(r.parse.warmSeconds)} | ${r.parse.peakRssMb.toFixed(0)} | ${r.parse.exitCode} | ${r.ka.rc ?? '-'} |`,
   )
 }
 // the goal, read both ways: never slower than keepalived at any size
 const slowerProcess = rows.filter((r) => num(r.ka) !== undefined && num(r.kad) !== undefined && num(r.kad)! > num(r.ka)!).map((r) => r.rs)
 const slowerConfig = rows.filter((r) => r.kaConfig !== undefined && r.kadConfig !== undefined && r.kadConfig > r.kaConfig).map((r) => r.rs)
 const slowerParse = rows.filter((r) => r.kaConfig !== undefined && r.parse.seconds > r.kaConfig).map((r) => r.rs)
+const slowerCpu = rows.filter((r) => r.kaConfigCpu !== undefined && r.kadConfigCpu !== undefined && r.kadConfigCpu > r.kaConfigCpu).map((r) => r.rs)
 console.log(`never slower than keepalived, whole process: ${slowerProcess.length === 0 ? 'yes' : `no at ${slowerProcess.join(', ')} (kad's fixed start-up: Node + plugin import/registration)`}`)
-console.log(`never slower than keepalived, config cost: ${slowerConfig.length === 0 ? 'yes' : `no at ${slowerConfig.join(', ')}`}; kad's in-process cold parse vs keepalived's config cost: ${slowerParse.length === 0 ? 'never slower' : `slower at ${slowerParse.join(', ')}`}`)
+console.log(
+  `never slower than keepalived, config cost: ${slowerConfig.length === 0 ? 'yes' : `no at ${slowerConfig.join(', ')}`}${HAVE_PERF ? ` (in CPU time: ${slowerCpu.length === 0 ? 'yes' : `no at ${slowerCpu.join(', ')}`})` : ''}; kad's in-process cold parse vs keepalived's config cost: ${slowerParse.length === 0 ? 'never slower' : `slower at ${slowerParse.join(', ')}`}`,
+)
 const kv: string[] = [`kad_t_min_s=${fmt(kadMin!.seconds)}`, `keepalived_t_min_s=${fmt(kaMin!.seconds)}`]
 for (const r of rows) {
   kv.push(
@@ -190,6 +208,8 @@ for (const r of rows) {
     `rs${r.rs}_kad_config_s=${fmt(r.kadConfig)}`,
     `rs${r.rs}_keepalived_config_s=${fmt(r.kaConfig)}`,
   )
+  if (r.kad.cpuSeconds !== undefined) kv.push(`rs${r.rs}_kad_t_cpu_s=${fmt(r.kad.cpuSeconds)}`)
+  if (r.ka.cpuSeconds !== undefined) kv.push(`rs${r.rs}_keepalived_cpu_s=${fmt(r.ka.cpuSeconds)}`)
 }
 for (const r of rows) kv.push(`ratio${r.rs}_process=${ratio(num(r.ka), num(r.kad))}`, `ratio${r.rs}_config=${ratio(r.kaConfig, r.kadConfig)}`)
 console.log(kv.join(' '))
