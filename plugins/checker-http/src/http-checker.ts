@@ -2,7 +2,9 @@
 import { createHash } from 'node:crypto'
 import type { Checker, CheckerSpec, CheckOutcome } from '@kad/core'
 import { specKey } from '@kad/plugin-checkers'
-import { httpFetch, hostHeader, type TlsOptions } from './fetch.js'
+import { streamTarget } from '@kad/native'
+import { encodeRequest } from './codec/http-response.js'
+import { DEFAULT_MAX_BODY, httpFetch, hostHeader, NativeGet, type ReadOutcome, type TlsOptions } from './fetch.js'
 
 export interface UrlModel {
   path: string
@@ -96,10 +98,12 @@ export function judge(u: UrlModel, status: number, body: Buffer, re?: RegExp): C
   return { ok: true }
 }
 
+type UrlDump = { url: string; status?: number; digest?: string; reason?: string; ms?: number }
+
 export class HttpChecker implements Checker {
-  private readonly opts: HttpOptions
-  private readonly res: (RegExp | undefined)[]
-  private last: { url: string; status?: number; digest?: string; reason?: string; ms?: number }[] = []
+  protected readonly opts: HttpOptions
+  protected readonly res: (RegExp | undefined)[]
+  protected last: UrlDump[] = []
   constructor(
     readonly type: 'HTTP_GET' | 'SSL_GET',
     readonly spec: CheckerSpec,
@@ -177,5 +181,107 @@ export class HttpChecker implements Checker {
   }
   dump(): Record<string, unknown> {
     return { urls: this.last }
+  }
+}
+
+const OK: CheckOutcome = Object.freeze({ ok: true })
+
+/**
+ * HTTP_GET on the native stream engine: every url is a NativeGet (non-blocking connect with bind_if / fwmark
+ * applied, the request sent with the handshake's ACK, the bounded response read, a reset close), run through
+ * the check framework's callback fast path (`checkFast` / `cancelCheck`: no AbortSignal, no promise).
+ */
+export class PlainHttpChecker extends HttpChecker {
+  private readonly gets: NativeGet[] = []
+  private readonly urlDone: ((r: ReadOutcome, ms: number) => void)[] = []
+  private setupError = ''
+  private pending = 0
+  private bad: string | undefined
+  private done: ((o: CheckOutcome) => void) | undefined
+
+  constructor(spec: CheckerSpec) {
+    super('HTTP_GET', spec)
+    const t = spec.target
+    const urls = this.opts.urls ?? []
+    try {
+      const target = streamTarget({
+        family: t.family,
+        address: t.address,
+        port: t.port,
+        delayAck: true,
+        ...(t.bindTo !== undefined ? { bindTo: t.bindTo } : {}),
+        ...(t.bindPort !== undefined ? { bindPort: t.bindPort } : {}),
+        ...(t.bindIf !== undefined ? { bindIf: t.bindIf } : {}),
+        ...(t.fwmark !== undefined ? { mark: t.fwmark } : {}),
+      })
+      for (const u of urls) {
+        const req = encodeRequest({ path: u.path, host: hostHeader(t.address, t.port, u.virtualhost ?? this.opts.virtualhost), protocol: this.opts.httpProtocol ?? '1.0' })
+        this.gets.push(new NativeGet(target, req, this.opts.maxBody ?? DEFAULT_MAX_BODY))
+      }
+    } catch (e) {
+      this.setupError = (e as Error).message
+    }
+    this.last = urls.map((u) => ({ url: u.path }))
+    for (let i = 0; i < urls.length; i++) this.urlDone.push((r, ms) => this.onUrl(i, r, ms))
+  }
+
+  /** the check framework's fast path: every url in parallel, `done` once all have answered */
+  checkFast(done: (o: CheckOutcome) => void): void {
+    this.cancelCheck()
+    const urls = this.opts.urls ?? []
+    if (urls.length === 0) return done({ ok: false, reason: 'no url configured' })
+    if (this.setupError) return done(this.fail(this.setupError))
+    this.done = done
+    this.pending = urls.length
+    this.bad = undefined
+    for (let i = 0; i < this.gets.length && this.done === done; i++) {
+      const err = this.gets[i].start(this.urlDone[i])
+      if (err !== undefined) this.onUrl(i, { err }, 0)
+    }
+  }
+
+  cancelCheck(): void {
+    this.done = undefined
+    this.pending = 0
+    for (const g of this.gets) g.cancel()
+  }
+
+  override check(signal: AbortSignal): Promise<CheckOutcome> {
+    if (signal.aborted) return Promise.resolve(this.fail('aborted'))
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        this.cancelCheck()
+        resolve(this.fail('aborted'))
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.checkFast((o) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(o)
+      })
+    })
+  }
+
+  private onUrl(i: number, r: ReadOutcome, ms: number): void {
+    if (this.done === undefined) return
+    const u = this.opts.urls[i]
+    let reason: string | undefined
+    if (r.err !== undefined) {
+      reason = `${u.path}: ${r.err}`
+      this.last[i] = { url: u.path, reason }
+    } else {
+      const v = judge(u, r.head.status, r.body, this.res[i])
+      if (!v.ok) reason = v.reason
+      this.last[i] = { url: u.path, status: r.head.status, ...(u.digest ? { digest: md5hex(r.body) } : {}), ...(reason ? { reason } : {}), ms: Math.round(ms) }
+    }
+    if (reason !== undefined && this.bad === undefined) this.bad = reason
+    if (--this.pending > 0) return
+    const done = this.done
+    this.done = undefined
+    done(this.bad === undefined ? OK : this.fail(this.bad))
+  }
+
+  private fail(reason: string): CheckOutcome {
+    const t = this.spec.target
+    return { ok: false, reason: `${this.type} [${t.address}]:${t.port} ${reason}` }
   }
 }
