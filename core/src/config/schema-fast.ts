@@ -42,26 +42,6 @@ const isPrimitive = (v: unknown): boolean => v === null || typeof v === 'string'
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0
 const SURROGATE = /[\uD800-\uDFFF]/
 
-function typeOk(t: string, v: unknown): boolean {
-  switch (t) {
-    case 'string':
-      return typeof v === 'string'
-    case 'number':
-      return typeof v === 'number' && Number.isFinite(v)
-    case 'integer':
-      return Number.isInteger(v)
-    case 'boolean':
-      return typeof v === 'boolean'
-    case 'null':
-      return v === null
-    case 'object':
-      return v !== null && typeof v === 'object' && !Array.isArray(v)
-    case 'array':
-      return Array.isArray(v)
-  }
-  return false
-}
-
 /**
  * Whether `schema` is, for sure, a valid draft-07 schema made only of the supported subset. False means "ask ajv"
  * (which then either accepts it or gives its own message).
@@ -122,112 +102,121 @@ export function isSimpleSchema(schema: unknown, depth = 0): boolean {
   return true
 }
 
-/** A checker for a schema that isSimpleSchema accepted; undefined for any other schema. */
+/** generated code above this size is not worth it: ajv takes the schema */
+const MAX_CODE = 200_000
+
+/**
+ * A checker for a schema that isSimpleSchema accepted; undefined for any other schema. The check is generated
+ * as one straight-line function per schema (property tests in a `switch` over the object's own keys): a cold
+ * parse runs it interpreted, and plain code costs far less there than a tree of closures.
+ */
 export function compileFastCheck(schema: unknown): FastCheck | undefined {
   if (!isSimpleSchema(schema)) return undefined
-  return build(schema as boolean | Record<string, unknown>)
+  const g = new Gen()
+  const body = g.node(schema as boolean | Record<string, unknown>, 'v')
+  if (g.size > MAX_CODE) return undefined
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function('hasOwn', 'SURROGATE', 'OBJECT_PROTO', `return function fastCheck(v) {\n${body}return true\n}`) as (
+    h: typeof hasOwn,
+    s: RegExp,
+    p: object,
+  ) => FastCheck
+  return make(hasOwn, SURROGATE, Object.prototype)
 }
 
-const ALWAYS: FastCheck = () => true
-const NEVER: FastCheck = () => false
+const lit = (x: unknown): string => (typeof x === 'number' ? (Object.is(x, -0) ? '0' : String(x)) : JSON.stringify(x))
 
-function build(schema: boolean | Record<string, unknown>): FastCheck {
-  if (schema === true) return ALWAYS
-  if (schema === false) return NEVER
-  const checks: FastCheck[] = []
-  const t = schema.type
-  if (typeof t === 'string') checks.push((v) => typeOk(t, v))
-  else if (Array.isArray(t)) {
-    const ts = t as string[]
-    checks.push((v) => ts.some((x) => typeOk(x, v)))
+function typeExpr(t: string, v: string): string {
+  switch (t) {
+    case 'string':
+      return `typeof ${v} === "string"`
+    case 'number':
+      return `(typeof ${v} === "number" && Number.isFinite(${v}))`
+    case 'integer':
+      return `Number.isInteger(${v})`
+    case 'boolean':
+      return `typeof ${v} === "boolean"`
+    case 'null':
+      return `${v} === null`
+    case 'object':
+      return `(${v} !== null && typeof ${v} === "object" && !Array.isArray(${v}))`
+    default:
+      return `Array.isArray(${v})`
   }
-  if (schema.enum !== undefined) {
-    const values = schema.enum as unknown[]
-    checks.push((v) => values.includes(v) && (typeof v !== 'number' || Number.isFinite(v)))
+}
+
+/** code generator: each schema node becomes statements that `return false` when the value is not surely valid */
+class Gen {
+  private n = 0
+  size = 0
+
+  private fresh(p: string): string {
+    return `${p}${this.n++}`
   }
-  if (schema.const !== undefined) {
-    const c = schema.const
-    checks.push((v) => v === c)
-  }
-  // number keywords apply to numbers only (ajv); a NaN fails every comparison, so it goes to ajv
-  const min = schema.minimum as number | undefined
-  const max = schema.maximum as number | undefined
-  const xmin = schema.exclusiveMinimum as number | undefined
-  const xmax = schema.exclusiveMaximum as number | undefined
-  if (min !== undefined || max !== undefined || xmin !== undefined || xmax !== undefined) {
-    checks.push(
-      (v) =>
-        typeof v !== 'number' ||
-        ((min === undefined || v >= min) && (max === undefined || v <= max) && (xmin === undefined || v > xmin) && (xmax === undefined || v < xmax)),
-    )
-  }
-  const minLen = schema.minLength as number | undefined
-  const maxLen = schema.maxLength as number | undefined
-  if (minLen !== undefined || maxLen !== undefined) {
+
+  node(schema: boolean | Record<string, unknown>, v: string): string {
+    if (this.size > MAX_CODE) return ''
+    if (schema === true) return ''
+    if (schema === false) return 'return false\n'
+    const out: string[] = []
+    const t = schema.type
+    if (typeof t === 'string') out.push(`if (!(${typeExpr(t, v)})) return false\n`)
+    else if (Array.isArray(t)) out.push(`if (!(${(t as string[]).map((x) => typeExpr(x, v)).join(' || ')})) return false\n`)
+    if (schema.enum !== undefined) out.push(`if (!(${(schema.enum as unknown[]).map((x) => `${v} === ${lit(x)}`).join(' || ')})) return false\n`)
+    if (schema.const !== undefined) out.push(`if (${v} !== ${lit(schema.const)}) return false\n`)
+    // number keywords apply to numbers only (ajv); a NaN fails every comparison, so it goes to ajv
+    const cmp: string[] = []
+    if (schema.minimum !== undefined) cmp.push(`${v} >= ${lit(schema.minimum)}`)
+    if (schema.maximum !== undefined) cmp.push(`${v} <= ${lit(schema.maximum)}`)
+    if (schema.exclusiveMinimum !== undefined) cmp.push(`${v} > ${lit(schema.exclusiveMinimum)}`)
+    if (schema.exclusiveMaximum !== undefined) cmp.push(`${v} < ${lit(schema.exclusiveMaximum)}`)
+    if (cmp.length > 0) out.push(`if (typeof ${v} === "number" && !(${cmp.join(' && ')})) return false\n`)
     // ajv counts code points; a string with surrogates goes to ajv
-    checks.push((v) => typeof v !== 'string' || (!SURROGATE.test(v) && (minLen === undefined || v.length >= minLen) && (maxLen === undefined || v.length <= maxLen)))
-  }
-  const minItems = schema.minItems as number | undefined
-  const maxItems = schema.maxItems as number | undefined
-  if (minItems !== undefined || maxItems !== undefined) {
-    checks.push((v) => !Array.isArray(v) || ((minItems === undefined || v.length >= minItems) && (maxItems === undefined || v.length <= maxItems)))
-  }
-  if (schema.items !== undefined) {
-    const item = build(schema.items as boolean | Record<string, unknown>)
-    if (item !== ALWAYS) {
-      checks.push((v) => {
-        if (!Array.isArray(v)) return true
-        for (let i = 0; i < v.length; i++) if (!item(v[i])) return false
-        return true
-      })
+    const len: string[] = []
+    if (schema.minLength !== undefined) len.push(`${v}.length < ${lit(schema.minLength)}`)
+    if (schema.maxLength !== undefined) len.push(`${v}.length > ${lit(schema.maxLength)}`)
+    if (len.length > 0) out.push(`if (typeof ${v} === "string" && (SURROGATE.test(${v}) || ${len.join(' || ')})) return false\n`)
+    const items: string[] = []
+    if (schema.minItems !== undefined) items.push(`${v}.length < ${lit(schema.minItems)}`)
+    if (schema.maxItems !== undefined) items.push(`${v}.length > ${lit(schema.maxItems)}`)
+    if (items.length > 0) out.push(`if (Array.isArray(${v}) && (${items.join(' || ')})) return false\n`)
+    if (schema.items !== undefined && schema.items !== true) {
+      const i = this.fresh('i')
+      const e = this.fresh('e')
+      const inner = this.node(schema.items as boolean | Record<string, unknown>, e)
+      if (inner) out.push(`if (Array.isArray(${v})) for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {\nconst ${e} = ${v}[${i}]\n${inner}}\n`)
     }
-  }
-  const required = schema.required as string[] | undefined
-  if (required !== undefined && required.length > 0) {
-    checks.push((v) => {
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) return true
-      const o = v as Record<string, unknown>
-      for (let i = 0; i < required.length; i++) if (!hasOwn(o, required[i]) || o[required[i]] === undefined) return false
-      return true
-    })
-  }
-  const props = schema.properties as Record<string, boolean | Record<string, unknown>> | undefined
-  const names = props ? Object.keys(props) : []
-  const additional = schema.additionalProperties as boolean | Record<string, unknown> | undefined
-  if (names.length > 0 || (additional !== undefined && additional !== true)) {
-    // one pass over the object's own keys (models have a few keys, schemas many properties): known keys get their
-    // schema, others the additionalProperties one. ajv also validates `o[name]` for names the object inherits:
-    // plain objects only inherit Object.prototype's, so those few names are checked by name.
-    const byName = new Map<string, FastCheck>()
-    for (const n of names) byName.set(n, build(props![n]))
-    const inherited = names.filter((n) => n in Object.prototype)
-    const extra = additional === undefined ? ALWAYS : build(additional)
-    checks.push((v) => {
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) return true
-      const proto = Object.getPrototypeOf(v)
-      if (proto !== Object.prototype && proto !== null) return false
-      const o = v as Record<string, unknown>
-      for (const k in o) {
-        const x = o[k]
-        const c = byName.get(k)
-        if (c !== undefined) {
-          if (x !== undefined && !c(x)) return false
-        } else if (!extra(x)) return false
+    const objectCode: string[] = []
+    const required = (schema.required as string[] | undefined) ?? []
+    for (const r of required) objectCode.push(`if (!hasOwn(${v}, ${lit(r)}) || ${v}[${lit(r)}] === undefined) return false\n`)
+    const props = (schema.properties as Record<string, boolean | Record<string, unknown>> | undefined) ?? {}
+    const names = Object.keys(props)
+    const additional = schema.additionalProperties as boolean | Record<string, unknown> | undefined
+    if (names.length > 0 || (additional !== undefined && additional !== true)) {
+      // one pass over the object's own keys; ajv also validates `o[name]` for names the object inherits: plain
+      // objects only inherit Object.prototype's, so those few names are checked by name
+      const k = this.fresh('k')
+      const x = this.fresh('x')
+      const p = this.fresh('p')
+      const cases: string[] = []
+      for (const name of names) {
+        const inner = this.node(props[name], x)
+        cases.push(`case ${lit(name)}:\n${inner ? `if (${x} !== undefined) {\n${inner}}\n` : ''}break\n`)
       }
-      for (let i = 0; i < inherited.length; i++) {
-        const n = inherited[i]
-        if (!hasOwn(o, n)) {
-          const x = o[n]
-          if (x !== undefined && !byName.get(n)!(x)) return false
-        }
+      const extra = additional === undefined ? '' : this.node(additional, x)
+      objectCode.push(
+        `const ${p} = Object.getPrototypeOf(${v})\nif (${p} !== OBJECT_PROTO && ${p} !== null) return false\n`,
+        `for (const ${k} in ${v}) {\nconst ${x} = ${v}[${k}]\nswitch (${k}) {\n${cases.join('')}default:\n${extra}}\n}\n`,
+      )
+      for (const name of names.filter((nm) => nm in Object.prototype)) {
+        const y = this.fresh('y')
+        const inner = this.node(props[name], y)
+        if (inner) objectCode.push(`if (!hasOwn(${v}, ${lit(name)})) {\nconst ${y} = ${v}[${lit(name)}]\nif (${y} !== undefined) {\n${inner}}\n}\n`)
       }
-      return true
-    })
-  }
-  if (checks.length === 0) return ALWAYS
-  if (checks.length === 1) return checks[0]
-  return (v) => {
-    for (let i = 0; i < checks.length; i++) if (!checks[i](v)) return false
-    return true
+    }
+    if (objectCode.length > 0) out.push(`if (${v} !== null && typeof ${v} === "object" && !Array.isArray(${v})) {\n${objectCode.join('')}}\n`)
+    const code = out.join('')
+    this.size += code.length
+    return code
   }
 }
