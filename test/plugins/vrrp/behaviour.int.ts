@@ -27,6 +27,24 @@ function reaches(from: string, to: string): boolean {
 }
 
 
+/** capture on a device of a namespace for `secs` with a capture filter; `done` gives the fields of each packet */
+async function capture(ns: string, dev: string, filter: string, secs: number, fields: string[]): Promise<{ done: Promise<string[][]> }> {
+  const p = spawn('ip', ['netns', 'exec', ns, 'tshark', '-q', '-l', '-i', dev, '-f', filter, '-a', `duration:${secs}`, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  p.stdout.on('data', (b: Buffer) => (out += b.toString()))
+  p.stderr.on('data', (b: Buffer) => (err += b.toString()))
+  const exited = new Promise((r) => p.on('exit', r))
+  await waitFor('tshark started', () => /Capturing on/.test(err), 5000)
+  return { done: exited.then(() => out.trim().split('\n').filter(Boolean).map((l) => l.split('\t'))) }
+}
+
+/** [epoch ms, sender IP] of each ARP seen on a device */
+async function captureGarps(ns: string, dev: string, secs: number): Promise<{ done: Promise<[number, string][]> }> {
+  const c = await capture(ns, dev, 'arp', secs, ['frame.time_epoch', 'arp.src.proto_ipv4'])
+  return { done: c.done.then((rows) => rows.map(([t, ip]) => [Number(t) * 1000, ip] as [number, string])) }
+}
+
 describe('vrrp: accept / no_accept (nftables)', function () {
   this.timeout(60000)
   const suite = twoHostSuite('kad-vrrp2-a')
@@ -84,6 +102,9 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
     const bMasters = db.count(/\(VI_1\) Entering MASTER STATE/)
     // VI_2 removed, VI_3 added, VI_4's priority lowered below b's (changed: restarted), VI_1 untouched
     lab.file('rl-a.conf', vi1(200) + vi3 + vi4(50))
+    // VI_1's adverts as b sees them across the reload: same priority, same rhythm, no extra or missing one
+    const adverts = await capture(b, 'eth0', 'ip proto 112 and src host 192.0.2.1', 3, ['frame.time_epoch', 'vrrp.virt_rtr_id', 'vrrp.prio'])
+    await sleep(600)
     da.proc.kill('SIGHUP')
     await waitFor('VI_3 MASTER, VI_2 gone, b MASTER of VI_4', () => lab.hasAddr(a, '192.0.2.102') && !lab.hasAddr(a, '192.0.2.101') && lab.hasAddr(b, '192.0.2.103') && !lab.hasAddr(a, '192.0.2.103'), 15000)
     await sleep(500)
@@ -94,6 +115,11 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
     assert.equal(da.count(/\(VI_1\) Entering MASTER STATE/), masters1)
     assert.ok(lab.hasAddr(a, VIP) && !lab.hasAddr(b, VIP), 'VI_1 still on a only')
     assert.equal(db.count(/\(VI_1\) Entering MASTER STATE/), bMasters, 'b did not take VI_1')
+    const vi1Adverts = (await adverts.done).filter(([, vrid]) => vrid === '51')
+    assert.ok(vi1Adverts.length >= 20, `${vi1Adverts.length} adverts of VI_1 in 3 s`)
+    assert.ok(vi1Adverts.every(([, , prio]) => prio === '200'), 'no priority-0 advert from the kept MASTER')
+    const gaps = vi1Adverts.slice(1).map(([t], i) => (Number(t) - Number(vi1Adverts[i][0])) * 1000)
+    assert.ok(Math.min(...gaps) > 50 && Math.max(...gaps) < 250, `advert gaps ${gaps.map((g) => g.toFixed(0)).join(' ')} ms`)
     // a second reload without a change does nothing
     da.proc.kill('SIGHUP')
     await sleep(500)
@@ -157,18 +183,6 @@ describe('vrrp: unicast_fault_no_peer, track_src_ip', function () {
   })
 })
 
-/** capture ARP on a device of a namespace for `secs`: [relative time, sender IP] of each gratuitous ARP */
-async function captureGarps(ns: string, dev: string, secs: number): Promise<[number, string][]> {
-  const p = spawn('ip', ['netns', 'exec', ns, 'tshark', '-q', '-l', '-i', dev, '-f', 'arp', '-a', `duration:${secs}`, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'arp.src.proto_ipv4'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  p.stdout.on('data', (b: Buffer) => (out += b.toString()))
-  p.stderr.on('data', (b: Buffer) => (err += b.toString()))
-  await waitFor('tshark started', () => /Capturing on/.test(err), 5000)
-  await new Promise((r) => p.on('exit', r))
-  return out.trim().split('\n').filter(Boolean).map((l) => l.split('\t')).map(([t, ip]) => [Number(t) * 1000, ip])
-}
-
 describe('vrrp: garp_extra_if and garp_group', function () {
   this.timeout(60000)
   const suite = twoHostSuite('kad-vrrp2-g')
@@ -180,7 +194,7 @@ describe('vrrp: garp_extra_if and garp_group', function () {
     ext(a)
     lab.kad(a, 'ge-a', instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'garp_master_delay 0\n  garp_master_repeat 1\n  garp_extra_if all 1\n  virtual_ipaddress_excluded {\n    198.51.100.1/24 dev x0\n  }' }))
     await waitFor('MASTER', () => lab.hasAddr(a, '198.51.100.1', 'x0'))
-    const seen = (await captureGarps(a, 'x0p', 3)).filter(([, ip]) => ip === '198.51.100.1')
+    const seen = (await (await captureGarps(a, 'x0p', 3)).done).filter(([, ip]) => ip === '198.51.100.1')
     assert.ok(seen.length >= 2 && seen.length <= 4, `${seen.length} GARPs in 3 s`)
   })
 
@@ -188,10 +202,9 @@ describe('vrrp: garp_extra_if and garp_group', function () {
     const lab = suite.lab()
     const a = suite.a()
     ext(a)
-    const cap = captureGarps(a, 'x0p', 4)
-    await sleep(1500)
+    const cap = await captureGarps(a, 'x0p', 4)
     lab.kad(a, 'gg-a', 'garp_group {\n  garp_interval 0.3\n  interfaces {\n    x0\n  }\n}\n' + instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'garp_master_delay 0\n  garp_master_repeat 2\n  virtual_ipaddress_excluded {\n    198.51.100.1/24 dev x0\n    198.51.100.2/24 dev x0\n  }' }))
-    const seen = (await cap).filter(([, ip]) => ip?.startsWith('198.51.100.'))
+    const seen = (await cap.done).filter(([, ip]) => ip?.startsWith('198.51.100.'))
     assert.equal(seen.length, 4, JSON.stringify(seen))
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i][0] - seen[i - 1][0] >= 280, `gap ${seen[i][0] - seen[i - 1][0]} ms`)
   })
