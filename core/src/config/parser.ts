@@ -108,7 +108,8 @@ class Walk implements ParseSink {
   readonly sections: Record<string, unknown> = {}
   readonly sectionLoc = new Map<string, SourceLoc>()
   /**
-   * where each block object was opened, to locate schema errors: recorded as pairs (no hashing per block) and
+   * where each block object was opened, to locate schema errors: flat (object, file, line, column) records, no
+   * hashing and no location object kept alive per block (a large config's GC copies whatever stays alive);
    * indexed only when a schema error needs it; the first block that returned an object wins
    */
   private readonly opened: unknown[] = []
@@ -117,7 +118,11 @@ class Walk implements ParseSink {
     if (this.objectLocIndex === undefined) {
       const m = new Map<object, SourceLoc>()
       const a = this.opened
-      for (let i = 0; i < a.length; i += 2) if (!m.has(a[i] as object)) m.set(a[i] as object, a[i + 1] as SourceLoc)
+      for (let i = 0; i < a.length; i += 4) {
+        if (m.has(a[i] as object)) continue
+        const column = a[i + 3] as number | undefined
+        m.set(a[i] as object, column === undefined ? { file: a[i + 1] as string, line: a[i + 2] as number } : { file: a[i + 1] as string, line: a[i + 2] as number, column })
+      }
       this.objectLocIndex = m
     }
     return this.objectLocIndex.get(o)
@@ -264,7 +269,7 @@ class Walk implements ParseSink {
           this.skipNextBlock = true
           return
         }
-        if (target !== null && typeof target === 'object') this.opened.push(target, line.loc)
+        if (target !== null && typeof target === 'object') this.opened.push(target, line.loc.file, line.loc.line, line.loc.column)
         this.pending = { node, target, parentTarget: top.target, ctx }
       }
       return
