@@ -554,7 +554,7 @@ class Streams : public Napi::ObjectWrap<Streams> {
 
   static Napi::Value Fail(Napi::Env env, int err, int stage) { return Napi::Number::New(env, -(err | (stage << 16))); }
 
-  // open(id, domain, sockaddr, bindSockaddr | null, ifname | null, mark, flags) -> fd | -(errno | stage << 16)
+  // open(id, domain, sockaddr, bindSockaddr | null, ifname | null, mark, flags, netnsPath?) -> fd | -(errno | stage << 16)
   // flags bit 0: delay the handshake's final ACK (TCP_QUICKACK 0, as HAProxy does): it rides on the first data
   // sent, or never leaves when the connection is reset right after connecting (a port check: the server only
   // ever holds a SYN_RECV request, never accepts a connection)
@@ -565,7 +565,15 @@ class Streams : public Napi::ObjectWrap<Streams> {
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
     int domain = info[1].As<Napi::Number>().Int32Value();
     auto sa = info[2].As<Napi::Buffer<uint8_t>>();
-    int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    int fd = -1;
+    if (info[7].IsString()) {  // a socket of another network namespace (tests; kad itself runs inside its own)
+      const char* failed = "socket";
+      int nsErr = WithNetns(info[7].As<Napi::String>().Utf8Value(), &failed,
+                            [&]() { fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP); });
+      if (nsErr != 0) return Fail(env, nsErr, 1);
+    } else {
+      fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    }
     if (fd < 0) return Fail(env, errno, 1);
     auto bail = [&](int stage) {
       int e = errno;

@@ -25,6 +25,8 @@ export interface StreamTargetInput {
    * a port check closed with a reset at once, never leaves, so the server never accepts a connection.
    */
   delayAck?: boolean
+  /** path of a network namespace (/run/netns/NAME) to open the sockets in (tests; kad runs inside its own) */
+  netns?: string
 }
 
 export interface StreamTarget {
@@ -34,6 +36,7 @@ export interface StreamTarget {
   readonly ifname: Buffer | null
   readonly mark: number
   readonly flags: number
+  readonly netns: string | undefined
   readonly label: string
 }
 
@@ -80,6 +83,7 @@ export function streamTarget(t: StreamTargetInput): StreamTarget {
     ifname: t.bindIf ? Buffer.from(t.bindIf + '\0') : null,
     mark: t.mark ?? 0,
     flags: t.delayAck ? 1 : 0,
+    netns: t.netns,
     label: `[${t.address}]:${t.port}`,
   }
 }
@@ -87,7 +91,7 @@ export function streamTarget(t: StreamTargetInput): StreamTarget {
 interface RawStreams {
   readonly events: Int32Array
   readonly active: number
-  open(id: number, domain: number, sockaddr: Buffer, bind: Buffer | null, ifname: Buffer | null, mark: number, flags: number): number
+  open(id: number, domain: number, sockaddr: Buffer, bind: Buffer | null, ifname: Buffer | null, mark: number, flags: number, netns?: string): number
   send(fd: number, data: Buffer): number
   read(fd: number): number
   close(fd: number, reset: boolean): number
@@ -125,7 +129,7 @@ export class StreamEngine {
   open(target: StreamTarget, handler: StreamHandler): number | string {
     const id = this.nextId
     this.nextId = id >= 0x7fffffff ? 1 : id + 1
-    const fd = this.raw.open(id, target.domain, target.sockaddr, target.bind, target.ifname, target.mark, target.flags)
+    const fd = this.raw.open(id, target.domain, target.sockaddr, target.bind, target.ifname, target.mark, target.flags, target.netns)
     if (fd < 0) return streamFailure(fd)
     this.handlers.set(id, handler)
     return fd
