@@ -41,7 +41,7 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*/
  * one brace at the end. No quote, backslash, comment, `$`, brace inside, and a first word that does not start
  * with `@`, `~` or `i` (include). Anything else takes the general path (rawLine), which gives the same words.
  */
-const PLAIN_LINE = /^([ \t]*)(?:([^\s"'\\#!{}$@~i][^\s"'\\#!{}$]*(?:[ \t]+[^\s"'\\#!{}$]+)*)[ \t]*)?([{}])?[ \t]*$/
+const PLAIN_LINE = /^([ \t]*)(?:([^\s"'\\#!{}$@~i][^\s"'\\#!{}$]*)(?:[ \t]+([^\s"'\\#!{}$]+))?((?:[ \t]+[^\s"'\\#!{}$]+)*)[ \t]*)?([{}])?[ \t]*$/
 const BLANKS = /[ \t]+/
 /** test hook: false sends every line through the general path (the differential test compares both) */
 let plainLines = true
@@ -888,23 +888,42 @@ class Preprocessor {
 
   /** a PLAIN_LINE match: the same lines emitExact would give, without scanning characters in JS */
   private emitPlain(raw: string, m: RegExpExecArray, file: string, line: number): void {
-    const body = m[2]
-    const brace = m[3] as '{' | '}' | undefined
-    if (body === undefined && brace === undefined) return
+    // groups: leading blanks, first word, second word, further words (with their blanks), brace
+    const first = m[2]
+    const brace = m[5] as '{' | '}' | undefined
+    if (first === undefined && brace === undefined) return
     // the line as emitExact sees it: trailing blanks removed
     let end = raw.length
     while (end > 0 && (raw.charCodeAt(end - 1) === 32 || raw.charCodeAt(end - 1) === 9)) end--
     const text = end === raw.length ? raw : raw.slice(0, end)
-    if (body !== undefined) {
-      const words = body.indexOf(' ') < 0 && body.indexOf('\t') < 0 ? [body] : body.split(BLANKS)
-      const cols = new Array<number>(words.length)
-      let pos = m[1].length
-      for (let i = 0; i < words.length; i++) {
-        if (i > 0) pos = raw.indexOf(words[i], pos)
-        cols[i] = pos + 1
-        pos += words[i].length
+    if (first !== undefined) {
+      const c0 = m[1].length + 1
+      const second = m[3]
+      let words: string[]
+      let cols: number[]
+      if (second === undefined) {
+        words = [first]
+        cols = [c0]
+      } else {
+        let pos = raw.indexOf(second, c0 - 1 + first.length)
+        const more = m[4]
+        if (more.length === 0) {
+          words = [first, second]
+          cols = [c0, pos + 1]
+        } else {
+          words = [first, second]
+          cols = [c0, pos + 1]
+          pos += second.length
+          const rest = more.split(BLANKS)
+          for (let i = 1; i < rest.length; i++) {
+            pos = raw.indexOf(rest[i], pos)
+            words.push(rest[i])
+            cols.push(pos + 1)
+            pos += rest[i].length
+          }
+        }
       }
-      this.out({ words, cols, loc: { file, line, column: cols[0] }, raw: text })
+      this.out({ words, cols, loc: { file, line, column: c0 }, raw: text })
     }
     if (brace !== undefined) this.out({ words: [brace], loc: { file, line, column: end }, brace, raw: brace })
   }
