@@ -99,7 +99,11 @@ export class VrrpRuntime {
     this.firewall = new AcceptFirewall(ctx.log)
     this.garpPacer = new GarpPacer(section.globals, section.garpGroups)
     const statics = section.staticAddresses.map((v) => ({ v, dev: v.dev ?? section.globals.defaultInterface ?? 'eth0', group: v.trackGroup }))
-    this.staticGuard = new StaticGuard(ctx.net, this.kernel, ctx.log, statics, (g, k, f) => this.onStaticFault(g, k, f))
+    const others = [
+      ...section.staticRoutes.filter((r) => r.trackGroup).map((r) => ({ key: KernelState.routeKey(r), group: r.trackGroup!, ensure: () => this.kernel.addRoute(r) })),
+      ...section.staticRules.filter((r) => r.trackGroup).map((r) => ({ key: KernelState.ruleKey(r), group: r.trackGroup!, ensure: () => this.kernel.addRule(r) })),
+    ]
+    this.staticGuard = new StaticGuard(ctx.net, this.kernel, ctx.log, statics, (g, k, f) => this.onStaticFault(g, k, f), others, ctx.scheduler)
     for (const m of section.instances) if (m.vrid) this.instances.set(m.name, this.newInstance(m))
     for (const g of section.syncGroups) {
       const members = g.group.map((n) => this.instances.get(n)).filter((x): x is VrrpInstance => x !== undefined)
@@ -202,9 +206,9 @@ export class VrrpRuntime {
 
   async start(): Promise<void> {
     const s = this.section
+    for (const r of s.staticRoutes) if (!r.trackGroup) await this.kernel.addRoute(r)
+    for (const r of s.staticRules) if (!r.trackGroup) await this.kernel.addRule(r)
     await this.staticGuard.start()
-    for (const r of s.staticRoutes) await this.kernel.addRoute(r)
-    for (const r of s.staticRules) await this.kernel.addRule(r)
     await this.trackers.start()
     for (const i of this.instances.values()) {
       try {

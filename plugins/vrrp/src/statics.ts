@@ -1,10 +1,12 @@
 /**
- * track_group on static addresses: keepalived watches the static_ipaddress entries; one that is deleted is put
- * back, and while it cannot be restored (its interface is gone, …) every instance of its track_group is in
- * FAULT. kad follows the rtnetlink address and link events: an address deleted by someone else is re-added at
- * once, and a link that (re)appears gets its missing static addresses back.
+ * track_group on static entries: keepalived watches static_ipaddress / static_routes / static_rules; one that
+ * is deleted is put back, and while it cannot be restored (its interface is gone, …) every instance of its
+ * track_group is in FAULT. kad follows the rtnetlink address and link events for addresses (an address deleted
+ * by someone else is re-added at once, a link that (re)appears gets its static addresses back); routes and rules
+ * with a track_group are re-asserted once a second (an exclusive add: EEXIST = still there, success = restored,
+ * any other error = cannot be restored).
  */
-import type { Logger } from '@kad/core'
+import type { Logger, Scheduler, TaskHandle } from '@kad/core'
 import type { Networking, RtnlEvent } from '@kad/native'
 import type { KernelState } from './addresses.js'
 import type { VipModel } from './model.js'
@@ -16,8 +18,17 @@ export interface StaticEntry {
   group?: string
 }
 
+/** a static route or rule with a track_group: `ensure` adds it if missing and says whether it is in place */
+export interface TrackedStatic {
+  key: string
+  group: string
+  ensure: () => Promise<boolean>
+}
+
 export class StaticGuard {
   private unsub?: () => void
+  private poll?: TaskHandle
+  private readonly brokenOther = new Set<string>()
   /** entries that could not be restored */
   readonly broken = new Set<StaticEntry>()
   private chain: Promise<void> = Promise.resolve()
@@ -29,6 +40,8 @@ export class StaticGuard {
     private readonly entries: StaticEntry[],
     /** a track group's fault state changed for one entry */
     private readonly onFault: (group: string, key: string, fault: boolean) => void,
+    private readonly others: TrackedStatic[] = [],
+    private readonly scheduler?: Scheduler,
   ) {}
 
   static key(e: StaticEntry): string {
@@ -38,8 +51,25 @@ export class StaticGuard {
   /** add every entry; those of a track group that fail put the group in FAULT */
   async start(): Promise<void> {
     for (const e of this.entries) await this.restore(e)
+    if (this.others.length) {
+      await this.checkOthers()
+      this.poll = this.scheduler?.every('vrrp.static-track', 1000, () => {
+        this.chain = this.chain.then(() => this.checkOthers()).catch(() => undefined)
+      })
+    }
     if (this.entries.length === 0) return
     this.unsub = this.net.rtnl.subscribe((ev: RtnlEvent) => this.onEvent(ev))
+  }
+
+  private async checkOthers(): Promise<void> {
+    for (const o of this.others) {
+      const ok = await o.ensure().catch(() => false)
+      if (ok === !this.brokenOther.has(o.key)) continue
+      if (ok) this.brokenOther.delete(o.key)
+      else this.brokenOther.add(o.key)
+      this.log.info(`${o.key} ${ok ? 'restored' : 'cannot be restored'}: track_group ${o.group} ${ok ? 'OK' : 'FAULT'}`)
+      this.onFault(o.group, o.key, !ok)
+    }
   }
 
   private ifname(index: number): string | undefined {
@@ -95,5 +125,7 @@ export class StaticGuard {
   stop(): void {
     this.unsub?.()
     this.unsub = undefined
+    this.poll?.cancel()
+    this.poll = undefined
   }
 }

@@ -253,6 +253,24 @@ describe('vrrp: track_group on static addresses', function () {
     await d.term()
     assert.ok(!lab.hasAddr(a, '203.0.113.1', 'x0'), 'removed on stop')
   })
+  it('a static route with a track_group is re-added when deleted; while it cannot be, the instances are in FAULT', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    veth(a, 'y0')
+    const hasRoute = () => sh('ip', ['-n', a, 'route', 'show', '198.51.100.0/24']).includes('dev y0')
+    const d = lab.kad(a, 'tr-a', 'static_routes {\n  198.51.100.0/24 dev y0 track_group G1\n}\ntrack_group G1 {\n  group {\n    VI_1\n  }\n}\n' +
+      instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`] }))
+    await waitFor('MASTER and the route', () => lab.hasAddr(a, VIP) && hasRoute())
+    sh('ip', ['-n', a, 'route', 'del', '198.51.100.0/24', 'dev', 'y0'])
+    await waitFor('route restored', hasRoute, 3000)
+    assert.ok(!d.has(/Entering FAULT STATE/))
+    sh('ip', ['-n', a, 'link', 'del', 'y0'])
+    await waitFor('FAULT', () => !lab.hasAddr(a, VIP) && d.has(/Entering FAULT STATE/), 5000)
+    veth(a, 'y0')
+    await waitFor('route back, MASTER again', () => hasRoute() && lab.hasAddr(a, VIP), 5000)
+    await d.term()
+    assert.ok(!hasRoute(), 'removed on stop')
+  })
 })
 
 describe('vrrp: use_ipvlan', function () {
