@@ -25,6 +25,9 @@ const INT_MAX = 2147483647
 /** keepalived TIMER_MAXIMUM is ULONG_MAX - 1 us; we cap at what a double holds exactly */
 const TIMER_MAX_US = Number.MAX_SAFE_INTEGER
 
+/** a plain decimal word (the readers' fast paths) */
+const DIGITS = /^[0-9]+$/
+
 function invalidNumber(word: string): ReadResult<never> {
   return { ok: false, message: `invalid number '${word}'`, code: 'KAD_CFG_INVALID_NUMBER' }
 }
@@ -324,13 +327,26 @@ export class LineContext implements KeywordContext {
     return this.args.slice(i).join(' ')
   }
   unsigned(i: number, opts?: UnsignedOpts): number | undefined {
-    return this.take(i, (w) => readUnsigned(w, opts))
+    // fast path: a plain number of at most 9 digits inside the range is what readUnsigned would return; anything
+    // else (and every message) goes through readUnsigned
+    const w = this.words[i + 1]
+    if (w !== undefined && w.length < 10 && DIGITS.test(w)) {
+      const v = +w
+      if (v >= (opts?.min ?? 0) && v <= (opts?.max ?? UINT_MAX)) return v
+    }
+    return this.take(i, (x) => readUnsigned(x, opts))
   }
   integer(i: number, opts?: UnsignedOpts): number | undefined {
     return this.take(i, (w) => readInteger(w, opts))
   }
   timer(i: number, opts?: TimerOpts): number | undefined {
-    const us = this.take(i, (w) => readTimerUs(w, opts))
+    // fast path: whole seconds (at most 9 digits) inside the range, as readTimerUs would read them
+    const w = this.words[i + 1]
+    if (w !== undefined && w.length < 10 && DIGITS.test(w)) {
+      const us = +w * 1e6
+      if (us >= Math.round((opts?.min ?? 0) * 1e6) && (opts?.max === undefined || us <= Math.round(opts.max * 1e6))) return us / 1e6
+    }
+    const us = this.take(i, (x) => readTimerUs(x, opts))
     return us === undefined ? undefined : us / 1e6
   }
   /** microseconds, exact (an extension of KeywordContext for plugins that keep integer time) */
