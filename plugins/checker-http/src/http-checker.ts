@@ -1,7 +1,7 @@
 /** HTTP_GET / SSL_GET: GET every url, check status, MD5 digest and regex of a bounded body. */
 import { createHash } from 'node:crypto'
 import type { Checker, CheckerSpec, CheckOutcome } from '@kad/core'
-import { specKey } from '@kad/plugin-checkers'
+import { specKey, type SocketPlace } from '@kad/plugin-checkers'
 import { streamTarget } from '@kad/native'
 import { encodeRequest } from './codec/http-response.js'
 import { DEFAULT_MAX_BODY, httpFetch, hostHeader, NativeGet, type ReadOutcome, type TlsOptions } from './fetch.js'
@@ -199,7 +199,7 @@ export class PlainHttpChecker extends HttpChecker {
   private bad: string | undefined
   private done: ((o: CheckOutcome) => void) | undefined
 
-  constructor(spec: CheckerSpec) {
+  constructor(spec: CheckerSpec, place: SocketPlace = {}) {
     super('HTTP_GET', spec)
     const t = spec.target
     const urls = this.opts.urls ?? []
@@ -209,6 +209,7 @@ export class PlainHttpChecker extends HttpChecker {
         address: t.address,
         port: t.port,
         delayAck: true,
+        ...(place.netns ? { netns: place.netns } : {}),
         ...(t.bindTo !== undefined ? { bindTo: t.bindTo } : {}),
         ...(t.bindPort !== undefined ? { bindPort: t.bindPort } : {}),
         ...(t.bindIf !== undefined ? { bindIf: t.bindIf } : {}),

@@ -1,5 +1,5 @@
 import { definePlugin, HOST_API_VERSION, type BlockBuilder, type KeywordContext } from '@kad/core'
-import { checkerBlock, type CheckerBlockModel } from '@kad/plugin-checkers'
+import { checkerBlock, socketPlace, type CheckerBlockModel } from '@kad/plugin-checkers'
 import { HttpChecker, PlainHttpChecker, REGEX_OPTIONS, compileRegex, type HttpOptions, type UrlModel } from './http-checker.js'
 
 export const PLUGIN_NAME = 'checker-http'
@@ -169,7 +169,7 @@ export default definePlugin({
       installHttpBlock(b, 'HTTP_GET')
       installHttpBlock(b, 'SSL_GET')
     })
-    ctx.hooks.createChecker.for('HTTP_GET').tap(PLUGIN_NAME, (spec) => new PlainHttpChecker(spec))
+    ctx.hooks.createChecker.for('HTTP_GET').tap(PLUGIN_NAME, (spec) => new PlainHttpChecker(spec, socketPlace((ctx.options as { netns?: string }).netns, ctx.container)))
     ctx.hooks.createChecker.for('SSL_GET').tap(PLUGIN_NAME, (spec) => new HttpChecker('SSL_GET', spec))
   },
 })

@@ -1,15 +1,19 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, specKey } from '@kad/plugin-checkers'
+import { checkerBlock, socketPlace, specKey, type SocketPlace } from '@kad/plugin-checkers'
 import { streams, streamTarget, type StreamHandler, type StreamTarget } from '@kad/native'
 
 export const PLUGIN_NAME = 'checker-tcp'
 export const TYPE = 'TCP_CHECK'
 
-/** The native stream target of a check: connect_ip/port, bindto, bind_port, bind_if (SO_BINDTODEVICE), fwmark (SO_MARK). */
-export function checkTarget(spec: CheckerSpec, delayAck = false): StreamTarget {
+/**
+ * The native stream target of a check: connect_ip/port, bindto, bind_port, bind_if (SO_BINDTODEVICE), fwmark
+ * (SO_MARK), in the namespace of `place` (net_namespace, or a test's `netns` plugin option).
+ */
+export function checkTarget(spec: CheckerSpec, delayAck = false, place: SocketPlace = {}): StreamTarget {
   const t = spec.target
   return streamTarget({
     delayAck,
+    ...(place.netns ? { netns: place.netns } : {}),
     family: t.family,
     address: t.address,
     port: t.port,
@@ -42,9 +46,12 @@ export class TcpChecker implements Checker, StreamHandler {
     this.settle = resolve
   }
 
-  constructor(readonly spec: CheckerSpec) {
+  constructor(
+    readonly spec: CheckerSpec,
+    place: SocketPlace = {},
+  ) {
     try {
-      this.target = checkTarget(spec, true)
+      this.target = checkTarget(spec, true, place)
     } catch (e) {
       this.targetError = (e as Error).message
     }
@@ -116,6 +123,6 @@ export default definePlugin({
   meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'TCP_CHECK' },
   register(ctx) {
     ctx.keywords.extend('virtual_server/real_server', (b) => b.block(TYPE, checkerBlock(TYPE)))
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new TcpChecker(spec))
+    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new TcpChecker(spec, socketPlace((ctx.options as { netns?: string }).netns, ctx.container)))
   },
 })
