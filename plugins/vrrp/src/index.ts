@@ -24,6 +24,8 @@ export interface ReloadPlan {
   /** everything but the instance list changed (globals, scripts, sync groups, statics, …): restart the stack */
   full: boolean
   keep: string[]
+  /** kept, but their VIPs / eVIPs / virtual routes / rules changed: updated in place, state kept */
+  update: string[]
   remove: string[]
   add: string[]
 }
@@ -39,17 +41,22 @@ export function planReload(prev: VrrpSection, next: VrrpSection, prevBfd?: unkno
   const p = byName(prev)
   const n = byName(next)
   const keep: string[] = []
+  const update: string[] = []
   const remove: string[] = []
   const add: string[] = []
+  const sansAddresses = (m: VrrpInstanceModel) => ({ ...m, vips: [], evips: [], routes: [], rules: [] })
   for (const [name, m] of p) {
     const nm = n.get(name)
     if (nm && sameConfig(m, nm)) keep.push(name)
-    else remove.push(name)
+    else if (nm && sameConfig(sansAddresses(m), sansAddresses(nm))) {
+      keep.push(name)
+      update.push(name)
+    } else remove.push(name)
   }
   for (const name of n.keys()) if (!keep.includes(name)) add.push(name)
   const grouped = new Set([...prev.syncGroups, ...next.syncGroups].flatMap((g) => g.group))
-  const full = !sameConfig(rest(prev), rest(next)) || !sameConfig(prevBfd, nextBfd) || [...remove, ...add].some((x) => grouped.has(x))
-  return { full, keep, remove, add }
+  const full = !sameConfig(rest(prev), rest(next)) || !sameConfig(prevBfd, nextBfd) || [...remove, ...add, ...update].some((x) => grouped.has(x))
+  return { full, keep, update, remove, add }
 }
 
 export const PLUGIN_NAME = 'vrrp'
@@ -135,6 +142,10 @@ export class VrrpRuntime {
       this.trackers.unsubscribe(inst)
       this.instances.delete(name)
       await inst.stop(false, !next.instances.some((m) => m.name === name))
+    }
+    for (const name of plan.update) {
+      const m = next.instances.find((x) => x.name === name)
+      if (m) this.instances.get(name)?.updateAddresses(m)
     }
     this.section = next
     this.ctx.model = model
@@ -341,9 +352,9 @@ export default definePlugin({
     // new ones start; a change outside the instance list (globals, scripts, sync groups, statics) restarts the stack
     ctx.hooks.reload.tapPromise(PLUGIN_NAME, async (next, prev) => {
       const plan = planReload(vrrpSection(prev), vrrpSection(next), prev.sections.bfd, next.sections.bfd)
-      if (!plan.full && plan.remove.length === 0 && plan.add.length === 0) return
+      if (!plan.full && plan.remove.length + plan.add.length + plan.update.length === 0) return
       if (rt && !plan.full) {
-        ctx.log.info(`VRRP reload: keeping ${plan.keep.length} instance(s), removing ${plan.remove.length}, adding ${plan.add.length}`)
+        ctx.log.info(`VRRP reload: keeping ${plan.keep.length} instance(s) (${plan.update.length} with new addresses), removing ${plan.remove.length}, adding ${plan.add.length}`)
         await rt.reloadInstances(vrrpSection(next), next, plan)
         return
       }

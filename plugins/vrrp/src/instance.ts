@@ -57,7 +57,8 @@ export function vmacMac(m: VrrpInstanceModel): string {
 }
 
 export class VrrpInstance {
-  readonly m: VrrpInstanceModel
+  /** the instance's block; replaced by updateAddresses() when a reload changed only its addresses */
+  m: VrrpInstanceModel
   readonly cfg: FsmConfig
   st: FsmState
   readonly version: 2 | 3
@@ -503,6 +504,35 @@ export class VrrpInstance {
       for (const r of this.m.routes) await k.delRoute(r)
       for (const v of all) await k.delVip(v, this.vipDev(v))
     }
+  }
+
+  /**
+   * A reload changed only the VIPs/eVIPs/virtual routes/rules of this instance: keep its state (as keepalived
+   * does for an instance it matches); a MASTER removes what went, adds what came and announces the new VIPs.
+   */
+  updateAddresses(next: VrrpInstanceModel): void {
+    const old = this.m
+    this.m = next
+    if (this.state !== 'MASTER') return
+    const k = this.d.kernel
+    const vkey = (v: VipModel) => KernelState.vipKey(v, this.vipDev(v))
+    const minus = <T>(a: T[], b: T[], key: (x: T) => string) => a.filter((x) => !b.some((y) => key(y) === key(x)))
+    const oldV = [...old.vips, ...old.evips]
+    const newV = [...next.vips, ...next.evips]
+    const addedV = minus(newV, oldV, vkey)
+    this.log.info(`(${this.name}) reload: ${addedV.length} address(es) added, ${minus(oldV, newV, vkey).length} removed, state kept`)
+    this.enqueue(async () => {
+      for (const r of minus(old.rules, next.rules, KernelState.ruleKey)) await k.delRule(r)
+      for (const r of minus(old.routes, next.routes, KernelState.routeKey)) await k.delRoute(r)
+      for (const v of minus(oldV, newV, vkey)) await k.delVip(v, this.vipDev(v))
+      if (this.noAccept) await this.d.firewall?.set(this.name, newV.map((v) => ({ family: v.family, address: v.address })))
+      else await this.d.firewall?.clear(this.name)
+      for (const v of addedV) await k.addVip(v, this.vipDev(v), true)
+      for (const r of minus(next.routes, old.routes, KernelState.routeKey)) await k.addRoute(r, this.ifname)
+      for (const r of minus(next.rules, old.rules, KernelState.ruleKey)) await k.addRule(r)
+    })
+    const g = this.d.globals
+    if (addedV.length) this.enqueue(() => this.garpBurst(this.m.garpMasterRepeat ?? g.garpMasterRepeat, addedV))
   }
 
   // ---------------------------------------------------------------- GARP / NA

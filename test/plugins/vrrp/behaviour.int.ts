@@ -81,7 +81,7 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
   this.timeout(60000)
   const suite = twoHostSuite('kad-vrrp2-r')
 
-  it('SIGHUP: an unchanged MASTER stays MASTER without a transition, a removed one releases its VIP (DELETED), an added one starts', async () => {
+  it('SIGHUP: an unchanged MASTER stays MASTER without a transition, a removed one releases its VIP (DELETED), an added one starts, new VIPs apply in place', async () => {
     const lab = suite.lab()
     const a = suite.a()
     const b = suite.b()
@@ -93,25 +93,28 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
     const vi2 = instance({ name: 'VI_2', vrid: 52, priority: 200, advert: 0.1, version: 3, vips: ['192.0.2.101/24'], extra: `${n}\n  notify_deleted` })
     const vi3 = instance({ name: 'VI_3', vrid: 53, priority: 200, advert: 0.1, version: 3, vips: ['192.0.2.102/24'], extra: n })
     const vi4 = (p: number) => instance({ name: 'VI_4', vrid: 54, priority: p, advert: 0.1, version: 3, vips: ['192.0.2.103/24'], extra: n })
-    const da = lab.kad(a, 'rl-a', vi1(200) + vi2 + vi4(200))
+    const vi5 = (vips: string[]) => instance({ name: 'VI_5', vrid: 55, priority: 200, advert: 0.1, version: 3, vips, extra: n })
+    const da = lab.kad(a, 'rl-a', vi1(200) + vi2 + vi4(200) + vi5(['192.0.2.105/24']))
     const db = lab.kad(b, 'rl-b', vi1(100) + vi4(100))
-    await waitFor('a MASTER of VI_1, VI_2, VI_4', () => lab.hasAddr(a, VIP) && lab.hasAddr(a, '192.0.2.101') && lab.hasAddr(a, '192.0.2.103') && db.count(/Entering BACKUP STATE/) >= 2)
+    await waitFor('a MASTER of VI_1, VI_2, VI_4, VI_5', () => lab.hasAddr(a, VIP) && lab.hasAddr(a, '192.0.2.101') && lab.hasAddr(a, '192.0.2.103') && lab.hasAddr(a, '192.0.2.105') && db.count(/Entering BACKUP STATE/) >= 2)
     await sleep(300)
     const before = readFileSync(out, 'utf8')
     const masters1 = da.count(/\(VI_1\) Entering MASTER STATE/)
     const bMasters = db.count(/\(VI_1\) Entering MASTER STATE/)
-    // VI_2 removed, VI_3 added, VI_4's priority lowered below b's (changed: restarted), VI_1 untouched
-    lab.file('rl-a.conf', vi1(200) + vi3 + vi4(50))
+    // VI_2 removed, VI_3 added, VI_4's priority lowered below b's (changed: restarted), VI_1 untouched,
+    // VI_5's VIP replaced (updated in place: no transition)
+    lab.file('rl-a.conf', vi1(200) + vi3 + vi4(50) + vi5(['192.0.2.106/24']))
     // VI_1's adverts as b sees them across the reload: same priority, same rhythm, no extra or missing one
     const adverts = await capture(b, 'eth0', 'ip proto 112 and src host 192.0.2.1', 3, ['frame.time_epoch', 'vrrp.virt_rtr_id', 'vrrp.prio'])
     await sleep(600)
     da.proc.kill('SIGHUP')
-    await waitFor('VI_3 MASTER, VI_2 gone, b MASTER of VI_4', () => lab.hasAddr(a, '192.0.2.102') && !lab.hasAddr(a, '192.0.2.101') && lab.hasAddr(b, '192.0.2.103') && !lab.hasAddr(a, '192.0.2.103'), 15000)
+    await waitFor('VI_3 MASTER, VI_2 gone, b MASTER of VI_4, VI_5 moved to .106', () => lab.hasAddr(a, '192.0.2.102') && !lab.hasAddr(a, '192.0.2.101') && lab.hasAddr(b, '192.0.2.103') && !lab.hasAddr(a, '192.0.2.103') && lab.hasAddr(a, '192.0.2.106') && !lab.hasAddr(a, '192.0.2.105'), 15000)
     await sleep(500)
     const added = readFileSync(out, 'utf8').slice(before.length).trim().split('\n')
     assert.ok(added.includes('INSTANCE VI_2 DELETED 200'), added.join('|'))
     assert.ok(added.includes('INSTANCE VI_3 MASTER 200'), added.join('|'))
-    assert.ok(!added.some((l) => l.includes('VI_1')), `VI_1 untouched: ${added.join('|')}`)
+    assert.ok(!added.some((l) => l.includes('VI_1') || l.includes('VI_5')), `VI_1 and VI_5 kept their state: ${added.join('|')}`)
+    assert.equal(da.count(/\(VI_5\) Entering MASTER STATE/), 1)
     assert.equal(da.count(/\(VI_1\) Entering MASTER STATE/), masters1)
     assert.ok(lab.hasAddr(a, VIP) && !lab.hasAddr(b, VIP), 'VI_1 still on a only')
     assert.equal(db.count(/\(VI_1\) Entering MASTER STATE/), bMasters, 'b did not take VI_1')
