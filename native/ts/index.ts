@@ -27,5 +27,5 @@ export function htons(v: number): number {
   return ((v & 0xff) << 8) | ((v >> 8) & 0xff)
 }
 export { watchSignal } from './signals.js'
-export { streams, streamTarget, StreamEngine, errnoName, streamFailure } from './streams.js'
+export { streams, streamTarget, StreamEngine, streamFailure } from './streams.js'
 export type { StreamTarget, StreamTargetInput, StreamHandler } from './streams.js'

@@ -1,10 +1,10 @@
 // Short non-blocking TCP connections for health checks (see docs/native.md "Streams"): the addon's Streams engine
 // runs every connection on one epoll set polled by libuv and reports the readiness of a whole loop turn in one
 // call; this module turns those (id, kind, value) triples into calls on each connection's handler.
-import { constants as osConstants } from 'node:os'
 import { addon } from './addon.js'
 import { AF } from './constants.js'
 import { encodeSockAddr } from './codec/sockaddr.js'
+import { errnoName } from './errors.js'
 import { ifNameToIndex } from './socket.js'
 
 /** Where and how to connect; prepare once with `streamTarget()` and reuse for every connection. */
@@ -50,14 +50,6 @@ export interface StreamHandler {
 }
 
 const STAGES = ['', 'socket', 'SO_BINDTODEVICE', 'SO_MARK', 'bind', 'connect', 'epoll_ctl', 'send']
-const ERRNO_NAMES: string[] = []
-for (const [name, n] of Object.entries(osConstants.errno)) if (ERRNO_NAMES[n] === undefined) ERRNO_NAMES[n] = name
-
-/** 'ECONNREFUSED' for 111 */
-export function errnoName(n: number): string {
-  return ERRNO_NAMES[n] ?? `E${n}`
-}
-
 /** A synchronous failure code of the engine (-(errno | stage << 16)) as text: 'connect ENETUNREACH'. */
 export function streamFailure(code: number): string {
   const v = -code
