@@ -55,7 +55,8 @@ export function planReload(prev: VrrpSection, next: VrrpSection, prevBfd?: unkno
   }
   for (const name of n.keys()) if (!keep.includes(name)) add.push(name)
   const grouped = new Set([...prev.syncGroups, ...next.syncGroups].flatMap((g) => g.group))
-  const full = !sameConfig(rest(prev), rest(next)) || !sameConfig(prevBfd, nextBfd) || [...remove, ...add, ...update].some((x) => grouped.has(x))
+  const full = !sameConfig(rest(prev), rest(next)) || !sameConfig(prevBfd, nextBfd) || [...remove, ...add, ...update].some((x) => grouped.has(x)) ||
+    add.some((x) => n.get(x)?.linkbeatUsePolling) // the poll list is built once per stack
   return { full, keep, update, remove, add }
 }
 
@@ -102,7 +103,8 @@ export class VrrpRuntime {
     this.kernel = new KernelState(ctx.net, ctx.log)
     this.trackers = new Trackers({ net: ctx.net, scheduler: ctx.scheduler, scriptRunner: ctx.scriptRunner, log: ctx.log, model: ctx.model }, section.scripts, section.trackProcesses)
     this.trackers.delays = new Map(section.interfaceUpDownDelays.map((d) => [d.name, { down: d.down, up: d.up }]))
-    this.trackers.linkbeat = { all: section.linkbeatUsePolling === true, names: new Set(section.linkbeatInterfaces.map((l) => l.name)) }
+    const polled = [...section.linkbeatInterfaces.map((l) => l.name), ...section.instances.filter((m) => m.linkbeatUsePolling && m.interface).map((m) => m.interface!)]
+    this.trackers.linkbeat = { all: section.linkbeatUsePolling === true, names: new Set(polled) }
     this.firewall = new AcceptFirewall(ctx.log)
     this.garpPacer = new GarpPacer(section.globals, section.garpGroups)
     const statics = section.staticAddresses.map((v) => ({ v, dev: v.dev ?? section.globals.defaultInterface ?? 'eth0', group: v.trackGroup }))

@@ -602,7 +602,10 @@ function instanceChildren(b: BlockBuilder<VrrpInstanceModel>): void {
     .keyword('no_virtual_ipaddress', setTrue('noVirtualIpaddress'))
     .keyword('promote_secondaries', setTrue('promoteSecondaries'))
     .keyword('kernel_rx_buf_size', setUnsigned('kernelRxBufSize'))
-    .keyword('linkbeat_use_polling', (k) => k.deprecated('linkbeat_use_polling in vrrp_instance is deprecated; use the global keyword', 'linkbeat_use_polling'))
+    .keyword('linkbeat_use_polling', (k, o) => {
+      k.deprecated('linkbeat_use_polling in vrrp_instance is deprecated; use the global keyword', 'linkbeat_use_polling')
+      o.linkbeatUsePolling = true // still polls the instance's own interface, as keepalived 2.2.7
+    })
     .keyword('debug', () => undefined)
     .keyword('lvs_sync_daemon_interface', (k, o) => {
       k.deprecated(`(${o.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.`, 'lvs_sync_daemon')

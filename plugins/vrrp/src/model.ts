@@ -159,6 +159,8 @@ export interface VrrpInstanceModel extends TrackHolder {
   noVirtualIpaddress: boolean
   promoteSecondaries: boolean
   kernelRxBufSize?: number
+  /** deprecated instance-level linkbeat_use_polling: poll this instance's interface */
+  linkbeatUsePolling?: boolean
   lvsSyncDaemonInterface?: string
 }
 

@@ -246,3 +246,30 @@ export function twoHostSuite(prefix: string): { lab: () => Lab; a: () => string;
   })
   return { lab: () => lab, a: () => a, b: () => b }
 }
+
+/** a veth pair NAME / NAMEp inside a namespace, both up (NAME replaced if it exists) */
+export function veth(ns: string, name: string): void {
+  sh('ip', ['-n', ns, 'link', 'del', name], { ignore: true })
+  sh('ip', ['-n', ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`])
+  sh('ip', ['-n', ns, 'link', 'set', name, 'up'])
+  sh('ip', ['-n', ns, 'link', 'set', `${name}p`, 'up'])
+}
+
+/** capture on a device of a namespace for `secs` with a capture filter; `done` gives the fields of each packet */
+export async function capture(ns: string, dev: string, filter: string, secs: number, fields: string[]): Promise<{ done: Promise<string[][]> }> {
+  const p = spawn('ip', ['netns', 'exec', ns, 'tshark', '-q', '-l', '-i', dev, '-f', filter, '-a', `duration:${secs}`, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  p.stdout.on('data', (b: Buffer) => (out += b.toString()))
+  p.stderr.on('data', (b: Buffer) => (err += b.toString()))
+  const exited = new Promise((r) => p.on('exit', r))
+  await waitFor('tshark started', () => /Capturing on/.test(err), 5000)
+  return { done: exited.then(() => out.trim().split('\n').filter(Boolean).map((l) => l.split('\t'))) }
+}
+
+/** [epoch ms, sender IP] of each ARP seen on a device */
+export async function captureGarps(ns: string, dev: string, secs: number): Promise<{ done: Promise<[number, string][]> }> {
+  const c = await capture(ns, dev, 'arp', secs, ['frame.time_epoch', 'arp.src.proto_ipv4'])
+  return { done: c.done.then((rows) => rows.map(([t, ip]) => [Number(t) * 1000, ip] as [number, string])) }
+}
+
