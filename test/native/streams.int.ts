@@ -17,7 +17,7 @@ net.createServer((c) => {
   process.stdout.write('accepts ' + accepts + '\\n')
   c.on('error', () => {})
   c.once('data', () => c.end('HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'))
-}).listen(8080, '0.0.0.0', () => process.stdout.write('ready\\n'))
+}).listen(8080, '::', () => process.stdout.write('ready\\n'))
 `
 
 interface Seen {
@@ -79,6 +79,7 @@ describe('native stream engine (root, namespaces)', function () {
     sh(`ip -n ${C} link add kv0 type veth peer name kv1 netns ${S}`)
     sh(`ip -n ${C} addr add 198.51.100.1/24 dev kv0 && ip -n ${C} addr add 198.51.100.3/24 dev kv0 && ip -n ${C} link set kv0 up`)
     sh(`ip -n ${S} addr add 198.51.100.2/24 dev kv1 && ip -n ${S} link set kv1 up`)
+    sh(`ip -n ${C} addr add 2001:db8:5::1/64 dev kv0 nodad && ip -n ${S} addr add 2001:db8:5::2/64 dev kv1 nodad`)
     // SYNs to 8082 vanish: a connect there never completes
     sh(`ip netns exec ${S} nft 'add table inet kaddrop; add chain inet kaddrop in { type filter hook input priority 0; }; add rule inet kaddrop in tcp dport 8082 drop'`)
     sh(
@@ -114,7 +115,22 @@ describe('native stream engine (root, namespaces)', function () {
     assert.equal(streams().active, 0)
   })
 
+  it('connects over IPv6, with bind_if and a source address', async () => {
+    const h = handler()
+    const fd = streams().open(base({ family: 6, address: '2001:db8:5::2', bindIf: 'kv0', bindTo: '2001:db8:5::1' }), h)
+    assert.equal(typeof fd, 'number', String(fd))
+    assert.equal(await h.connected, null)
+    streams().close(fd as number, true)
+    const h2 = handler()
+    const fd2 = streams().open(base({ family: 6, address: '2001:db8:5::2', port: 8083 }), h2)
+    assert.equal(await h2.connected, 'ECONNREFUSED')
+    streams().close(fd2 as number)
+    assert.equal(streams().active, 0)
+  })
+
   it('a port check with the delayed ACK and a reset is never accepted by the server', async () => {
+    // the server's report of earlier tests' connections comes through this event loop: let it in first
+    await new Promise((r) => setTimeout(r, 200))
     const before = serverOut
     for (let i = 0; i < 5; i++) {
       const h = handler()
