@@ -159,6 +159,7 @@ export class VrrpRuntime {
       this.instances.set(name, inst)
       added.push(inst)
     }
+    if (next.globals.fifoWriteStatesOnReload) this.republishStates(plan.keep)
     this.wireTrackers(added)
     await this.trackers.refresh()
     for (const i of added) {
@@ -185,6 +186,11 @@ export class VrrpRuntime {
       const inst = this.instances.get(name)
       if (inst) this.trackTarget(inst).setTracker(`track_group:${key}`, { fault, delta: 0 })
     }
+  }
+
+  /** fifo_write_vrrp_states_on_reload: the kept instances' states again on the notify FIFOs */
+  republishStates(names: Iterable<string> = this.instances.keys()): void {
+    for (const name of names) this.instances.get(name)?.republishState()
   }
 
   private wireTrackers(only?: VrrpInstance[]): void {
@@ -354,7 +360,10 @@ export default definePlugin({
     // new ones start; a change outside the instance list (globals, scripts, sync groups, statics) restarts the stack
     ctx.hooks.reload.tapPromise(PLUGIN_NAME, async (next, prev) => {
       const plan = planReload(vrrpSection(prev), vrrpSection(next), prev.sections.bfd, next.sections.bfd)
-      if (!plan.full && plan.remove.length + plan.add.length + plan.update.length === 0) return
+      if (!plan.full && plan.remove.length + plan.add.length + plan.update.length === 0) {
+        if (vrrpSection(next).globals.fifoWriteStatesOnReload) rt?.republishStates()
+        return
+      }
       if (rt && !plan.full) {
         ctx.log.info(`VRRP reload: keeping ${plan.keep.length} instance(s) (${plan.update.length} with new addresses), removing ${plan.remove.length}, adding ${plan.add.length}`)
         await rt.reloadInstances(vrrpSection(next), next, plan)

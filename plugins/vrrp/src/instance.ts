@@ -634,15 +634,25 @@ export class VrrpInstance {
   private notifyPriority(): void {
     if (!(this.m.notifyPriorityChanges ?? this.d.globals.notifyPriorityChanges)) return
     if (this.state !== 'MASTER' && this.state !== 'BACKUP') return
+    this.publishFifoOnly(`${this.state}_PRIORITY`, 'priority')
+  }
+
+  private publishFifoOnly(to: string, reason: string): void {
     try {
       this.d.publish({
-        source: 'vrrp', kind: 'vrrp-instance', name: this.name, from: this.state, to: `${this.state}_PRIORITY`, reason: 'priority',
+        source: 'vrrp', kind: 'vrrp-instance', name: this.name, from: this.state, to, reason,
         time: this.d.clock.wallNow(), priority: this.st.effectivePriority, smtpAlert: false,
         detail: { vrid: this.m.vrid, interface: this.m.interface, syncGroup: this.syncGroup },
       })
     } catch (err) {
       this.log.limited(`pub:${this.name}`, 'warn', `(${this.name}) cannot publish notification: ${(err as Error).message}`)
     }
+  }
+
+  /** fifo_write_vrrp_states_on_reload: the current state again on the notify FIFOs (no scripts, no e-mail) */
+  republishState(): void {
+    if (this.state === 'INIT') return
+    this.publishFifoOnly(this.state, 'reload')
   }
 
   reevaluate(): void {

@@ -103,14 +103,14 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
     assert.equal(readFileSync(out, 'utf8').slice(before.length).trim().split('\n').length, added.length)
   })
 
-  it('notify_priority_changes: MASTER_PRIORITY lines on the notify FIFO when a tracker changes the priority', async () => {
+  it('notify_priority_changes: MASTER_PRIORITY lines on the notify FIFO when a tracker changes the priority; fifo_write_vrrp_states_on_reload', async () => {
     const lab = suite.lab()
     const a = suite.a()
     const flag = lab.file('ok-flag', '')
     const chk = lab.file('chk.sh', `#!/bin/sh\ntest -e ${flag}\n`)
     chmodSync(chk, 0o755)
     const fifo = `${lab.dir}/prio.fifo`
-    const conf = `global_defs {\n  vrrp_notify_fifo ${fifo}\n}\nvrrp_script chk {\n  script "${chk}"\n  interval 0.2\n  weight -30\n  fall 1\n  rise 1\n}\n` +
+    const conf = `global_defs {\n  vrrp_notify_fifo ${fifo}\n  fifo_write_vrrp_states_on_reload\n}\nvrrp_script chk {\n  script "${chk}"\n  interval 0.2\n  weight -30\n  fall 1\n  rise 1\n}\n` +
       instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'notify_priority_changes\n  track_script {\n    chk\n  }' })
     const d = lab.kad(a, 'np-a', conf)
     await waitFor('MASTER', () => lab.hasAddr(a, VIP))
@@ -125,7 +125,10 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
       sh('touch', [flag])
       await waitFor('MASTER_PRIORITY 200', () => lines.includes('INSTANCE "VI_1" MASTER_PRIORITY 200'), 5000)
       assert.ok(lab.hasAddr(a, VIP))
-      assert.ok(!d.has(/Entering BACKUP STATE.*\n?.*MASTER_PRIORITY/))
+      // fifo_write_vrrp_states_on_reload: an unchanged reload writes the current state again
+      const before = lines.filter((l) => l === 'INSTANCE "VI_1" MASTER 200').length
+      d.proc.kill('SIGHUP')
+      await waitFor('state re-written on reload', () => lines.filter((l) => l === 'INSTANCE "VI_1" MASTER 200').length === before + 1, 5000)
     } finally {
       reader.kill()
     }

@@ -268,3 +268,18 @@ describe('vrrp keywords that keepalived 2.2.7 does not have', () => {
     assert.ok(msgs.some((m) => m.startsWith("Unknown keyword 'thread_timer_expired'")), msgs.join('\n'))
   })
 })
+
+describe('vrrp keywords: linkbeat_use_polling', () => {
+  it('is a top-level keyword (every tracked interface) and, deprecated, an instance keyword (its own interface)', () => {
+    const t = new KeywordTree()
+    registerCoreKeywords(t)
+    installKeywords(t.forPlugin('vrrp'))
+    const r = parseConfigText('linkbeat_use_polling\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  linkbeat_use_polling\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n', t, { file: 'k.conf' })
+    const msgs = r.diagnostics.map((d) => d.message)
+    assert.ok(!msgs.some((m) => m.startsWith('Unknown keyword')), msgs.join('\n'))
+    assert.ok(msgs.some((m) => /linkbeat_use_polling in vrrp_instance is deprecated/.test(m)), msgs.join('\n'))
+    const s = vrrpSection(r.model)
+    assert.equal(s.linkbeatUsePolling, true)
+    assert.equal(s.instances[0].linkbeatUsePolling, true)
+  })
+})
