@@ -115,12 +115,14 @@ export function compileFastCheck(schema: unknown): FastCheck | undefined {
   const g = new Gen()
   const body = g.node(schema as boolean | Record<string, unknown>, 'v')
   if (g.size > MAX_CODE) return undefined
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function('hasOwn', 'SURROGATE', 'OBJECT_PROTO', `return function fastCheck(v) {\n${body}return true\n}`) as (
-    h: typeof hasOwn,
-    s: RegExp,
-    p: object,
-  ) => FastCheck
+  let make: (h: typeof hasOwn, s: RegExp, p: object) => FastCheck
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    make = new Function('hasOwn', 'SURROGATE', 'OBJECT_PROTO', `return function fastCheck(v) {\n${body}return true\n}`) as typeof make
+  } catch {
+    // code generation refused (--disallow-code-generation-from-strings): ajv then reports why it cannot compile
+    return undefined
+  }
   return make(hasOwn, SURROGATE, Object.prototype)
 }
 
