@@ -17,8 +17,29 @@ export interface FwAddress {
 
 const ND = 'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }'
 
+/** keepalived's `nftables [TABLE]`, `nftables_priority N`, `nftables_counters` */
+export interface NftOptions {
+  table?: string
+  priority?: number
+  counters?: boolean
+}
+
+/** the options from the stored global keywords (`tuning`) */
+export function nftOptions(tuning: Record<string, string[]>): NftOptions {
+  const prio = Number(tuning.nftables_priority?.[0])
+  return {
+    table: tuning.nftables?.[0] || undefined,
+    priority: Number.isInteger(prio) ? prio : undefined,
+    counters: tuning.nftables_counters !== undefined,
+  }
+}
+
 /** The nft script that makes the table hold exactly these addresses (pure). */
-export function nftScript(addrs: FwAddress[], table = NFT_TABLE): string {
+export function nftScript(addrs: FwAddress[], opts: NftOptions = {}): string {
+  const table = opts.table ?? NFT_TABLE
+  const prio = opts.priority ?? -1
+  const drop = opts.counters ? 'counter drop' : 'drop'
+  const accept = opts.counters ? 'counter accept' : 'accept'
   const v4 = [...new Set(addrs.filter((a) => a.family === 4).map((a) => a.address))].sort()
   const v6 = [...new Set(addrs.filter((a) => a.family === 6).map((a) => a.address))].sort()
   // creating then deleting makes the delete succeed whether or not the table exists (one transaction)
@@ -30,16 +51,16 @@ export function nftScript(addrs: FwAddress[], table = NFT_TABLE): string {
     set('vips4', 'ipv4_addr', v4),
     set('vips6', 'ipv6_addr', v6),
     '  chain in {',
-    '    type filter hook input priority -1; policy accept;',
-    `    ip6 daddr @vips6 ${ND} accept`,
-    '    ip daddr @vips4 drop',
-    '    ip6 daddr @vips6 drop',
+    `    type filter hook input priority ${prio}; policy accept;`,
+    `    ip6 daddr @vips6 ${ND} ${accept}`,
+    `    ip daddr @vips4 ${drop}`,
+    `    ip6 daddr @vips6 ${drop}`,
     '  }',
     '  chain out {',
-    '    type filter hook output priority -1; policy accept;',
-    `    ip6 saddr @vips6 ${ND} accept`,
-    '    ip saddr @vips4 drop',
-    '    ip6 saddr @vips6 drop',
+    `    type filter hook output priority ${prio}; policy accept;`,
+    `    ip6 saddr @vips6 ${ND} ${accept}`,
+    `    ip saddr @vips4 ${drop}`,
+    `    ip6 saddr @vips6 ${drop}`,
     '  }',
     '}',
   )
@@ -64,7 +85,7 @@ export class AcceptFirewall {
   private chain: Promise<void> = Promise.resolve()
   private applied = false
 
-  constructor(private readonly log: Logger, private readonly nft: (script: string) => Promise<void> = runNft) {}
+  constructor(private readonly log: Logger, private readonly nft: (script: string) => Promise<void> = runNft, private readonly opts: NftOptions = {}) {}
 
   /** the addresses `owner` (an instance) wants dropped; an empty list removes them */
   set(owner: string, addrs: FwAddress[]): Promise<void> {
@@ -86,10 +107,10 @@ export class AcceptFirewall {
       const addrs = this.addresses()
       if (!addrs.length && !this.applied) return
       try {
-        await this.nft(nftScript(addrs))
+        await this.nft(nftScript(addrs, this.opts))
         this.applied = addrs.length > 0
       } catch (err) {
-        this.log.limited('vrrp-nft', 'error', `no_accept: cannot update nftables table ${NFT_TABLE}: ${(err as Error).message}`)
+        this.log.limited('vrrp-nft', 'error', `no_accept: cannot update nftables table ${this.opts.table ?? NFT_TABLE}: ${(err as Error).message}`)
       }
     })
     return this.chain

@@ -11,7 +11,7 @@ import { KernelState } from './addresses.js'
 import { VrrpInstance } from './instance.js'
 import { SyncGroup } from './sync.js'
 import { Trackers } from './tracking.js'
-import { AcceptFirewall } from './firewall.js'
+import { AcceptFirewall, nftOptions, runNft } from './firewall.js'
 import { GarpPacer } from './garp.js'
 import { StaticGuard } from './statics.js'
 import type { VrrpInstanceModel } from './model.js'
@@ -105,7 +105,7 @@ export class VrrpRuntime {
     this.trackers.delays = new Map(section.interfaceUpDownDelays.map((d) => [d.name, { down: d.down, up: d.up }]))
     const polled = [...section.linkbeatInterfaces.map((l) => l.name), ...section.instances.filter((m) => m.linkbeatUsePolling && m.interface).map((m) => m.interface!)]
     this.trackers.linkbeat = { all: section.linkbeatUsePolling === true, names: new Set(polled) }
-    this.firewall = new AcceptFirewall(ctx.log)
+    this.firewall = new AcceptFirewall(ctx.log, runNft, nftOptions(section.globals.tuning))
     this.garpPacer = new GarpPacer(section.globals, section.garpGroups)
     const statics = section.staticAddresses.map((v) => ({ v, dev: v.dev ?? section.globals.defaultInterface ?? 'eth0', group: v.trackGroup }))
     const others = [

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Trackers } from '../../../plugins/vrrp/src/tracking.js'
-import { AcceptFirewall, nftScript } from '../../../plugins/vrrp/src/firewall.js'
+import { AcceptFirewall, nftOptions, nftScript } from '../../../plugins/vrrp/src/firewall.js'
 import { extraGarpVips, GarpPacer } from '../../../plugins/vrrp/src/garp.js'
 import { planReload } from '../../../plugins/vrrp/src/index.js'
 import { runNotifyScripts, VrrpInstance } from '../../../plugins/vrrp/src/instance.js'
@@ -20,6 +20,14 @@ describe('vrrp: no_accept firewall (nftables table kad_vrrp)', () => {
     assert.match(s, /type ipv6_addr\n {4}elements = \{ 2001:db8::100 \}/)
     assert.match(s, /hook input priority -1; policy accept;\n {4}ip6 daddr @vips6 icmpv6 type \{ nd-neighbor-solicit, nd-neighbor-advert \} accept\n {4}ip daddr @vips4 drop\n {4}ip6 daddr @vips6 drop/)
     assert.match(s, /hook output priority -1;[^}]*\}[^}]*ip saddr @vips4 drop\n {4}ip6 saddr @vips6 drop/)
+  })
+  it('keepalived\'s nftables TABLE, nftables_priority and nftables_counters are honoured', () => {
+    const o = nftOptions({ nftables: ['ka_test'], nftables_priority: ['-5'], nftables_counters: [] })
+    assert.deepEqual(o, { table: 'ka_test', priority: -5, counters: true })
+    const s = nftScript([{ family: 4, address: '192.0.2.1' }], o)
+    assert.match(s, /^table inet ka_test\ndelete table inet ka_test\ntable inet ka_test \{/)
+    assert.match(s, /hook input priority -5;[\s\S]*ip daddr @vips4 counter drop/)
+    assert.deepEqual(nftOptions({ nftables: [] }), { table: undefined, priority: undefined, counters: false })
   })
   it('an empty set has no elements line; no address at all deletes the table', () => {
     assert.doesNotMatch(nftScript([{ family: 4, address: '192.0.2.1' }]), /elements = \{ \}/)
