@@ -5,8 +5,8 @@
  * Cost per attempt is kept to what the attempt needs (at 10,000 servers and delay_loop 1 that is 10,000 attempts a
  * second): the AbortSignal is reused until it is aborted; the hard deadline is an entry in a FIFO shared by every
  * probe with the same connect_timeout (one scheduler timer per queue, armed at the oldest attempt still in
- * flight); the next cycle is an entry in a per-millisecond wheel shared by every probe (one scheduler timer per
- * occupied millisecond) instead of a timer per probe; a verdict equal to the previous one is not fanned out again.
+ * flight); the next cycle is an entry in a wheel of slots shared by every probe (one scheduler timer per occupied
+ * slot) instead of a timer per probe; a verdict equal to the previous one is not fanned out again.
  */
 import type { Checker, CheckOutcome, CheckTiming, Logger, Scheduler, TaskHandle } from '@kad/core'
 
@@ -93,14 +93,19 @@ class DeadlineQueue {
 }
 
 /**
- * The wheel's slot width: a cycle starts at most this late (never early). Checks due within one slot share one
- * wake-up of the event loop; at 2,000 servers and delay_loop 1 that is 8 checks per wake-up instead of 2.
+ * The wheel's slot width for a delay_loop: a cycle starts at most this late (never early, and with no drift: the
+ * next cycle counts from when this one was due). Checks due within one slot share one wake-up of the event loop —
+ * at 1,000 servers and delay_loop 1, 25 per wake-up instead of 1 — which is most of what a check costs at low
+ * rates. 1/32 of the delay_loop, at most 25 ms (which divides whole seconds: cycles of servers spread on whole
+ * milliseconds keep their exact times).
  */
-const WHEEL_MS = 8
+export function wheelSlotMs(delayLoopMs: number): number {
+  return Math.max(1, Math.min(25, Math.floor(delayLoopMs / 32)))
+}
 
 /**
- * Next-cycle starts of every probe of one scheduler, bucketed by the WHEEL_MS slot they are due in (never early:
- * a bucket fires at or after the end of its slot). One scheduler timer is armed, for the earliest bucket.
+ * Next-cycle starts of every probe of one scheduler, bucketed by the slot they are due in (`wheelSlotMs`; never
+ * early: a bucket fires at or after the end of its slot). One scheduler timer is armed, for the earliest bucket.
  */
 class CycleWheel {
   private readonly buckets = new Map<number, Probe[]>()
@@ -113,9 +118,9 @@ class CycleWheel {
 
   constructor(private readonly scheduler: Scheduler) {}
 
-  add(p: Probe, token: number, at: number): void {
+  add(p: Probe, token: number, at: number, slotMs: number): void {
     // a start due now (a new probe, fast recovery) keeps its millisecond
-    const ms = at - this.scheduler.now() < WHEEL_MS ? Math.ceil(at) : Math.ceil(at / WHEEL_MS) * WHEEL_MS
+    const ms = at - this.scheduler.now() < slotMs ? Math.ceil(at) : Math.ceil(at / slotMs) * slotMs
     let b = this.buckets.get(ms)
     if (!b) {
       this.buckets.set(ms, (b = []))
@@ -225,8 +230,9 @@ export class Probe {
   private readonly cycleFn = () => this.attempt(0, this.scheduler.now())
   private readonly retryFn = () => this.attempt(this.retryNext, this.cycleStart)
   private retryNext = 0
-  /** when the next cycle is due (its wheel slot may fire up to WHEEL_MS later) */
+  /** when the next cycle is due (its wheel slot may fire up to slotMs later) */
   private nextAt = 0
+  private readonly slotMs: number
 
   constructor(
     readonly key: string,
@@ -239,6 +245,7 @@ export class Probe {
   ) {
     this.deadlines = deadlineQueue(scheduler, timing.connectTimeout * 1000)
     this.wheel = cycleWheel(scheduler)
+    this.slotMs = wheelSlotMs(timing.delayLoop * 1000)
     this.fast = fastOf(checker)
   }
 
@@ -257,7 +264,7 @@ export class Probe {
       return
     }
     this.nextAt = this.scheduler.now() + firstDelayMs
-    this.wheel.add(this, ++this.waitToken, this.nextAt)
+    this.wheel.add(this, ++this.waitToken, this.nextAt, this.slotMs)
   }
 
   stop(): void {
@@ -356,7 +363,7 @@ export class Probe {
     if (this.checker.subscribe || this.stopped) return
     // next cycle one delay_loop after this one began (never in the past: no catch-up bursts)
     this.nextAt = Math.max(this.cycleStart + this.timing.delayLoop * 1000, this.scheduler.now())
-    this.wheel.add(this, ++this.waitToken, this.nextAt)
+    this.wheel.add(this, ++this.waitToken, this.nextAt, this.slotMs)
   }
 
   private verdict(o: CheckOutcome): void {
