@@ -24,7 +24,7 @@ export interface ReloadPlan {
   /** everything but the instance list changed (globals, scripts, sync groups, statics, …): restart the stack */
   full: boolean
   keep: string[]
-  /** kept, but their VIPs / eVIPs / virtual routes / rules changed: updated in place, state kept */
+  /** kept, but their VIPs / eVIPs / virtual routes / rules or (non-owner) priority changed: updated in place */
   update: string[]
   remove: string[]
   add: string[]
@@ -44,11 +44,12 @@ export function planReload(prev: VrrpSection, next: VrrpSection, prevBfd?: unkno
   const update: string[] = []
   const remove: string[] = []
   const add: string[] = []
-  const sansAddresses = (m: VrrpInstanceModel) => ({ ...m, vips: [], evips: [], routes: [], rules: [] })
+  // what an instance can change in place: its addresses, and its priority unless it becomes or stops being the owner
+  const sansMutable = (m: VrrpInstanceModel) => ({ ...m, vips: [], evips: [], routes: [], rules: [], priority: m.priority === 255 ? 255 : 0 })
   for (const [name, m] of p) {
     const nm = n.get(name)
     if (nm && sameConfig(m, nm)) keep.push(name)
-    else if (nm && sameConfig(sansAddresses(m), sansAddresses(nm))) {
+    else if (nm && sameConfig(sansMutable(m), sansMutable(nm))) {
       keep.push(name)
       update.push(name)
     } else remove.push(name)
@@ -147,7 +148,7 @@ export class VrrpRuntime {
     }
     for (const name of plan.update) {
       const m = next.instances.find((x) => x.name === name)
-      if (m) this.instances.get(name)?.updateAddresses(m)
+      if (m) this.instances.get(name)?.updateInPlace(m)
     }
     this.section = next
     this.ctx.model = model
@@ -365,7 +366,7 @@ export default definePlugin({
         return
       }
       if (rt && !plan.full) {
-        ctx.log.info(`VRRP reload: keeping ${plan.keep.length} instance(s) (${plan.update.length} with new addresses), removing ${plan.remove.length}, adding ${plan.add.length}`)
+        ctx.log.info(`VRRP reload: keeping ${plan.keep.length} instance(s) (${plan.update.length} updated in place), removing ${plan.remove.length}, adding ${plan.add.length}`)
         await rt.reloadInstances(vrrpSection(next), next, plan)
         return
       }

@@ -507,13 +507,20 @@ export class VrrpInstance {
   }
 
   /**
-   * A reload changed only the VIPs/eVIPs/virtual routes/rules of this instance: keep its state (as keepalived
-   * does for an instance it matches); a MASTER removes what went, adds what came and announces the new VIPs.
+   * A reload changed only the VIPs/eVIPs/virtual routes/rules or the (non-owner) priority of this instance: keep
+   * its state (as keepalived does for an instance it matches). A new priority takes effect like a tracker change
+   * (the next advert carries it; a peer that now wins preempts); a MASTER removes the addresses that went, adds
+   * those that came and announces the new VIPs.
    */
-  updateAddresses(next: VrrpInstanceModel): void {
+  updateInPlace(next: VrrpInstanceModel): void {
     const old = this.m
     this.m = next
-    if (this.state !== 'MASTER') return
+    if (next.priority !== old.priority) {
+      this.log.info(`(${this.name}) reload: priority ${old.priority} -> ${next.priority}, state kept`)
+      this.cfg.priority = next.priority
+      this.reevaluate()
+    }
+    if (this.state !== 'MASTER' || sameAddresses(old, next)) return
     const k = this.d.kernel
     const vkey = (v: VipModel) => KernelState.vipKey(v, this.vipDev(v))
     const minus = <T>(a: T[], b: T[], key: (x: T) => string) => a.filter((x) => !b.some((y) => key(y) === key(x)))
@@ -678,6 +685,11 @@ export class VrrpInstance {
   masterDownMs(): number {
     return masterDownMs(this.cfg, this.st)
   }
+}
+
+function sameAddresses(a: VrrpInstanceModel, b: VrrpInstanceModel): boolean {
+  const strip = (m: VrrpInstanceModel) => JSON.stringify([m.vips, m.evips, m.routes, m.rules], (k, v) => (k === 'loc' ? undefined : v))
+  return strip(a) === strip(b)
 }
 
 export function runNotifyScripts(n: NotifyScripts, word: string, extra: string[], run: (s: ScriptRef, extra?: string[]) => void): void {

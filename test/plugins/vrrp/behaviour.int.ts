@@ -75,7 +75,7 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
     const before = readFileSync(out, 'utf8')
     const masters1 = da.count(/\(VI_1\) Entering MASTER STATE/)
     const bMasters = db.count(/\(VI_1\) Entering MASTER STATE/)
-    // VI_2 removed, VI_3 added, VI_4's priority lowered below b's (changed: restarted), VI_1 untouched,
+    // VI_2 removed, VI_3 added, VI_4's priority lowered below b's (in place: b preempts), VI_1 untouched,
     // VI_5's VIP replaced (updated in place: no transition)
     lab.file('rl-a.conf', vi1(200) + vi3 + vi4(50) + vi5(['192.0.2.106/24']))
     // VI_1's adverts as b sees them across the reload: same priority, same rhythm, no extra or missing one

@@ -97,13 +97,15 @@ describe('vrrp: reload plan (keepalived clear_diff_vrrp)', () => {
   })
   const sec = (...instances: VrrpInstanceModel[]): VrrpSection => ({ ...emptySection(), instances })
   it('keeps unchanged instances (source locations ignored), removes and adds the others', () => {
-    const p = planReload(sec(inst('A', 1), inst('B', 2), inst('C', 3)), sec({ ...inst('A', 1), loc: 'g:9' }, inst('C', 3, 50), inst('D', 4)))
+    const p = planReload(sec(inst('A', 1), inst('B', 2), inst('C', 3)), sec({ ...inst('A', 1), loc: 'g:9' }, { ...inst('C', 3), advertInt: 2 }, inst('D', 4)))
     assert.deepEqual(p, { full: false, keep: ['A'], update: [], remove: ['B', 'C'], add: ['C', 'D'] })
   })
-  it('an instance whose addresses alone changed is kept and updated in place', () => {
+  it('an instance whose addresses or non-owner priority alone changed is kept and updated in place', () => {
     const vip = { address: '192.0.2.100', family: 4 as const, prefixLength: 24, flags: [], noTrack: false, useVmac: false, loc: '' }
-    const p = planReload(sec(inst('A', 1), inst('B', 2)), sec({ ...inst('A', 1), vips: [vip] }, { ...inst('B', 2), vips: [vip], priority: 90 }))
-    assert.deepEqual(p, { full: false, keep: ['A'], update: ['A'], remove: ['B'], add: ['B'] })
+    const p = planReload(sec(inst('A', 1), inst('B', 2), inst('C', 3)), sec({ ...inst('A', 1), vips: [vip] }, { ...inst('B', 2), vips: [vip], advertInt: 2 }, inst('C', 3, 90)))
+    assert.deepEqual(p, { full: false, keep: ['A', 'C'], update: ['A', 'C'], remove: ['B'], add: ['B'] })
+    const owner = planReload(sec(inst('A', 1, 100)), sec(inst('A', 1, 255)))
+    assert.deepEqual(owner, { full: false, keep: [], update: [], remove: ['A'], add: ['A'] }, 'becoming the owner restarts')
   })
   it('a change outside the instance list, or to a sync-group member, restarts the stack', () => {
     const changedGlobals = sec(inst('A', 1))
