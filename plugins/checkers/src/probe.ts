@@ -257,6 +257,8 @@ export class Probe {
   start(firstDelayMs: number): void {
     if (!this.stopped) return
     this.stopped = false
+    // the first verdict after a start reaches the listeners even when it equals the last one
+    this.delivered = false
     if (this.checker.subscribe) {
       this.unsubscribe = this.checker.subscribe((o) => this.verdict(o))
       // one initial read so the state is known without waiting for a change
