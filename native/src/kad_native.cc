@@ -552,6 +552,8 @@ class Streams : public Napi::ObjectWrap<Streams> {
     return &conns_[fd];
   }
 
+  static uint64_t Tag(int fd, uint32_t id) { return (static_cast<uint64_t>(id) << 32) | static_cast<uint32_t>(fd); }
+
   static Napi::Value Fail(Napi::Env env, int err, int stage) { return Napi::Number::New(env, -(err | (stage << 16))); }
 
   // open(id, domain, sockaddr, bindSockaddr | null, ifname | null, mark, flags, netnsPath?) -> fd | -(errno | stage << 16)
@@ -600,9 +602,11 @@ class Streams : public Napi::ObjectWrap<Streams> {
     }
     if (connect(fd, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0 && errno != EINPROGRESS)
       return bail(5);
+    // the event carries the id with the fd: a registration that outlives close() (a forked child holding a
+    // copy of the fd until its exec) reports an id that no longer matches and is ignored
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLONESHOT;
-    ev.data.fd = fd;
+    ev.data.u64 = Tag(fd, id);
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return bail(6);
     if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) + 64);
     conns_[fd].id = id;
@@ -630,7 +634,7 @@ class Streams : public Napi::ObjectWrap<Streams> {
     int fd = info[0].As<Napi::Number>().Int32Value();
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.fd = fd;
+    ev.data.u64 = Tag(fd, c->id);
     if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) != 0) return Fail(env, errno, 6);
     c->state = kReading;
     return Napi::Number::New(env, 0);
@@ -686,9 +690,11 @@ class Streams : public Napi::ObjectWrap<Streams> {
       int n = epoll_wait(epfd_, evs, 256, 0);
       if (n <= 0) break;
       for (int i = 0; i < n; i++) {
-        int fd = evs[i].data.fd;
+        int fd = static_cast<int>(evs[i].data.u64 & 0xffffffffu);
+        uint32_t id = static_cast<uint32_t>(evs[i].data.u64 >> 32);
         if (fd < 0 || static_cast<size_t>(fd) >= conns_.size()) continue;
         Conn& c = conns_[fd];
+        if (c.id != id) continue;
         int32_t* e = events_ + 3 * count;
         if (c.state == kConnecting) {
           // writable without an error or hang-up is a completed connect; only a failure needs SO_ERROR's errno
@@ -717,7 +723,7 @@ class Streams : public Napi::ObjectWrap<Streams> {
             e[2] = r == 0 ? 0 : errno;
             // stop reporting a finished connection until it is closed
             epoll_event off{};
-            off.data.fd = fd;
+            off.data.u64 = Tag(fd, c.id);
             epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &off);
             c.state = kDone;
           }
