@@ -35,6 +35,12 @@ export class GarpPacer {
     this.next.set(key, at + ms)
     return at - now
   }
+
+  /** a message actually left at `now` (later than its slot when the send itself was slow): the gap counts from here */
+  sent(ifname: string, family: 4 | 6, now: number): void {
+    const { key, ms } = this.intervalFor(ifname, family)
+    if (ms > 0) this.next.set(key, Math.max(this.next.get(key) ?? 0, now + ms))
+  }
 }
 
 /**

@@ -556,6 +556,7 @@ export class VrrpInstance {
         try {
           if (v.family === 4) await this.d.net.arp.sendGratuitous({ dev, ip: v.address })
           else await this.d.net.nd.sendUnsolicitedNa({ dev, ip: v.address })
+          pacer.sent(dev, v.family, this.d.clock.now())
           this.stats.garp_sent = (this.stats.garp_sent ?? 0) + 1
         } catch (err) {
           this.log.limited(`garp:${this.name}`, 'warn', `(${this.name}) cannot send gratuitous ARP/NA for ${v.address}: ${(err as Error).message}`)

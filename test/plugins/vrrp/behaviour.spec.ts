@@ -128,6 +128,9 @@ describe('vrrp: GARP pacing (garp_interval, gna_interval, garp_group) and garp_e
     assert.equal(p.reserve('eth0', 6, 1100), 0)
     assert.equal(p.reserve('eth0', 6, 1100), 200)
     assert.equal(p.reserve('eth0', 4, 5000), 0, 'no backlog once the gap has passed')
+    p.reserve('eth1', 4, 6000)
+    p.sent('eth1', 4, 6040) // the send itself took 40 ms
+    assert.equal(p.reserve('eth1', 4, 6040), 500, 'the gap counts from the actual send')
   })
   it('a garp_group aggregates its interfaces with its own intervals; others keep the globals; no interval = no wait', () => {
     const p = new GarpPacer({ garpInterval: 0.1 }, [{ garpInterval: 1, interfaces: ['eth1', 'eth2'] }])
