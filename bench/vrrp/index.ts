@@ -1,5 +1,5 @@
 /**
- * npm run bench -- vrrp [--quick]
+ * npm run bench -- vrrp [--quick] [--adv=1,0.1,0.01] [--checkers=10000] [--rt=50]
  *
  * Failover time after SIGKILL and SIGTERM of the master, and the master's advert-interval error, for kad and
  * keepalived 2.2.7 in the same run on the same namespaces (two routers and an observer on one bridge), VRRPv3 at
@@ -7,21 +7,36 @@
  *   - SIGKILL: first advert of the new master minus the last advert of the old one; overhead = that minus the
  *     RFC master-down interval (3 * interval + skew), the floor;
  *   - SIGTERM: first advert of the new master minus the old master's priority-0 advert (floor: the skew time);
- *   - jitter: |interval between two adverts of the master - advert_int| (p50 / p99 / max) and the drift (mean error).
+ *   - jitter: |interval between two adverts of the master - advert_int| (p50 / p99 / max) and the drift (mean error),
+ *     from the moment both daemons are up to the kill (the same window for both).
+ * The capture is dumpcap's (kernel receive timestamps, microseconds), so neither daemon timestamps its own adverts.
+ *
+ * Same conditions for both daemons:
+ *   - load: in each router's namespace, a kad checker process (`kad --check`, a separate daemon) runs
+ *     `--checkers` real servers (default 10,000; 0 = none) under TCP_CHECK at delay_loop 1 against a local fleet
+ *     (a TCP listener on 0.0.0.0 of that namespace, so every 127.1.x.y is a distinct real server). It runs during
+ *     the kad runs and the keepalived runs alike (keepalived's own checker cannot run here: no IPVS in this kernel);
+ *   - `vrrp_rt_priority` (`--rt`, default 50; 0 = off) in global_defs of both daemons' configs: keepalived's VRRP
+ *     child and kad's both run SCHED_RR, with keepalived's default vrrp_rlimit_rttime.
  * The last line is key=value.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { cpus, loadavg } from 'node:os'
 import { decodeIpv4Packet } from '../../plugins/vrrp/src/codec/index.js'
-import { Lab, instance, sh, sleep, waitFor, type Daemon } from '../../test/plugins/vrrp/helpers/lab.js'
+import { Daemon, Lab, ROOT, instance, sh, sleep, waitFor } from '../../test/plugins/vrrp/helpers/lab.js'
+import { kadCommand } from '../../test/plugins/vrrp/helpers/runtime.js'
 
 type Impl = 'kad' | 'keepalived'
 interface Seen { t: number; src: string; prio: number }
 
+const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 const quick = process.argv.includes('--quick')
-const INTERVALS = quick ? [0.1, 0.01] : [1, 0.1, 0.01]
+const INTERVALS = arg('adv') ? arg('adv')!.split(',').map(Number) : quick ? [0.1, 0.01] : [1, 0.1, 0.01]
+const CHECKERS = Number(arg('checkers') ?? 10000)
+const RT = Number(arg('rt') ?? 50)
+const FLEET_PORT = 8080
 const VIP = '192.0.2.100'
 
 function pct(xs: number[], p: number): number {
@@ -67,16 +82,58 @@ async function capture(lab: Lab, ns: string, file: string): Promise<() => Promis
   }
 }
 
+/** the checker load of one router namespace: a local TCP fleet and a checker-only kad with `n` real servers */
+async function startLoad(lab: Lab, ns: string, n: number): Promise<{ stop: () => Promise<void>; cpuSeconds: () => number }> {
+  const fleet = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
+    `require('net').createServer((s) => { s.on('error', () => undefined); s.destroy() }).listen({ port: ${FLEET_PORT}, host: '0.0.0.0', backlog: 65535 })`,
+  ], { stdio: 'ignore' })
+  const rs: string[] = []
+  for (let i = 0; i < n; i++) rs.push(`  real_server 127.1.${Math.floor(i / 256)}.${i % 256} ${FLEET_PORT} {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n`)
+  const f = lab.file(`checker-${ns}.conf`, `virtual_server 192.0.2.200 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${rs.join('')}}\n`)
+  const pid = join(lab.dir, `checker-${ns}.pid`)
+  const cpid = join(lab.dir, `checker-${ns}.check.pid`)
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, ...kadCommand(ROOT), '-C', '-n', '-l', '-D', '-f', f, '-p', pid, '-c', cpid], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: lab.dir },
+  })
+  const d = new Daemon(`checker-${ns}`, p, pid, cpid, lab.dir)
+  await waitFor(`checker in ${ns}`, () => d.has(/started check child/) || d.exited, 30000, 50)
+  if (d.exited) throw new Error(`checker in ${ns} exited:\n${d.out.slice(-10).join('\n')}`)
+  const childPid = Number(readFileSync(cpid, 'utf8').trim())
+  const cpu = () => {
+    try {
+      const f = readFileSync(`/proc/${childPid}/stat`, 'utf8').split(') ')[1].split(' ')
+      return (Number(f[11]) + Number(f[12])) / 100
+    } catch {
+      return NaN
+    }
+  }
+  return {
+    cpuSeconds: cpu,
+    stop: async () => {
+      await d.term().catch(() => d.kill9().catch(() => undefined))
+      fleet.kill('SIGKILL')
+    },
+  }
+}
+
 async function main(): Promise<void> {
   const lab = new Lab('kad-vrrp-bench')
+  let stopLoads = async (): Promise<void> => undefined
   const cleanup = async () => lab.destroy()
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)))
   try {
     const a = lab.host('a', 1)
     const b = lab.host('b', 2)
     const c = lab.host('c', 3)
+    const loads = CHECKERS > 0 ? [await startLoad(lab, a, CHECKERS), await startLoad(lab, b, CHECKERS)] : []
+    stopLoads = async () => {
+      for (const l of loads) await l.stop()
+    }
+    if (loads.length) await sleep(2500) // the checkers' first pass spreads over one delay_loop
+    const cpu0 = loads.map((l) => l.cpuSeconds())
+    const t0 = Date.now()
     const start = (impl: Impl, ns: string, name: string, prio: number, adv: number): Daemon => {
-      const conf = `global_defs {\n  vrrp_garp_master_delay 0\n}\n` + instance({ priority: prio, advert: adv, version: 3, vips: [`${VIP}/24`] })
+      const conf = `global_defs {\n  vrrp_garp_master_delay 0\n${RT > 0 ? `  vrrp_rt_priority ${RT}\n` : ''}}\n` + instance({ priority: prio, advert: adv, version: 3, vips: [`${VIP}/24`] })
       return impl === 'kad' ? lab.kad(ns, name, conf) : lab.keepalived(ns, name, conf)
     }
     const rows: Record<string, Record<string, number>> = {}
@@ -93,9 +150,20 @@ async function main(): Promise<void> {
           await waitFor(`${impl} master`, () => lab.hasAddr(a, VIP) && m.has(/Entering MASTER STATE/), 20000, 50)
           const bk = start(impl, b, `${impl}-b${n++}`, 100, adv)
           await waitFor(`${impl} backup`, () => bk.has(/Entering BACKUP STATE/), 20000, 50)
+          // steady state: both daemons up (the backup's start-up is heavy for kad, light for keepalived)
           const steadyFrom = Date.now()
           await sleep(Math.max(3000, adv * 6000))
-          void steadyFrom
+          // kad only: its own timer lateness (SIGUSR1 data dump), outside the jitter window, which ends here for both
+          const steadyTo = Date.now()
+          if (impl === 'kad' && sig === 'SIGKILL') {
+            const f = join(m.dir, 'keepalived.data')
+            rmSync(f, { force: true })
+            m.proc.kill('SIGUSR1')
+            const late = await waitFor('kad data dump', () => existsSync(f) && /timer lateness us (\{.*\})/.exec(readFileSync(f, 'utf8')), 3000, 20).catch(() => null)
+            const j = late ? (JSON.parse(late[1]) as { p99: number; max: number }) : undefined
+            r.own_timer_late_p99_us = j?.p99 ?? NaN
+            r.own_timer_late_max_us = j?.max ?? NaN
+          } else if (sig === 'SIGKILL') await sleep(100)
           const killedAt = Date.now()
           if (sig === 'SIGKILL') await m.kill9()
           else await m.term()
@@ -112,8 +180,8 @@ async function main(): Promise<void> {
           r[`${sig.toLowerCase()}_ms`] = ms
           r[`${sig.toLowerCase()}_overhead_ms`] = ms - (sig === 'SIGKILL' ? masterDown : skew)
           if (sig === 'SIGKILL') {
-            // steady state: the master's adverts after its first 5, before the kill
-            const ts = old.filter((s) => s.prio > 0 && s.t < killedAt).map((s) => s.t).slice(5)
+            // steady state: the master's adverts from the backup's start to the kill, the same window for both
+            const ts = old.filter((s) => s.prio > 0 && s.t >= steadyFrom && s.t < steadyTo).map((s) => s.t)
             const err: number[] = []
             const signed: number[] = []
             for (let i = 1; i < ts.length; i++) {
@@ -133,8 +201,10 @@ async function main(): Promise<void> {
         rows[`${impl}@${adv}`] = r
       }
     }
-    const keys = ['sigkill_ms', 'sigkill_overhead_ms', 'sigterm_ms', 'sigterm_overhead_ms', 'jitter_p50_us', 'jitter_p99_us', 'jitter_max_us', 'drift_us', 'samples', 'sigkill_spurious_adverts', 'sigterm_spurious_adverts']
+    const keys = ['sigkill_ms', 'sigkill_overhead_ms', 'sigterm_ms', 'sigterm_overhead_ms', 'jitter_p50_us', 'jitter_p99_us', 'jitter_max_us', 'drift_us', 'samples', 'own_timer_late_p99_us', 'own_timer_late_max_us', 'sigkill_spurious_adverts', 'sigterm_spurious_adverts']
+    const cpuPct = loads.map((l, i) => ((l.cpuSeconds() - cpu0[i]) / ((Date.now() - t0) / 1000)) * 100)
     console.log(`\nload average: ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs (other work on the machine skews the tails)`)
+    console.log(`both daemons: vrrp_rt_priority ${RT > 0 ? RT : 'off'}; checker load: ${CHECKERS > 0 ? `kad --check with ${CHECKERS} TCP_CHECK real servers at delay_loop 1 in each router namespace (checker child CPU ${cpuPct.map((x) => x.toFixed(0) + '%').join(' / ')})` : 'none'}`)
     const f = (v: number) => (Number.isFinite(v) ? v.toFixed(Math.abs(v) < 10 ? 2 : 1) : 'n/a')
     const out: string[] = []
     for (const adv of INTERVALS) {
@@ -154,6 +224,7 @@ async function main(): Promise<void> {
     for (const d of lab.daemons) console.error(`---- ${d.name} exited=${d.exited} code=${d.code}\n${d.out.slice(-15).join('\n')}`)
     throw e
   } finally {
+    await stopLoads()
     await cleanup()
   }
 }

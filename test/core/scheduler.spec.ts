@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import sinon from 'sinon'
 import { Scheduler } from '../../core/src/scheduler/scheduler.js'
-import { systemClock } from '../../core/src/scheduler/clock.js'
+import { systemClock, type Clock } from '../../core/src/scheduler/clock.js'
 import { Histogram } from '../../core/src/scheduler/histogram.js'
 
 describe('core/scheduler', () => {
@@ -79,6 +79,48 @@ describe('core/scheduler', () => {
     assert.ok(fired >= 10 && fired <= 11, `fired at ${fired}`)
   })
 
+  it('fine precision with a clock that can sleep: a few short sleeps, a few loop turns, never early', () => {
+    // a hand-driven clock: sleepSync moves virtual time as the real one sleeps the thread; the busy-wait reads now()
+    let t = 0
+    const timers: { at: number; fn: () => void }[] = []
+    const immediates: (() => void)[] = []
+    const sleeps: number[] = []
+    let reads = 0
+    const vclock: Clock = {
+      now: () => (reads++, (t += 0.001)),
+      wallNow: () => t,
+      setTimeout: (fn, ms) => timers.push({ at: t + ms, fn }),
+      clearTimeout: () => undefined,
+      setImmediate: (fn) => immediates.push(fn),
+      clearImmediate: () => undefined,
+      sleepSync: (ms) => (sleeps.push(ms), (t += ms), true),
+    }
+    const s2 = new Scheduler({ clock: vclock })
+    let fired = -1
+    s2.addTimer('f', 10, () => (fired = t), { precision: 'fine' })
+    let turns = 0
+    while (fired < 0 && turns < 10000) {
+      turns++
+      const batch = immediates.splice(0)
+      if (batch.length) batch.forEach((f) => f())
+      else {
+        const next = timers.sort((x, y) => x.at - y.at).shift()
+        if (!next) break
+        t = Math.max(t, next.at)
+        next.fn()
+      }
+    }
+    assert.ok(fired >= 10 && fired <= 10.05, `fired at ${fired}`)
+    // the 1.5 ms lead is covered by sleeps of at most 0.2 ms with one loop turn each, not thousands of immediates
+    assert.ok(turns < 20, `${turns} turns`)
+    assert.ok(sleeps.every((ms) => ms > 0 && ms <= 0.2 + 1e-9), sleeps.join(','))
+    assert.ok(reads < 1000, `${reads} clock reads`)
+  })
+
+  it('fine precision falls back to immediates when the clock cannot sleep (faked performance)', () => {
+    assert.equal(systemClock.sleepSync?.(1), false)
+  })
+
   it('events run on the next turn; dump lists named tasks', () => {
     let ran = false
     s.addEvent('e', () => (ran = true))
@@ -117,5 +159,26 @@ describe('core/scheduler on the real clock', () => {
     }
     await Promise.all(runs)
     assert.equal(early, 0)
+  })
+})
+
+describe('core/scheduler on the real clock', () => {
+  it("'fine' timers never fire early and the system clock sleeps for real", async () => {
+    const s = new Scheduler({ clock: systemClock })
+    const t0 = performance.now()
+    assert.equal(systemClock.sleepSync?.(0.3), true)
+    assert.ok(performance.now() - t0 >= 0.29)
+    const errs: number[] = []
+    await new Promise<void>((done) => {
+      let n = 0
+      let want = performance.now() + 5
+      s.every('f', 5, () => {
+        errs.push(performance.now() - want)
+        want += 5
+        if (++n === 20) done()
+      }, { precision: 'fine' })
+    })
+    s.cancelAll()
+    assert.ok(errs.every((e) => e >= -0.01), `early by ${Math.min(...errs)} ms`)
   })
 })

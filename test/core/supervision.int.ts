@@ -41,7 +41,7 @@ describe('core/supervision (processes, signals, pid files)', function () {
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'kad-sup-'))
-    writeFileSync(join(dir, 'keepalived.conf'), 'global_defs {\n  router_id sup_test\n}\n')
+    writeFileSync(join(dir, 'keepalived.conf'), 'global_defs {\n  router_id sup_test\n  vrrp_rt_priority 10\n}\n')
     kad = spawn(process.execPath, [KAD, '-n', '-l', '-G', '--all', '-f', join(dir, 'keepalived.conf'), '-p', pf('parent'), '-r', pf('vrrp'), '-c', pf('check'), '-b', pf('bfd')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: dir } })
     kad.stdout!.on('data', (d) => (log += d))
     kad.stderr!.on('data', (d) => (log += d))
@@ -62,6 +62,31 @@ describe('core/supervision (processes, signals, pid files)', function () {
     await until('pid files', () => ['parent', 'vrrp', 'check', 'bfd'].every((n) => alive(readPid(pf(n)))), 20000)
     assert.equal(readPid(pf('parent')), kad.pid)
     for (const role of ['vrrp', 'check', 'bfd']) await until(`${role} started`, () => log.includes(`started ${role} child`), 20000)
+  })
+
+  it('the VRRP child survives its start-up under SCHED_RR and runs with keepalived\'s rttime limit and its V8 flags', async () => {
+    await until('vrrp started', () => log.includes('started vrrp child'), 20000)
+    const pid = readPid(pf('vrrp'))!
+    const { execFileSync } = await import('node:child_process')
+    const sched = await until('SCHED_RR', () => {
+      const out = execFileSync('chrt', ['-p', String(pid)], { encoding: 'utf8' })
+      return /SCHED_RR/.test(out) && out
+    }, 5000)
+    assert.match(sched, /priority: 10/)
+    const lim = await until('running rttime limit', () => {
+      const out = execFileSync('prlimit', ['--pid', String(pid), '--rttime', '--noheadings', '--raw'], { encoding: 'utf8' })
+      return / 10000 1000000 /.test(` ${out.trim().split(/\s+/).slice(-3, -1).join(' ')} `) && out
+    }, 5000)
+    assert.ok(lim)
+    await new Promise((r) => setTimeout(r, 1000))
+    assert.equal(readPid(pf('vrrp')), pid, 'the vrrp child was restarted')
+    assert.doesNotMatch(log, /vrrp child \(pid \d+\) exited/)
+  })
+
+  it('only the VRRP child runs without V8\'s memory reducer', async () => {
+    const { childExecArgv } = await import('../../core/src/supervisor/supervisor.js')
+    assert.deepEqual(childExecArgv('vrrp', ['--x']), ['--x', '--no-memory-reducer', '--single-threaded-gc'])
+    assert.deepEqual(childExecArgv('check', ['--x']), ['--x'])
   })
 
   it('restarts a SIGKILLed child within 1 s; the others keep their pids', async () => {

@@ -39,6 +39,14 @@ process.on('SIGHUP', () => undefined)
 process.on('SIGUSR1', () => undefined)
 process.on('SIGUSR2', () => undefined)
 process.on('SIGTERM', () => void stop(0))
+// RLIMIT_RTTIME's soft limit under <role>_rt_priority: the default action would dump core; log it instead
+let xcpuLogged = 0
+process.on('SIGXCPU', () => {
+  const now = Date.now()
+  if (now - xcpuLogged < 60_000) return
+  xcpuLogged = now
+  host?.log.warn(`${role} child: realtime CPU limit (rlimit_rttime) exceeded without a blocking call`)
+})
 process.on('disconnect', () => void stop(0)) // parent died
 
 process.on('message', (m: unknown) => {

@@ -22,6 +22,8 @@ interface ChildSlot {
   backoffMs: number
   timer?: NodeJS.Timeout
   wanted: boolean
+  /** the scheduling tools (prlimit, chrt, taskset) applied to the current process, in order */
+  tuning?: Promise<void>
 }
 
 /** keepalived's realtime signal numbers on x86-64 (SIGRTMIN+2, SIGRTMAX-1) */
@@ -32,6 +34,22 @@ const CHILD_ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'child.js')
 const BACKOFF_FIRST_MS = 100
 const BACKOFF_MAX_MS = 30_000
 const STABLE_MS = 60_000
+/** the RLIMIT_RTTIME hard limit (SIGKILL) is never below 1 s of CPU without a blocking call */
+const RTTIME_HARD_MIN_US = 1_000_000
+/** RLIMIT_RTTIME while a realtime child starts (module loading, the first compilations and GCs) */
+const RTTIME_STARTUP_US = 10_000_000
+
+/**
+ * V8 flags per child. The VRRP child keeps timers to tens of microseconds at 10 ms adverts:
+ *  - V8's memory reducer (full mark-compact GCs, 5-15 ms pauses, started ~8 s after start-up and again whenever
+ *    the process looks idle, which a VRRP child at advert_int 1 always does) is off; its heap is small and steady;
+ *  - its GC runs on its own thread only: under vrrp_rt_priority the main thread is SCHED_RR but V8's GC helper
+ *    threads are not, and a main thread joining a helper that a loaded machine has preempted waited 10-40 ms
+ *    (a priority inversion); alone, a scavenge of its small young generation takes well under a millisecond.
+ */
+export function childExecArgv(role: ChildRole, base: readonly string[] = process.execArgv): string[] {
+  return role === 'vrrp' ? [...base, '--no-memory-reducer', '--single-threaded-gc'] : [...base]
+}
 
 /**
  * keepalived's parent (watchdog): forks the children the config and flags call for, restarts a child that dies
@@ -94,12 +112,12 @@ export class Supervisor {
     const s = this.slot(role)
     s.wanted = true
     s.timer = undefined
-    const proc = fork(CHILD_ENTRY, [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
+    const proc = fork(CHILD_ENTRY, [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: childExecArgv(role) })
     s.proc = proc
     s.startedAt = Date.now()
     if (proc.pid) {
       writePid(pidFileOf(role, this.options), proc.pid)
-      this.tune(role, proc.pid)
+      this.tune(role, proc.pid, 'spawn')
     }
     proc.on('message', (m: unknown) => this.onMessage(role, m))
     proc.on('exit', (code, sig) => this.onExit(s, proc, code, sig))
@@ -111,25 +129,48 @@ export class Supervisor {
    * keepalived's per-child scheduling: `<role>_priority` (nice), `<role>_rt_priority` (SCHED_RR, with
    * `<role>_rlimit_rttime`, default 10000 us as keepalived), `<role>_cpu_affinity`. Node has no sched_setscheduler,
    * so the util-linux tools apply them; a failure is logged, never fatal.
+   *
+   * nice and affinity are set at fork. The realtime class once the child is 'ready' (its handlers installed), with a
+   * generous RLIMIT_RTTIME while it starts: Node's start-up (module loading, compiling, the first GCs) runs well
+   * over 10 ms of CPU without a blocking call and the configured limit would SIGKILL it in a restart loop; but it
+   * must already be realtime when its instances start, or a loaded machine delays its first adverts past the
+   * master-down interval. Once 'started', the soft limit is the configured one (SIGXCPU, which the child logs) and
+   * the hard limit, which kills, at least 1 s, as a V8 full GC or a reload of a large config can run more than 10 ms
+   * without blocking where keepalived's C would not.
    */
-  private tune(role: ChildRole, pid: number): void {
+  private tune(role: ChildRole, pid: number, when: 'spawn' | 'ready' | 'started'): void {
     const core = getCoreSection(this.model)
     const t = role === 'vrrp' ? core.vrrp : role === 'check' ? core.checker : core.bfd
     if (!t) return
-    const run = (cmd: string, args: string[]) =>
-      execFile(cmd, args, (err) => {
-        if (err) this.log.warn(`${role} child: ${cmd} ${args.join(' ')} failed: ${err.message.split('\n')[0]}`)
-      })
+    // one tool at a time per child, in order: the start-up limit must not land after the running one
+    const slot = this.slot(role)
+    const run = (cmd: string, args: string[]) => {
+      slot.tuning = (slot.tuning ?? Promise.resolve()).then(
+        () =>
+          new Promise<void>((done) =>
+            execFile(cmd, args, (err) => {
+              if (err) this.log.warn(`${role} child: ${cmd} ${args.join(' ')} failed: ${err.message.split('\n')[0]}`)
+              done()
+            }),
+          ),
+      )
+    }
+    if (when !== 'spawn') {
+      if (t.rtPriority === undefined) return
+      const soft = t.rlimitRttime ?? 10000
+      const hard = Math.max(soft, RTTIME_HARD_MIN_US)
+      if (when === 'ready') {
+        run('prlimit', ['--pid', String(pid), `--rttime=${RTTIME_STARTUP_US}:${RTTIME_STARTUP_US}`])
+        run('chrt', ['-r', '-p', String(t.rtPriority), String(pid)])
+      } else run('prlimit', ['--pid', String(pid), `--rttime=${soft}:${hard}`])
+      return
+    }
     if (t.nice !== undefined) {
       try {
         setPriority(pid, t.nice)
       } catch (e) {
         this.log.warn(`${role} child: cannot set priority ${t.nice}: ${(e as Error).message}`)
       }
-    }
-    if (t.rtPriority !== undefined) {
-      run('prlimit', ['--pid', String(pid), `--rttime=${t.rlimitRttime ?? 10000}`])
-      run('chrt', ['-r', '-p', String(t.rtPriority), String(pid)])
     }
     if (t.cpuAffinity?.length) run('taskset', ['-a', '-p', '-c', t.cpuAffinity.join(','), String(pid)])
   }
@@ -138,8 +179,12 @@ export class Supervisor {
     if (!isChildToParent(m)) return
     switch (m.t) {
       case 'ready':
-        this.sendTo(role, { t: 'start', model: this.model, options: this.options })
+      case 'started': {
+        if (m.t === 'ready') this.sendTo(role, { t: 'start', model: this.model, options: this.options })
+        const pid = this.children.get(role)?.proc?.pid
+        if (pid) this.tune(role, pid, m.t)
         break
+      }
       case 'event':
         for (const [r, c] of this.children) {
           if (r === role || (m.to && !m.to.includes(r))) continue
