@@ -57,7 +57,7 @@ export function vmacMac(m: VrrpInstanceModel): string {
 }
 
 export class VrrpInstance {
-  /** the instance's block; replaced by updateAddresses() when a reload changed only its addresses */
+  /** the instance's block; replaced by updateInPlace() when a reload changed only its addresses or priority */
   m: VrrpInstanceModel
   readonly cfg: FsmConfig
   st: FsmState
@@ -155,16 +155,18 @@ export class VrrpInstance {
     await this.removeStale()
     this.cfg.primaryIp = this.src
     // unicast_fault_no_peer: no peers means FAULT instead of falling back to multicast
-    const noPeer = (this.m.unicastFaultNoPeer && !this.unicast) || this.trackers.get('ipvlan')?.fault === true
-    if (noPeer) {
+    const faultNoPeer = this.m.unicastFaultNoPeer && !this.unicast
+    if (faultNoPeer) {
       this.log.warn(`(${this.name}) no unicast peers and unicast_fault_no_peer set - entering FAULT`)
       this.trackers.set('unicast-no-peer', { fault: true, delta: 0 })
     }
+    // no socket for an instance that cannot leave FAULT (no peer, or its ipvlan could not be created)
+    const noSocket = faultNoPeer || this.trackers.get('ipvlan')?.fault === true
     if (this.m.trackSrcIp) await this.trackSourceIp()
     if (this.trackersFault()) this.st = { ...this.st, fault: true }
     const xmitIf = this.m.useVmac && this.m.vmacXmitBase ? base : this.ifname
     this.sockKey = { family: this.m.family, ifname: this.m.useVmac ? xmitIf : base, unicast: this.unicast, group: this.unicast ? undefined : this.dstGroup, ah: this.m.auth?.type === 'AH' }
-    if (!noPeer) {
+    if (!noSocket) {
       this.sock = this.d.pool.acquire(this.sockKey)
       this.sock.register(this.m.vrid, (p) => this.onPacket(p.buf, p.info))
     }
