@@ -32,8 +32,9 @@ export interface ReloadPlan {
 
 /**
  * What a reload (SIGHUP) does with the VRRP section, as keepalived's clear_diff_vrrp: unchanged instances keep
- * running, removed ones go, new ones start; an instance whose block changed is removed and added again. Anything
- * outside the instance list that changed, or a sync-group member that changed, restarts the whole stack. Pure.
+ * running, removed ones go, new ones start; an instance whose addresses or (non-owner) priority alone changed is
+ * updated in place, one with any other change is removed and added again. Anything outside the instance list
+ * that changed, or a sync-group member that changed, restarts the whole stack. Pure.
  */
 export function planReload(prev: VrrpSection, next: VrrpSection, prevBfd?: unknown, nextBfd?: unknown): ReloadPlan {
   const rest = (s: VrrpSection) => ({ ...s, instances: undefined })
@@ -135,8 +136,9 @@ export class VrrpRuntime {
 
   /**
    * A reload that only changed the instance list (planReload(...).full === false): unchanged instances keep
-   * their state, timers and addresses; removed and changed ones stop (priority 0, VIPs released, notify
-   * DELETED/FAULT); new ones start from INIT.
+   * their state, timers and addresses; updated ones keep their state with new addresses / priority; removed
+   * ones stop (priority 0, VIPs released, notify DELETED/FAULT), changed ones stop (STOP) and start again; new
+   * ones start from INIT.
    */
   async reloadInstances(next: VrrpSection, model: ConfigModel, plan: ReloadPlan): Promise<void> {
     for (const name of plan.remove) {
@@ -226,9 +228,10 @@ export class VrrpRuntime {
 
   async start(): Promise<void> {
     const s = this.section
+    await this.staticGuard.start()
     for (const r of s.staticRoutes) if (!r.trackGroup) await this.kernel.addRoute(r)
     for (const r of s.staticRules) if (!r.trackGroup) await this.kernel.addRule(r)
-    await this.staticGuard.start()
+    await this.staticGuard.startRoutesAndRules()
     await this.trackers.start()
     for (const i of this.instances.values()) {
       try {

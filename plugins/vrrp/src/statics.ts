@@ -51,14 +51,17 @@ export class StaticGuard {
   /** add every entry; those of a track group that fail put the group in FAULT */
   async start(): Promise<void> {
     for (const e of this.entries) await this.restore(e)
-    if (this.others.length) {
-      await this.checkOthers()
-      this.poll = this.scheduler?.every('vrrp.static-track', 1000, () => {
-        this.chain = this.chain.then(() => this.checkOthers()).catch(() => undefined)
-      })
-    }
     if (this.entries.length === 0) return
     this.unsub = this.net.rtnl.subscribe((ev: RtnlEvent) => this.onEvent(ev))
+  }
+
+  /** the track_group routes and rules: added now (after the static addresses a `via` may need), then re-asserted */
+  async startRoutesAndRules(): Promise<void> {
+    if (this.others.length === 0) return
+    await this.checkOthers()
+    this.poll = this.scheduler?.every('vrrp.static-track', 1000, () => {
+      this.chain = this.chain.then(() => this.checkOthers()).catch(() => undefined)
+    })
   }
 
   private async checkOthers(): Promise<void> {
