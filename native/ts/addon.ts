@@ -25,8 +25,22 @@ export interface RawSocket {
   close(): void
 }
 
+/** The stream engine's raw interface (see streams.ts). Failures are negative numbers: -(errno | stage << 16). */
+export interface RawStreams {
+  /** (id, kind, value) triples of the current report; shared with the addon */
+  readonly events: Int32Array
+  readonly active: number
+  open(id: number, domain: number, sockaddr: Buffer, bind: Buffer | null, ifname: Buffer | null, mark: number, flags: number, netns?: string): number
+  send(fd: number, data: Buffer): number
+  read(fd: number): number
+  /** returns the connection's id (0: it was not open) */
+  close(fd: number, reset: boolean): number
+  getOption(fd: number, level: number, name: number): Buffer | undefined
+}
+
 export interface Addon {
   Socket: new (domain: number, type: number, protocol: number, netns?: string | null) => RawSocket
+  Streams: new (cb: (count: number, buffers: Buffer[] | undefined) => void) => RawStreams
   ifNameToIndex(name: string, netns?: string | null): number
   ifIndexToName(index: number, netns?: string | null): string | null
   openInNetns(path: string, flags: number, netns?: string | null): number

@@ -1,7 +1,7 @@
 // Short non-blocking TCP connections for health checks (see docs/native.md "Streams"): the addon's Streams engine
 // runs every connection on one epoll set polled by libuv and reports the readiness of a whole loop turn in one
 // call; this module turns those (id, kind, value) triples into calls on each connection's handler.
-import { addon } from './addon.js'
+import { addon, type RawStreams } from './addon.js'
 import { AF } from './constants.js'
 import { encodeSockAddr } from './codec/sockaddr.js'
 import { errnoName } from './errors.js'
@@ -80,15 +80,6 @@ export function streamTarget(t: StreamTargetInput): StreamTarget {
   }
 }
 
-interface RawStreams {
-  readonly events: Int32Array
-  readonly active: number
-  open(id: number, domain: number, sockaddr: Buffer, bind: Buffer | null, ifname: Buffer | null, mark: number, flags: number, netns?: string): number
-  send(fd: number, data: Buffer): number
-  read(fd: number): number
-  close(fd: number, reset: boolean): number
-  getOption(fd: number, level: number, name: number): Buffer | undefined
-}
 
 const KIND_CONNECT = 1
 const KIND_DATA = 2
@@ -105,7 +96,7 @@ export class StreamEngine {
   private nextId = 1
 
   constructor() {
-    this.raw = new (addon() as unknown as { Streams: new (cb: (count: number, bufs: Buffer[] | undefined) => void) => RawStreams }).Streams((count, bufs) => this.dispatch(count, bufs))
+    this.raw = new (addon().Streams)((count, bufs) => this.dispatch(count, bufs))
     this.events = this.raw.events
   }
 
