@@ -1,4 +1,6 @@
-import { asFunction, asValue, createContainer, InjectionMode, type AwilixContainer } from 'awilix'
+import { asFunction, asValue, createContainer, InjectionMode, type AwilixContainer } from 'awilix/browser'
+// awilix's default ESM entry also carries loadModules and imports fast-glob for it (about 30 ms of every start);
+// kad never scans for modules, so it takes the same container from the entry without that (it runs on Node as is)
 import type { Cradle } from '../plugin/contract.js'
 import type { Logger } from '../log.js'
 import type { Clock } from '../scheduler/clock.js'

@@ -3,7 +3,7 @@
  * in the vrrp and check children it keeps the `bfdStatus` board (fed by `hooks.remoteEvent.for('bfd.session')`)
  * and provides the `BFD_CHECK` checker; in every process it declares the keywords.
  */
-import { asValue } from 'awilix'
+import { asValue } from 'awilix/browser'
 import { definePlugin, HOST_API_VERSION, STAGES, type Clock, type ConfigModel, type Ipc, type Scheduler } from '@kad/core'
 import { BfdEngine, type BfdSessionEvent } from './io.js'
 import { BfdChecker, BfdStatusBoard } from './consumer.js'

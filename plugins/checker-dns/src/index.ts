@@ -1,7 +1,13 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
 import { checkerBlock, parseSocketPluginOptions, socketPlace, specKey, udpAttempt, type SocketPlace, type SocketPluginOptions } from '@kad/plugin-checkers'
 import { randomInt } from 'node:crypto'
-import * as dnsPacket from 'dns-packet'
+import { createRequire } from 'node:module'
+import type * as DnsPacket from 'dns-packet'
+
+// dns-packet is loaded on the first query, not at import: `kad -t` and processes without DNS_CHECK skip its cost
+const require = createRequire(import.meta.url)
+let dnsPacketModule: typeof DnsPacket | undefined
+const dp = (): typeof DnsPacket => (dnsPacketModule ??= require('dns-packet') as typeof DnsPacket)
 
 export const PLUGIN_NAME = 'checker-dns'
 export const TYPE = 'DNS_CHECK'
@@ -15,14 +21,15 @@ export interface DnsOptions {
 
 /** the query DNS_CHECK sends: one question, recursion desired */
 export function encodeQuery(id: number, type: DnsType, name: string): Buffer {
+  const dnsPacket = dp()
   return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name: name === '.' ? '.' : name.replace(/\.$/, ''), class: 'IN' }] })
 }
 
 /** judge a reply (pure; any bytes): id, QR, RCODE NOERROR and at least one answer of the asked type */
 export function judgeReply(buf: Buffer, id: number, type: DnsType): CheckOutcome {
-  let p: dnsPacket.Packet
+  let p: DnsPacket.Packet
   try {
-    p = dnsPacket.decode(buf)
+    p = dp().decode(buf)
   } catch (e) {
     return { ok: false, reason: `malformed DNS reply: ${(e as Error).message}` }
   }
