@@ -482,6 +482,7 @@ class Streams : public Napi::ObjectWrap<Streams> {
   struct Conn {
     uint32_t id = 0;
     uint8_t state = kFree;
+    bool pendingIn = false;  // readable (or closed by the peer) before read() was called
   };
 
   static Napi::Function Init(Napi::Env env) {
@@ -605,12 +606,15 @@ class Streams : public Napi::ObjectWrap<Streams> {
     // the event carries the id with the fd: a registration that outlives close() (a forked child holding a
     // copy of the fd until its exec) reports an id that no longer matches and is ignored
     epoll_event ev{};
-    ev.events = EPOLLOUT | EPOLLONESHOT;
+    // edge-triggered: one event when the connect completes, one per arrival of data or of the peer's close, and
+    // no epoll_ctl between connecting and reading
+    ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP | EPOLLET;
     ev.data.u64 = Tag(fd, id);
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return bail(6);
     if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) + 64);
     conns_[fd].id = id;
     conns_[fd].state = kConnecting;
+    conns_[fd].pendingIn = false;
     if (active_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
     return Napi::Number::New(env, fd);
   }
@@ -632,12 +636,18 @@ class Streams : public Napi::ObjectWrap<Streams> {
     Conn* c = ConnOf(info[0]);
     if (c == nullptr) return Fail(env, EBADF, 6);
     int fd = info[0].As<Napi::Number>().Int32Value();
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.u64 = Tag(fd, c->id);
-    if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) != 0) return Fail(env, errno, 6);
     c->state = kReading;
+    // bytes that arrived before read(): their edge has passed; re-arming makes epoll report them again
+    if (c->pendingIn && Rearm(fd, *c) != 0) return Fail(env, errno, 6);
+    c->pendingIn = false;
     return Napi::Number::New(env, 0);
+  }
+
+  int Rearm(int fd, const Conn& c) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = Tag(fd, c.id);
+    return epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
   }
 
   // close(fd, reset) -> the connection's id (0: not open). reset sends an RST (SO_LINGER 0): no FIN handshake,
@@ -685,8 +695,9 @@ class Streams : public Napi::ObjectWrap<Streams> {
     uint32_t count = 0;
     Napi::Array bufs;
     uint32_t nbufs = 0;
-    // drain the set (bounded by the event buffer), then report once
-    while (count + 256 <= kCapacity) {
+    // drain the set (bounded by the event buffer: a connection reports at most two events per round), then
+    // report once
+    while (count + 512 <= kCapacity) {
       int n = epoll_wait(epfd_, evs, 256, 0);
       if (n <= 0) break;
       for (int i = 0; i < n; i++) {
@@ -704,11 +715,14 @@ class Streams : public Napi::ObjectWrap<Streams> {
             if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
             if (soerr == 0) soerr = ECONNRESET;
           }
-          c.state = kIdle;  // EPOLLONESHOT: no more events until read()
+          c.state = kIdle;
+          c.pendingIn = soerr == 0 && (evs[i].events & (EPOLLIN | EPOLLRDHUP)) != 0;
           e[0] = static_cast<int32_t>(c.id);
           e[1] = 1;
           e[2] = soerr;
           count++;
+        } else if (c.state == kIdle) {
+          if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.pendingIn = true;
         } else if (c.state == kReading) {
           ssize_t r = recv(fd, rbuf_, sizeof rbuf_, MSG_DONTWAIT);
           if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
@@ -718,16 +732,25 @@ class Streams : public Napi::ObjectWrap<Streams> {
             bufs.Set(nbufs, Napi::Buffer<uint8_t>::Copy(env, rbuf_, static_cast<size_t>(r)));
             e[1] = 2;
             e[2] = static_cast<int32_t>(nbufs++);
+            count++;
+            if (static_cast<size_t>(r) == sizeof rbuf_) {
+              // maybe more than one buffer's worth is waiting, and no new edge will say so: ask again
+              Rearm(fd, c);
+            } else if (evs[i].events & (EPOLLRDHUP | EPOLLHUP)) {
+              // everything the peer sent before closing has been read: its close is the next thing
+              e = events_ + 3 * count;
+              e[0] = static_cast<int32_t>(c.id);
+              e[1] = 3;
+              e[2] = 0;
+              count++;
+              c.state = kDone;
+            }
           } else {
             e[1] = r == 0 ? 3 : 4;
             e[2] = r == 0 ? 0 : errno;
-            // stop reporting a finished connection until it is closed
-            epoll_event off{};
-            off.data.u64 = Tag(fd, c.id);
-            epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &off);
-            c.state = kDone;
+            c.state = kDone;  // edge-triggered: nothing more is reported until close
+            count++;
           }
-          count++;
         }
       }
       if (n < 256) break;
