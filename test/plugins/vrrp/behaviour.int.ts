@@ -63,13 +63,16 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
     const script = lab.file('notify.sh', `#!/bin/sh\necho "$@" >> ${out}\n`)
     chmodSync(script, 0o755)
     const n = `notify "${script}"`
-    const vi1 = (p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: n })
+    // a's notify script only (b's instances log, but do not write to a's file); VI_1 at 0.5 s so that a loaded
+    // 2-CPU machine cannot make b take it over by starving a for one master-down interval
+    const vi1 = (p: number, extra = n) => instance({ priority: p, advert: 0.5, version: 3, vips: [`${VIP}/24`], extra })
     const vi2 = instance({ name: 'VI_2', vrid: 52, priority: 200, advert: 0.1, version: 3, vips: ['192.0.2.101/24'], extra: `${n}\n  notify_deleted` })
     const vi3 = instance({ name: 'VI_3', vrid: 53, priority: 200, advert: 0.1, version: 3, vips: ['192.0.2.102/24'], extra: n })
     const vi4 = (p: number) => instance({ name: 'VI_4', vrid: 54, priority: p, advert: 0.1, version: 3, vips: ['192.0.2.103/24'], extra: n })
     const vi5 = (vips: string[]) => instance({ name: 'VI_5', vrid: 55, priority: 200, advert: 0.1, version: 3, vips, extra: n })
     const da = lab.kad(a, 'rl-a', vi1(200) + vi2 + vi4(200) + vi5(['192.0.2.105/24']))
-    const db = lab.kad(b, 'rl-b', vi1(100) + vi4(100))
+    const vi4b = instance({ name: 'VI_4', vrid: 54, priority: 100, advert: 0.1, version: 3, vips: ['192.0.2.103/24'] })
+    const db = lab.kad(b, 'rl-b', vi1(100, '') + vi4b)
     await waitFor('a MASTER of VI_1, VI_2, VI_4, VI_5', () => lab.hasAddr(a, VIP) && lab.hasAddr(a, '192.0.2.101') && lab.hasAddr(a, '192.0.2.103') && lab.hasAddr(a, '192.0.2.105') && db.count(/Entering BACKUP STATE/) >= 2)
     await sleep(300)
     const before = readFileSync(out, 'utf8')
@@ -93,10 +96,10 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
     assert.ok(lab.hasAddr(a, VIP) && !lab.hasAddr(b, VIP), 'VI_1 still on a only')
     assert.equal(db.count(/\(VI_1\) Entering MASTER STATE/), bMasters, 'b did not take VI_1')
     const vi1Adverts = (await adverts.done).filter(([, vrid]) => vrid === '51')
-    assert.ok(vi1Adverts.length >= 20, `${vi1Adverts.length} adverts of VI_1 in 3 s`)
+    assert.ok(vi1Adverts.length >= 5, `${vi1Adverts.length} adverts of VI_1 in 3 s`)
     assert.ok(vi1Adverts.every(([, , prio]) => prio === '200'), 'no priority-0 advert from the kept MASTER')
     const gaps = vi1Adverts.slice(1).map(([t], i) => (Number(t) - Number(vi1Adverts[i][0])) * 1000)
-    assert.ok(Math.min(...gaps) > 50 && Math.max(...gaps) < 250, `advert gaps ${gaps.map((g) => g.toFixed(0)).join(' ')} ms`)
+    assert.ok(Math.min(...gaps) > 250 && Math.max(...gaps) < 1000, `advert gaps ${gaps.map((g) => g.toFixed(0)).join(' ')} ms (0.5 s interval)`)
     // a second reload without a change does nothing
     da.proc.kill('SIGHUP')
     await sleep(500)
