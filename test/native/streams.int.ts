@@ -18,6 +18,8 @@ net.createServer((c) => {
   c.on('error', () => {})
   c.once('data', () => c.end('HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'))
 }).listen(8080, '::', () => process.stdout.write('ready\\n'))
+// a server that speaks first (SMTP-like): a banner, then its close
+net.createServer((c) => { c.on('error', () => {}); c.end('220 banner\\r\\n') }).listen(8081, '::')
 `
 
 interface Seen {
@@ -141,6 +143,19 @@ describe('native stream engine (root, namespaces)', function () {
     await new Promise((r) => setTimeout(r, 200))
     assert.equal(serverOut, before)
     assert.equal(streams().active, 0)
+  })
+
+  it('delivers what the server sent before read() was called, then its close', async () => {
+    const h = handler()
+    const fd = streams().open(base({ port: 8081 }), h) as number
+    assert.equal(await h.connected, null)
+    await new Promise((r) => setTimeout(r, 200))
+    assert.deepEqual(h.seen.data, [])
+    assert.equal(streams().read(fd), undefined)
+    await h.ended
+    assert.equal(Buffer.concat(h.seen.data).toString(), '220 banner\r\n')
+    assert.equal(h.seen.end, true)
+    streams().close(fd)
   })
 
   it('reports a refused port, and a synchronous failure as text', async () => {
