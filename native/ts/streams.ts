@@ -7,7 +7,10 @@ import { encodeSockAddr } from './codec/sockaddr.js'
 import { errnoName } from './errors.js'
 import { ifNameToIndex } from './socket.js'
 
-/** Where and how to connect; prepare once with `streamTarget()` and reuse for every connection. */
+/**
+ * Where and how to connect; prepare once with `streamTarget()` and reuse for every connection. A check's
+ * CheckTarget (@kad/core) is one as it is.
+ */
 export interface StreamTargetInput {
   family: 4 | 6
   address: string
@@ -19,7 +22,7 @@ export interface StreamTargetInput {
   /** SO_BINDTODEVICE (keepalived bind_if); needs CAP_NET_RAW */
   bindIf?: string
   /** SO_MARK (keepalived fwmark on a real server's check); needs CAP_NET_ADMIN */
-  mark?: number
+  fwmark?: number
   /**
    * Delay the handshake's final ACK (TCP_QUICKACK 0, as HAProxy does): it rides on the first data sent, or, for
    * a port check closed with a reset at once, never leaves, so the server never accepts a connection.
@@ -73,7 +76,7 @@ export function streamTarget(t: StreamTargetInput): StreamTarget {
     sockaddr: sockaddrOf(t.family, t.address, t.port),
     bind,
     ifname: t.bindIf ? Buffer.from(t.bindIf + '\0') : null,
-    mark: t.mark ?? 0,
+    mark: t.fwmark ?? 0,
     flags: t.delayAck ? 1 : 0,
     netns: t.netns,
     label: `[${t.address}]:${t.port}`,

@@ -185,7 +185,7 @@ describe('native stream engine (root, namespaces)', function () {
   it('applies fwmark (SO_MARK), bind_if (SO_BINDTODEVICE), bindto and bind_port on the wire', async () => {
     const c0 = counters()
     const h = handler()
-    const fd = streams().open(base({ mark: 0x42, bindIf: 'kv0', bindTo: '198.51.100.3', bindPort: 47123 }), h) as number
+    const fd = streams().open(base({ fwmark: 0x42, bindIf: 'kv0', bindTo: '198.51.100.3', bindPort: 47123 }), h) as number
     assert.equal(typeof fd, 'number')
     assert.equal(await h.connected, null)
     assert.equal(streams().getOption(fd, SOL.SOCKET, SO.MARK)!.readUInt32LE(0), 0x42)

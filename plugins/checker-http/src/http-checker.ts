@@ -204,17 +204,7 @@ export class PlainHttpChecker extends HttpChecker {
     const t = spec.target
     const urls = this.opts.urls ?? []
     try {
-      const target = streamTarget({
-        family: t.family,
-        address: t.address,
-        port: t.port,
-        delayAck: true,
-        ...(place.netns ? { netns: place.netns } : {}),
-        ...(t.bindTo !== undefined ? { bindTo: t.bindTo } : {}),
-        ...(t.bindPort !== undefined ? { bindPort: t.bindPort } : {}),
-        ...(t.bindIf !== undefined ? { bindIf: t.bindIf } : {}),
-        ...(t.fwmark !== undefined ? { mark: t.fwmark } : {}),
-      })
+      const target = streamTarget({ ...t, delayAck: true, ...(place.netns ? { netns: place.netns } : {}) })
       for (const u of urls) {
         const req = encodeRequest({ path: u.path, host: hostHeader(t.address, t.port, u.virtualhost ?? this.opts.virtualhost), protocol: this.opts.httpProtocol ?? '1.0' })
         this.gets.push(new NativeGet(target, req, this.opts.maxBody ?? DEFAULT_MAX_BODY))

@@ -1,6 +1,6 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, installCommonCheckerKeywords, realServerOf, specKey, type CheckerBlockModel } from '@kad/plugin-checkers'
-import { connect } from 'node:net'
+import { checkerBlock, installCommonCheckerKeywords, realServerOf, socketPlace, specKey, type CheckerBlockModel, type SocketPlace } from '@kad/plugin-checkers'
+import { streams, streamTarget, type StreamHandler, type StreamTarget } from '@kad/native'
 import { decodeReply, nextCommand, type SmtpStep } from './codec.js'
 
 export const PLUGIN_NAME = 'checker-smtp'
@@ -13,54 +13,78 @@ export interface SmtpOptions {
   heloName?: string
 }
 
-/** SMTP_CHECK: connect, 2xx banner, HELO, 2xx, QUIT — a bounded state machine over one TCP connection */
+/**
+ * SMTP_CHECK: connect, 2xx banner, HELO, 2xx, QUIT — a bounded state machine over one TCP connection on
+ * @kad/native's stream engine, so the real server's `bind_if` (SO_BINDTODEVICE) and `fwmark` (SO_MARK) apply as
+ * for TCP_CHECK. The handshake completes at once (the server speaks first); the connection is reset at the end.
+ */
 export class SmtpChecker implements Checker {
   readonly type = TYPE
   private lastStep = ''
-  constructor(readonly spec: CheckerSpec) {}
+  private readonly target: StreamTarget | undefined
+  private readonly targetError: string = ''
+  constructor(
+    readonly spec: CheckerSpec,
+    place: SocketPlace = {},
+  ) {
+    try {
+      this.target = streamTarget({ ...spec.target, ...(place.netns ? { netns: place.netns } : {}) })
+    } catch (e) {
+      this.targetError = (e as Error).message
+    }
+  }
   check(signal: AbortSignal): Promise<CheckOutcome> {
-    const t = this.spec.target
     const helo = (this.spec.options as SmtpOptions).heloName ?? DEFAULT_HELO
     return new Promise((resolve) => {
       let done = false
       let step: SmtpStep = 'banner'
       let buf: Buffer = Buffer.alloc(0)
-      const sock = connect({
-        host: t.address,
-        port: t.port,
-        family: t.family,
-        ...(t.bindTo !== undefined ? { localAddress: t.bindTo } : {}),
-        ...(t.bindPort !== undefined ? { localPort: t.bindPort } : {}),
-      })
+      let fd = -1
       const finish = (o: CheckOutcome) => {
         if (done) return
         done = true
         this.lastStep = step
         signal.removeEventListener('abort', onAbort)
-        sock.destroy()
+        if (fd >= 0) streams().close(fd, true)
         resolve(o)
       }
       const onAbort = () => finish({ ok: false, reason: `SMTP timeout in ${step}` })
-      signal.addEventListener('abort', onAbort, { once: true })
-      sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, reason: `SMTP ${step}: ${e.code ?? e.message}` }))
-      sock.on('close', () => finish({ ok: false, reason: `SMTP connection closed in ${step}` }))
-      sock.on('data', (d: Buffer) => {
-        buf = buf.length ? Buffer.concat([buf, d]) : d
-        for (;;) {
-          const v = decodeReply(buf)
-          if (!v.ok) {
-            if (v.incomplete) return
-            finish({ ok: false, reason: `SMTP ${step}: ${v.reason}` })
-            return
+      const handler: StreamHandler = {
+        onConnect: (err) => {
+          if (err !== undefined) return finish({ ok: false, reason: `SMTP ${step}: ${err}` })
+          const r = streams().read(fd)
+          if (r !== undefined) finish({ ok: false, reason: `SMTP ${step}: ${r}` })
+        },
+        onError: (err) => finish({ ok: false, reason: `SMTP ${step}: ${err}` }),
+        onEnd: () => finish({ ok: false, reason: `SMTP connection closed in ${step}` }),
+        onData: (d) => {
+          buf = buf.length ? Buffer.concat([buf, d]) : d
+          for (;;) {
+            const v = decodeReply(buf)
+            if (!v.ok) {
+              if (v.incomplete) return
+              finish({ ok: false, reason: `SMTP ${step}: ${v.reason}` })
+              return
+            }
+            buf = buf.subarray(v.consumed)
+            const n = nextCommand(step, v.reply, helo)
+            if (!n.ok) return finish({ ok: false, reason: `SMTP ${n.reason}` })
+            if (n.done) return finish({ ok: true })
+            if (n.send) {
+              const out = Buffer.from(n.send)
+              const sent = streams().send(fd, out)
+              if (sent !== out.length) return finish({ ok: false, reason: `SMTP ${step}: ${typeof sent === 'string' ? sent : 'short write'}` })
+            }
+            if (n.next) step = n.next
           }
-          buf = buf.subarray(v.consumed)
-          const n = nextCommand(step, v.reply, helo)
-          if (!n.ok) return finish({ ok: false, reason: `SMTP ${n.reason}` })
-          if (n.done) return finish({ ok: true })
-          if (n.send) sock.write(n.send)
-          if (n.next) step = n.next
-        }
-      })
+        },
+      }
+      if (signal.aborted) return finish({ ok: false, reason: `SMTP timeout in ${step}` })
+      if (!this.target) return finish({ ok: false, reason: `SMTP ${step}: ${this.targetError}` })
+      const opened = streams().open(this.target, handler)
+      if (typeof opened === 'string') return finish({ ok: false, reason: `SMTP ${step}: ${opened}` })
+      fd = opened
+      signal.addEventListener('abort', onAbort, { once: true })
     })
   }
   compare(spec: CheckerSpec): boolean {
@@ -110,6 +134,6 @@ export default definePlugin({
         }),
       ),
     )
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new SmtpChecker(spec))
+    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new SmtpChecker(spec, socketPlace((ctx.options as { netns?: string }).netns, ctx.container)))
   },
 })

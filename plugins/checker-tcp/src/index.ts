@@ -10,18 +10,7 @@ export const TYPE = 'TCP_CHECK'
  * (SO_MARK), in the namespace of `place` (net_namespace, or a test's `netns` plugin option).
  */
 export function checkTarget(spec: CheckerSpec, delayAck = false, place: SocketPlace = {}): StreamTarget {
-  const t = spec.target
-  return streamTarget({
-    delayAck,
-    ...(place.netns ? { netns: place.netns } : {}),
-    family: t.family,
-    address: t.address,
-    port: t.port,
-    ...(t.bindTo !== undefined ? { bindTo: t.bindTo } : {}),
-    ...(t.bindPort !== undefined ? { bindPort: t.bindPort } : {}),
-    ...(t.bindIf !== undefined ? { bindIf: t.bindIf } : {}),
-    ...(t.fwmark !== undefined ? { mark: t.fwmark } : {}),
-  })
+  return streamTarget({ ...spec.target, delayAck, ...(place.netns ? { netns: place.netns } : {}) })
 }
 
 const OK: CheckOutcome = Object.freeze({ ok: true })

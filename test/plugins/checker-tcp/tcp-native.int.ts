@@ -1,4 +1,4 @@
-// TCP_CHECK and HTTP_GET on the native stream engine, in namespaces: the real server's bind_if (SO_BINDTODEVICE),
+// TCP_CHECK, HTTP_GET and SMTP_CHECK on the native stream engine, in namespaces: the real server's bind_if (SO_BINDTODEVICE),
 // fwmark (SO_MARK), bindto and bind_port are applied on the wire (nftables counters in the checker's namespace),
 // a port check never reaches the server's accept(), an abandoned connect is cut by the framework's deadline.
 import { strict as assert } from 'node:assert'
@@ -19,6 +19,12 @@ require('node:net').createServer((c) => {
   c.on('error', () => {})
   c.once('data', () => c.end('HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'))
 }).listen(8080, '0.0.0.0', () => process.stdout.write('ready\\n'))
+// SMTP: banner, 250 to HELO, 221 to QUIT
+require('node:net').createServer((c) => {
+  c.on('error', () => {})
+  c.write('220 mx ESMTP\\r\\n')
+  c.on('data', (d) => { const l = String(d); if (/^HELO/i.test(l)) c.write('250 mx\\r\\n'); else if (/^QUIT/i.test(l)) c.end('221 bye\\r\\n') })
+}).listen(2525, '0.0.0.0')
 `
 
 function spec(type: string, target: Partial<CheckerSpec['target']>, options: Record<string, unknown> = {}): CheckerSpec {
@@ -88,6 +94,14 @@ describe('TCP_CHECK / HTTP_GET on the native engine (root, namespaces)', functio
     assert.match((r[1].fast as { reason: string }).reason, /test timeout/)
     assert.match((r[1].promise as { reason: string }).reason, /aborted/)
     assert.equal(r[2].fast.ok, false)
+  })
+
+  it('SMTP_CHECK: passes with fwmark / bind_if applied, fails a refused port', () => {
+    const c0 = counters()
+    const r = run([spec('SMTP_CHECK', { port: 2525, fwmark: 0x42, bindIf: 'kv0' }), spec('SMTP_CHECK', { port: 2526 })])
+    assert.deepEqual([r[0].fast, r[0].promise], [{ ok: true }, { ok: true }])
+    assert.match((r[1].fast as { reason: string }).reason, /ECONNREFUSED/)
+    assert.equal(counters().mark - c0.mark, 2)
   })
 
   it('HTTP_GET: passes with fwmark / bind_if applied, fails a wrong status', async () => {
