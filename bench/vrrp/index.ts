@@ -7,6 +7,8 @@
  *   - SIGKILL: first advert of the new master minus the last advert of the old one; overhead = that minus the
  *     RFC master-down interval (3 * interval + skew), the floor;
  *   - SIGTERM: first advert of the new master minus the old master's priority-0 advert (floor: the skew time);
+ *     sigterm_to_prio0_ms is the old master's side, from kill(SIGTERM) by the bench (Date.now()) to its priority-0
+ *     advert on the wire: only as exact as two clocks read a few syscalls apart;
  *   - jitter: |interval between two adverts of the master - advert_int| (p50 / p99 / max) and the drift (mean error),
  *     from the moment both daemons are up to the kill (the same window for both).
  * The capture is dumpcap's (kernel receive timestamps, microseconds), so neither daemon timestamps its own adverts.
@@ -179,6 +181,8 @@ async function main(): Promise<void> {
           const ms = firstNew && lastOld ? firstNew.t - lastOld.t : NaN
           r[`${sig.toLowerCase()}_ms`] = ms
           r[`${sig.toLowerCase()}_overhead_ms`] = ms - (sig === 'SIGKILL' ? masterDown : skew)
+          // SIGTERM to the parent -> the priority-0 advert on the wire (signal path, child stop, send)
+          if (sig === 'SIGTERM') r.sigterm_to_prio0_ms = (old.find((s) => s.prio === 0 && s.t >= killedAt - 2)?.t ?? NaN) - killedAt
           if (sig === 'SIGKILL') {
             // steady state: the master's adverts from the backup's start to the kill, the same window for both
             const ts = old.filter((s) => s.prio > 0 && s.t >= steadyFrom && s.t < steadyTo).map((s) => s.t)
@@ -201,7 +205,7 @@ async function main(): Promise<void> {
         rows[`${impl}@${adv}`] = r
       }
     }
-    const keys = ['sigkill_ms', 'sigkill_overhead_ms', 'sigterm_ms', 'sigterm_overhead_ms', 'jitter_p50_us', 'jitter_p99_us', 'jitter_max_us', 'drift_us', 'samples', 'own_timer_late_p99_us', 'own_timer_late_max_us', 'sigkill_spurious_adverts', 'sigterm_spurious_adverts']
+    const keys = ['sigkill_ms', 'sigkill_overhead_ms', 'sigterm_ms', 'sigterm_overhead_ms', 'sigterm_to_prio0_ms', 'jitter_p50_us', 'jitter_p99_us', 'jitter_max_us', 'drift_us', 'samples', 'own_timer_late_p99_us', 'own_timer_late_max_us', 'sigkill_spurious_adverts', 'sigterm_spurious_adverts']
     const cpuPct = loads.map((l, i) => ((l.cpuSeconds() - cpu0[i]) / ((Date.now() - t0) / 1000)) * 100)
     console.log(`\nload average: ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs (other work on the machine skews the tails)`)
     console.log(`both daemons: vrrp_rt_priority ${RT > 0 ? RT : 'off'}; checker load: ${CHECKERS > 0 ? `kad --check with ${CHECKERS} TCP_CHECK real servers at delay_loop 1 in each router namespace (checker child CPU ${cpuPct.map((x) => x.toFixed(0) + '%').join(' / ')})` : 'none'}`)
