@@ -198,6 +198,8 @@ export class PlainHttpChecker extends HttpChecker {
   private pending = 0
   private bad: string | undefined
   private done: ((o: CheckOutcome) => void) | undefined
+  /** per url, updated in place (a fresh object per check would live a second and be promoted: major GCs) */
+  private readonly seen: { status: number; digest: string; reason: string; ms: number }[] = []
 
   constructor(spec: CheckerSpec, place: SocketPlace = {}) {
     super('HTTP_GET', spec)
@@ -212,7 +214,7 @@ export class PlainHttpChecker extends HttpChecker {
     } catch (e) {
       this.setupError = (e as Error).message
     }
-    this.last = urls.map((u) => ({ url: u.path }))
+    for (let i = 0; i < urls.length; i++) this.seen.push({ status: 0, digest: '', reason: '', ms: -1 })
     for (let i = 0; i < urls.length; i++) this.urlDone.push((r, ms) => this.onUrl(i, r, ms))
   }
 
@@ -256,19 +258,34 @@ export class PlainHttpChecker extends HttpChecker {
     if (this.done === undefined) return
     const u = this.opts.urls[i]
     let reason: string | undefined
+    const seen = this.seen[i]
     if (r.err !== undefined) {
       reason = `${u.path}: ${r.err}`
-      this.last[i] = { url: u.path, reason }
+      seen.status = 0
+      seen.digest = ''
+      seen.ms = -1
     } else {
       const v = judge(u, r.head.status, r.body, this.res[i])
       if (!v.ok) reason = v.reason
-      this.last[i] = { url: u.path, status: r.head.status, ...(u.digest ? { digest: md5hex(r.body) } : {}), ...(reason ? { reason } : {}), ms: Math.round(ms) }
+      seen.status = r.head.status
+      seen.digest = u.digest ? md5hex(r.body) : ''
+      seen.ms = Math.round(ms)
     }
+    seen.reason = reason ?? ''
     if (reason !== undefined && this.bad === undefined) this.bad = reason
     if (--this.pending > 0) return
     const done = this.done
     this.done = undefined
     done(this.bad === undefined ? OK : this.fail(this.bad))
+  }
+
+  override dump(): Record<string, unknown> {
+    return {
+      urls: (this.opts.urls ?? []).map((u, i) => {
+        const s = this.seen[i]
+        return { url: u.path, ...(s.status ? { status: s.status } : {}), ...(s.digest ? { digest: s.digest } : {}), ...(s.reason ? { reason: s.reason } : {}), ...(s.ms >= 0 ? { ms: s.ms } : {}) }
+      }),
+    }
   }
 
   private fail(reason: string): CheckOutcome {
