@@ -263,14 +263,16 @@ export class Supervisor {
   async stop(): Promise<void> {
     if (this.stopping) return
     this.stopping = true
-    this.log.info('stopping')
-    const wait = (getCoreSection(this.model).childWaitTime ?? 5) * 1000
+    // as keepalived's parent: SIGTERM to each child at once (a synchronous kill(), where an IPC message waits for
+    // this loop to write it and the child's to read and decode it); the VRRP child's priority-0 advert is on the
+    // wire sooner. The child stops as on 'stop'. Log after.
     for (const [, s] of this.children) {
       if (s.timer) clearTimeout(s.timer)
       s.timer = undefined
-      if (s.proc?.connected) s.proc.send({ t: 'stop' } satisfies ParentToChild)
-      else s.proc?.kill('SIGTERM')
+      if (!s.proc?.kill('SIGTERM') && s.proc?.connected) s.proc.send({ t: 'stop' } satisfies ParentToChild)
     }
+    this.log.info('stopping')
+    const wait = (getCoreSection(this.model).childWaitTime ?? 5) * 1000
     const killer = setTimeout(() => {
       for (const [, s] of this.children) s.proc?.kill('SIGKILL')
     }, wait)
