@@ -1,7 +1,7 @@
 /** HTTP_GET / SSL_GET: GET every url, check status, MD5 digest and regex of a bounded body. */
 import { createHash } from 'node:crypto'
 import type { Checker, CheckerSpec, CheckOutcome } from '@kad/core'
-import { specKey, type SocketPlace } from '@kad/plugin-checkers'
+import { specKey, type FastChecker, type SocketPlace } from '@kad/plugin-checkers'
 import { streamTarget } from '@kad/native'
 import { encodeRequest } from './codec/http-response.js'
 import { DEFAULT_MAX_BODY, httpFetch, hostHeader, NativeGet, type ReadOutcome, type TlsOptions } from './fetch.js'
@@ -191,7 +191,7 @@ const OK: CheckOutcome = Object.freeze({ ok: true })
  * applied, the request sent with the handshake's ACK, the bounded response read, a reset close), run through
  * the check framework's callback fast path (`checkFast` / `cancelCheck`: no AbortSignal, no promise).
  */
-export class PlainHttpChecker extends HttpChecker {
+export class PlainHttpChecker extends HttpChecker implements FastChecker {
   private readonly gets: NativeGet[] = []
   private readonly urlDone: ((r: ReadOutcome, ms: number) => void)[] = []
   private setupError = ''

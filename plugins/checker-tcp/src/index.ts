@@ -1,5 +1,5 @@
 import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, socketPlace, specKey, type SocketPlace } from '@kad/plugin-checkers'
+import { checkerBlock, socketPlace, specKey, type FastChecker, type SocketPlace } from '@kad/plugin-checkers'
 import { streams, streamTarget, type StreamHandler, type StreamTarget } from '@kad/native'
 
 export const PLUGIN_NAME = 'checker-tcp'
@@ -21,7 +21,7 @@ const OK: CheckOutcome = Object.freeze({ ok: true })
  * native stream engine (socket, connect, one epoll readiness, SO_ERROR, close): no node stream, no per-check
  * timer (the framework's deadline aborts the signal).
  */
-export class TcpChecker implements Checker, StreamHandler {
+export class TcpChecker implements Checker, FastChecker, StreamHandler {
   readonly type = TYPE
   private lastError = ''
   private target: StreamTarget | undefined
