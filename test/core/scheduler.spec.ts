@@ -111,9 +111,11 @@ describe('core/scheduler', () => {
       }
     }
     assert.ok(fired >= 10 && fired <= 10.05, `fired at ${fired}`)
-    // the 1.5 ms lead is covered by sleeps of at most 0.2 ms with one loop turn each, not thousands of immediates
+    // the 1.5 ms lead is covered by waits of at most 0.2 ms with one loop turn each (the last, at most 0.3 ms,
+    // fires without one), not by thousands of immediates
     assert.ok(turns < 20, `${turns} turns`)
-    assert.ok(sleeps.every((ms) => ms > 0 && ms <= 0.2 + 1e-9), sleeps.join(','))
+    assert.ok(sleeps.slice(0, -1).every((ms) => ms > 0 && ms <= 0.2 + 1e-9), sleeps.join(','))
+    assert.ok(sleeps[sleeps.length - 1] <= 0.3 + 1e-9, sleeps.join(','))
     assert.ok(reads < 1000, `${reads} clock reads`)
   })
 

@@ -11,16 +11,17 @@ export interface Clock {
   setImmediate(fn: () => void): unknown
   clearImmediate(handle: unknown): void
   /**
-   * Block the thread for `ms` (fractions allowed) of real time and return true; false when this clock cannot
+   * Hold the thread for `ms` (fractions allowed) of real time and return true; false when this clock cannot
    * (a fake clock, or the system clock while a test fakes `performance`). Only the 'fine' timers use it, for
-   * sub-millisecond slices.
+   * sub-millisecond slices. The system clock busy-waits: a thread that sleeps, even 0.2 ms, gives its CPU away and
+   * on a loaded machine a SCHED_OTHER thread waits milliseconds to get it back.
    */
   sleepSync?(ms: number): boolean
 }
 
 const REAL_PERFORMANCE = globalThis.performance
 const REAL_PERFORMANCE_NOW = REAL_PERFORMANCE.now
-const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4))
+let spinSink = 0
 
 export const systemClock: Clock = {
   now: () => performance.now(),
@@ -33,10 +34,12 @@ export const systemClock: Clock = {
   setImmediate: (fn) => setImmediate(fn),
   clearImmediate: (h) => clearImmediate(h as NodeJS.Immediate),
   sleepSync: (ms) => {
-    // a faked performance.now would not move while the thread sleeps: report that we cannot
+    // a faked performance.now would not move while the thread waits: report that we cannot
     if (globalThis.performance !== REAL_PERFORMANCE || REAL_PERFORMANCE.now !== REAL_PERFORMANCE_NOW) return false
-    // futex wait with a nanosecond timeout: no allocation, no CPU, no event-loop turn
-    if (ms > 0) Atomics.wait(SLEEP_CELL, 0, 0, ms)
+    // read the clock every few hundred empty iterations only: each performance.now() can box its result, and
+    // calling it back to back allocated ~500 KB per millisecond waited
+    const end = REAL_PERFORMANCE.now() + ms
+    while (REAL_PERFORMANCE.now() < end) for (let i = 0; i < 256; i++) spinSink = (spinSink + i) | 0
     return true
   },
 }

@@ -39,15 +39,13 @@ export interface SchedulerDeps {
 
 const SPIN_LEAD_MS = 1.5
 /**
- * Inside the lead, a 'fine' timer alternates short synchronous sleeps (at most SLICE_MS, so the loop still serves
+ * Inside the lead, a 'fine' timer alternates short synchronous waits (at most SLICE_MS, so the loop still serves
  * packets and other timers between them) with one event-loop turn each, instead of thousands of bare
  * setImmediate turns: those allocated ~350 KB per wait (35 MB/s of garbage at 10 ms adverts, a scavenge every
- * 200 ms). The last FINISH_MS are finished synchronously: a sleep to BUSY_MS before the deadline (a futex
- * wake-up can be ~50 us late under the default timer slack), then a busy-wait on the clock.
+ * 200 ms). The last FINISH_MS are waited synchronously, then it fires.
  */
 const SLICE_MS = 0.2
 const FINISH_MS = 0.3
-const BUSY_MS = 0.1
 
 /**
  * keepalived's thread_master for one process: one-shot timers, periodic tasks that re-arm from their previous
@@ -201,9 +199,7 @@ class Task implements TaskHandle {
     }
     if (clock.sleepSync) {
       if (left <= FINISH_MS) {
-        if (left <= BUSY_MS || clock.sleepSync(left - BUSY_MS)) {
-          // a bounded busy-wait: never more than BUSY_MS plus a late futex wake-up on a real clock
-          for (let i = 0; clock.now() < this.deadline && i < 1e7; i++);
+        if (clock.sleepSync(left)) {
           this.fire()
           return
         }
