@@ -466,21 +466,53 @@ class Socket : public Napi::ObjectWrap<Socket> {
 
 
 // Streams: short non-blocking TCP connections for health checks, all on one epoll set that one uv_poll_t
-// watches. A connection is named by its fd; JavaScript gives each an id that events carry back (an fd number is
-// reused after close, the id is not). Every readiness of one loop turn is written as (id, kind, value) triples
-// into a shared Int32Array and reported in ONE JavaScript call, with received bytes in a side array:
+// watches. JavaScript names a connection by a slot (a small integer it allocates) and an id (a counter that wraps
+// after 2^31 connections): events carry both, so an event of a closed connection cannot reach the next one on the
+// same slot, nor can a registration that outlives close() (a forked child's copy of the fd).
+//
+// Where to connect and what to do once connected is a target, registered once (addTarget): the sockaddrs, the
+// socket options, and either nothing (the handler is told, and drives the connection with send / read), a reset at
+// once (a port check), or request bytes sent at once, after which received bytes are reported.
+//
+// JavaScript queues opens and closes as 4-int commands in a shared Int32Array and hands them over in one call
+// (flush). Every readiness of one loop turn is reported in ONE JavaScript call, as 4-int events in another shared
+// Int32Array, received bytes laid one after another in a shared arena:
+//   [slot, id, kind, value], kind | 0x100 when the engine has closed the connection (its slot is free again)
 //   kind 1 CONNECT: value = 0 (connected) or the errno of the failed connect (SO_ERROR)
-//   kind 2 DATA:    value = index of the Buffer in the side array
+//   kind 2 DATA:    value = byte count (the bytes follow the previous DATA event's in the arena)
 //   kind 3 EOF:     value = 0
 //   kind 4 ERROR:   value = errno of recv
-// Synchronous failures are returned as negative numbers: -(errno | stage << 16), stage 1 socket,
-// 2 SO_BINDTODEVICE, 3 SO_MARK, 4 bind, 5 connect, 6 epoll_ctl, 7 send.
+//   kind 5 SEND:    the target's request could not be sent whole: value = bytes sent, or -(errno | 7 << 16)
+// Synchronous failures are negative numbers: -(errno | stage << 16), stage 1 socket, 2 SO_BINDTODEVICE, 3 SO_MARK,
+// 4 bind, 5 connect, 6 epoll_ctl, 7 send.
 class Streams : public Napi::ObjectWrap<Streams> {
  public:
-  static constexpr uint32_t kCapacity = 1024;  // events per JavaScript call
+  static constexpr uint32_t kEvents = 1024;    // events per JavaScript call
+  static constexpr uint32_t kCommands = 8192;  // commands per flush
+  static constexpr size_t kArena = 1 << 20;    // received bytes per JavaScript call
+  static constexpr size_t kRecvMax = 65536;    // bytes per recv
   enum : uint8_t { kFree = 0, kConnecting = 1, kIdle = 2, kReading = 3, kDone = 4 };
+  enum : int32_t { kConnect = 1, kData = 2, kEof = 3, kError = 4, kSend = 5, kClosed = 0x100 };
+  enum : int32_t { kOpOpen = 1, kOpClose = 2 };
+  // target flags: bit 0 delay the handshake's last ACK (TCP_QUICKACK 0), bit 1 reset as soon as connected
+  enum : uint32_t { kDelayAck = 1, kResetOnConnect = 2 };
+  struct Target {
+    uint32_t refs = 0;  // JavaScript's (until dropTarget) and one per open connection
+    int domain = 0;
+    sockaddr_storage sa{};
+    socklen_t saLen = 0;
+    sockaddr_storage bindSa{};
+    socklen_t bindLen = 0;  // 0: no bind()
+    std::string ifname;     // empty: no SO_BINDTODEVICE
+    uint32_t mark = 0;
+    uint32_t flags = 0;
+    std::string netns;
+    std::vector<uint8_t> request;  // empty: none
+  };
   struct Conn {
+    int fd = -1;
     uint32_t id = 0;
+    uint32_t target = 0;
     uint8_t state = kFree;
     bool pendingIn = false;  // readable (or closed by the peer) before read() was called
   };
@@ -489,16 +521,20 @@ class Streams : public Napi::ObjectWrap<Streams> {
     return DefineClass(env, "Streams",
                        {
                            InstanceAccessor<&Streams::GetEvents>("events"),
+                           InstanceAccessor<&Streams::GetCommands>("commands"),
+                           InstanceAccessor<&Streams::GetFailures>("failures"),
+                           InstanceAccessor<&Streams::GetArena>("arena"),
                            InstanceAccessor<&Streams::GetActive>("active"),
-                           InstanceMethod<&Streams::Open>("open"),
+                           InstanceMethod<&Streams::AddTarget>("addTarget"),
+                           InstanceMethod<&Streams::DropTarget>("dropTarget"),
+                           InstanceMethod<&Streams::Flush>("flush"),
                            InstanceMethod<&Streams::Send>("send"),
                            InstanceMethod<&Streams::Read>("read"),
-                           InstanceMethod<&Streams::CloseConn>("close"),
                            InstanceMethod<&Streams::GetOpt>("getOption"),
                        });
   }
 
-  // new Streams(callback(count, buffers | undefined))
+  // new Streams(callback(count))
   explicit Streams(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Streams>(info) {
     Napi::Env env = info.Env();
     if (!NeedType(env, info[0].IsFunction(), "Streams(callback)")) return;
@@ -508,9 +544,12 @@ class Streams : public Napi::ObjectWrap<Streams> {
       return;
     }
     cb_ = Napi::Persistent(info[0].As<Napi::Function>());
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kCapacity * 3 * sizeof(int32_t));
-    events_ = static_cast<int32_t*>(ab.Data());
-    eventsArray_ = Napi::Persistent(Napi::Int32Array::New(env, kCapacity * 3, ab, 0));
+    events_ = SharedInts(env, kEvents * 4, eventsArray_);
+    commands_ = SharedInts(env, kCommands * 4, commandsArray_);
+    failures_ = SharedInts(env, kCommands * 3, failuresArray_);
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kArena);
+    arena_ = static_cast<uint8_t*>(ab.Data());
+    arenaArray_ = Napi::Persistent(Napi::Uint8Array::New(env, kArena, ab, 0));
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     poll_ = new uv_poll_t;
@@ -528,8 +567,8 @@ class Streams : public Napi::ObjectWrap<Streams> {
       poll_->data = nullptr;
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
     }
-    for (size_t fd = 0; fd < conns_.size(); fd++)
-      if (conns_[fd].state != kFree) close(static_cast<int>(fd));
+    for (Conn& c : conns_)
+      if (c.state != kFree) close(c.fd);
     if (epfd_ >= 0) close(epfd_);
   }
 
@@ -537,146 +576,222 @@ class Streams : public Napi::ObjectWrap<Streams> {
   int epfd_ = -1;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference cb_;
-  Napi::Reference<Napi::Int32Array> eventsArray_;
+  Napi::Reference<Napi::Int32Array> eventsArray_, commandsArray_, failuresArray_;
+  Napi::Reference<Napi::Uint8Array> arenaArray_;
   int32_t* events_ = nullptr;
+  int32_t* commands_ = nullptr;
+  int32_t* failures_ = nullptr;
+  uint8_t* arena_ = nullptr;
+  std::vector<Target> targets_;
+  std::vector<uint32_t> freeTargets_;
   std::vector<Conn> conns_;
   uint32_t active_ = 0;
-  uint8_t rbuf_[65536];
+
+  static int32_t* SharedInts(Napi::Env env, size_t n, Napi::Reference<Napi::Int32Array>& ref) {
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, n * sizeof(int32_t));
+    ref = Napi::Persistent(Napi::Int32Array::New(env, n, ab, 0));
+    return static_cast<int32_t*>(ab.Data());
+  }
 
   Napi::Value GetEvents(const Napi::CallbackInfo& info) { return eventsArray_.Value(); }
+  Napi::Value GetCommands(const Napi::CallbackInfo& info) { return commandsArray_.Value(); }
+  Napi::Value GetFailures(const Napi::CallbackInfo& info) { return failuresArray_.Value(); }
+  Napi::Value GetArena(const Napi::CallbackInfo& info) { return arenaArray_.Value(); }
   Napi::Value GetActive(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), active_); }
 
   Conn* ConnOf(const Napi::Value& v) {
     if (!v.IsNumber()) return nullptr;
-    int fd = v.As<Napi::Number>().Int32Value();
-    if (fd < 0 || static_cast<size_t>(fd) >= conns_.size() || conns_[fd].state == kFree) return nullptr;
-    return &conns_[fd];
+    int32_t slot = v.As<Napi::Number>().Int32Value();
+    if (slot < 0 || static_cast<size_t>(slot) >= conns_.size() || conns_[slot].state == kFree) return nullptr;
+    return &conns_[slot];
   }
 
-  static uint64_t Tag(int fd, uint32_t id) { return (static_cast<uint64_t>(id) << 32) | static_cast<uint32_t>(fd); }
+  static uint64_t Tag(uint32_t slot, uint32_t id) { return (static_cast<uint64_t>(id) << 32) | slot; }
 
-  static Napi::Value Fail(Napi::Env env, int err, int stage) { return Napi::Number::New(env, -(err | (stage << 16))); }
+  static int32_t Code(int err, int stage) { return -(err | (stage << 16)); }
+  static Napi::Value Fail(Napi::Env env, int err, int stage) { return Napi::Number::New(env, Code(err, stage)); }
 
-  // open(id, domain, sockaddr, bindSockaddr | null, ifname | null, mark, flags, netnsPath?) -> fd | -(errno | stage << 16)
-  // flags bit 0: delay the handshake's final ACK (TCP_QUICKACK 0, as HAProxy does): it rides on the first data
-  // sent, or never leaves when the connection is reset right after connecting (a port check: the server only
-  // ever holds a SYN_RECV request, never accepts a connection)
-  Napi::Value Open(const Napi::CallbackInfo& info) {
+  static socklen_t CopyAddr(const Napi::Value& v, sockaddr_storage* out) {
+    auto b = v.As<Napi::Buffer<uint8_t>>();
+    socklen_t n = static_cast<socklen_t>(std::min(b.Length(), sizeof(sockaddr_storage)));
+    memcpy(out, b.Data(), n);
+    return n;
+  }
+
+  // addTarget(domain, sockaddr, bindSockaddr | null, ifname | null, mark, flags, netnsPath | undefined,
+  //           request | null) -> target number
+  Napi::Value AddTarget(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!NeedType(env, info[0].IsNumber() && info[1].IsNumber() && info[2].IsBuffer(), "open(id, domain, sockaddr, bind, ifname, mark)"))
+    if (!NeedType(env, info[0].IsNumber() && info[1].IsBuffer() && info[4].IsNumber() && info[5].IsNumber(),
+                  "addTarget(domain, sockaddr, bind, ifname, mark, flags, netns, request)"))
       return env.Undefined();
-    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    int domain = info[1].As<Napi::Number>().Int32Value();
-    auto sa = info[2].As<Napi::Buffer<uint8_t>>();
-    int fd = -1;
-    if (info[7].IsString()) {  // a socket of another network namespace (tests; kad itself runs inside its own)
-      const char* failed = "socket";
-      int nsErr = WithNetns(info[7].As<Napi::String>().Utf8Value(), &failed,
-                            [&]() { fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP); });
-      if (nsErr != 0) return Fail(env, nsErr, 1);
+    uint32_t t;
+    if (!freeTargets_.empty()) {
+      t = freeTargets_.back();
+      freeTargets_.pop_back();
     } else {
-      fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+      t = static_cast<uint32_t>(targets_.size());
+      targets_.emplace_back();
     }
-    if (fd < 0) return Fail(env, errno, 1);
+    Target& tg = targets_[t];
+    tg = Target{};
+    tg.refs = 1;
+    tg.domain = info[0].As<Napi::Number>().Int32Value();
+    tg.saLen = CopyAddr(info[1], &tg.sa);
+    if (info[2].IsBuffer()) tg.bindLen = CopyAddr(info[2], &tg.bindSa);
+    if (info[3].IsBuffer()) {  // NUL-terminated interface name
+      auto n = info[3].As<Napi::Buffer<char>>();
+      tg.ifname.assign(n.Data(), n.Length());
+    }
+    tg.mark = info[4].As<Napi::Number>().Uint32Value();
+    tg.flags = info[5].As<Napi::Number>().Uint32Value();
+    if (info[6].IsString()) tg.netns = info[6].As<Napi::String>().Utf8Value();
+    if (info[7].IsBuffer()) {
+      auto r = info[7].As<Napi::Buffer<uint8_t>>();
+      tg.request.assign(r.Data(), r.Data() + r.Length());
+    }
+    return Napi::Number::New(env, t);
+  }
+
+  // dropTarget(target): JavaScript is done with it; it goes when its last connection closes
+  Napi::Value DropTarget(const Napi::CallbackInfo& info) {
+    uint32_t t = info[0].As<Napi::Number>().Uint32Value();
+    if (t < targets_.size() && targets_[t].refs > 0) Unref(t);
+    return info.Env().Undefined();
+  }
+
+  void Unref(uint32_t t) {
+    if (--targets_[t].refs > 0) return;
+    targets_[t] = Target{};
+    freeTargets_.push_back(t);
+  }
+
+  // flush(count): runs `count` queued commands [op, slot, id, arg]: open (arg = target) or close (arg = reset).
+  // Returns how many opens failed at once; each is [slot, id, -(errno | stage << 16)] in `failures`.
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    uint32_t n = std::min(info[0].As<Napi::Number>().Uint32Value(), kCommands);
+    uint32_t failed = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      const int32_t* c = commands_ + 4 * i;
+      uint32_t slot = static_cast<uint32_t>(c[1]);
+      uint32_t id = static_cast<uint32_t>(c[2]);
+      if (c[0] == kOpOpen) {
+        int32_t code = Open(slot, id, static_cast<uint32_t>(c[3]));
+        if (code == 0) continue;
+        int32_t* f = failures_ + 3 * failed++;
+        f[0] = static_cast<int32_t>(slot);
+        f[1] = static_cast<int32_t>(id);
+        f[2] = code;
+      } else if (slot < conns_.size() && conns_[slot].state != kFree && conns_[slot].id == id) {
+        Close(slot, c[3] != 0);
+      }
+    }
+    return Napi::Number::New(info.Env(), failed);
+  }
+
+  // socket, options, connect, epoll_ctl(ADD): 0 or -(errno | stage << 16)
+  int32_t Open(uint32_t slot, uint32_t id, uint32_t t) {
+    if (t >= targets_.size() || targets_[t].refs == 0) return Code(EINVAL, 1);
+    if (slot >= conns_.size()) conns_.resize(slot + 64);
+    if (conns_[slot].state != kFree) return Code(EBUSY, 1);
+    const Target& tg = targets_[t];
+    int fd = -1;
+    if (!tg.netns.empty()) {  // a socket of another network namespace (tests; kad itself runs inside its own)
+      const char* failed = "socket";
+      int nsErr = WithNetns(tg.netns, &failed, [&]() { fd = socket(tg.domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP); });
+      if (nsErr != 0) return Code(nsErr, 1);
+    } else {
+      fd = socket(tg.domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    }
+    if (fd < 0) return Code(errno, 1);
     auto bail = [&](int stage) {
       int e = errno;
       close(fd);
-      return Fail(env, e, stage);
+      return Code(e, stage);
     };
-    if (info[4].IsBuffer()) {  // NUL-terminated interface name
-      auto n = info[4].As<Napi::Buffer<uint8_t>>();
-      if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, n.Data(), static_cast<socklen_t>(n.Length())) != 0) return bail(2);
-    }
-    if (info[5].IsNumber()) {
-      uint32_t mark = info[5].As<Napi::Number>().Uint32Value();
-      if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0) return bail(3);
-    }
-    if (info[6].IsNumber() && (info[6].As<Napi::Number>().Uint32Value() & 1)) {
+    if (!tg.ifname.empty() && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, tg.ifname.data(), static_cast<socklen_t>(tg.ifname.size())) != 0)
+      return bail(2);
+    if (tg.mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &tg.mark, sizeof tg.mark) != 0) return bail(3);
+    if (tg.flags & kDelayAck) {
       int zero = 0;
       setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
     }
-    if (info[3].IsBuffer()) {
-      auto b = info[3].As<Napi::Buffer<uint8_t>>();
+    if (tg.bindLen != 0) {
       int one = 1;
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      if (::bind(fd, reinterpret_cast<const sockaddr*>(b.Data()), static_cast<socklen_t>(b.Length())) != 0) return bail(4);
+      if (::bind(fd, reinterpret_cast<const sockaddr*>(&tg.bindSa), tg.bindLen) != 0) return bail(4);
     }
-    if (connect(fd, reinterpret_cast<const sockaddr*>(sa.Data()), static_cast<socklen_t>(sa.Length())) != 0 && errno != EINPROGRESS)
-      return bail(5);
-    // the event carries the id with the fd: a registration that outlives close() (a forked child holding a
-    // copy of the fd until its exec) reports an id that no longer matches and is ignored
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&tg.sa), tg.saLen) != 0 && errno != EINPROGRESS) return bail(5);
     epoll_event ev{};
     // edge-triggered: one event when the connect completes, one per arrival of data or of the peer's close, and
     // no epoll_ctl between connecting and reading
     ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = Tag(fd, id);
+    ev.data.u64 = Tag(slot, id);
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return bail(6);
-    if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) + 64);
-    conns_[fd].id = id;
-    conns_[fd].state = kConnecting;
-    conns_[fd].pendingIn = false;
+    Conn& c = conns_[slot];
+    c.fd = fd;
+    c.id = id;
+    c.target = t;
+    c.state = kConnecting;
+    c.pendingIn = false;
+    targets_[t].refs++;
     if (active_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-    return Napi::Number::New(env, fd);
+    return 0;
   }
 
-  // send(fd, data) -> bytes sent | -(errno | 7 << 16)
+  // reset sends an RST (SO_LINGER 0): no FIN handshake, no TIME_WAIT. Closing the only reference to the file
+  // removes it from the epoll set.
+  void Close(uint32_t slot, bool reset) {
+    Conn& c = conns_[slot];
+    if (reset) {
+      linger l{1, 0};
+      setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    close(c.fd);
+    Unref(c.target);
+    c = Conn{};
+    if (--active_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  }
+
+  // send(slot, data) -> bytes sent | -(errno | 7 << 16)
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (ConnOf(info[0]) == nullptr) return Fail(env, EBADF, 7);
-    if (!NeedType(env, info[1].IsBuffer(), "send(fd, Buffer)")) return env.Undefined();
+    Conn* c = ConnOf(info[0]);
+    if (c == nullptr) return Fail(env, EBADF, 7);
+    if (!NeedType(env, info[1].IsBuffer(), "send(slot, Buffer)")) return env.Undefined();
     auto b = info[1].As<Napi::Buffer<uint8_t>>();
-    ssize_t n = ::send(info[0].As<Napi::Number>().Int32Value(), b.Data(), b.Length(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = ::send(c->fd, b.Data(), b.Length(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) return Fail(env, errno, 7);
     return Napi::Number::New(env, static_cast<double>(n));
   }
 
-  // read(fd) -> 0 | -(errno | 6 << 16): report DATA / EOF / ERROR events from now on
+  // read(slot) -> 0 | -(errno | 6 << 16): report DATA / EOF / ERROR events from now on
   Napi::Value Read(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Conn* c = ConnOf(info[0]);
     if (c == nullptr) return Fail(env, EBADF, 6);
-    int fd = info[0].As<Napi::Number>().Int32Value();
     c->state = kReading;
     // bytes that arrived before read(): their edge has passed; re-arming makes epoll report them again
-    if (c->pendingIn && Rearm(fd, *c) != 0) return Fail(env, errno, 6);
+    if (c->pendingIn && Rearm(info[0].As<Napi::Number>().Uint32Value(), *c) != 0) return Fail(env, errno, 6);
     c->pendingIn = false;
     return Napi::Number::New(env, 0);
   }
 
-  int Rearm(int fd, const Conn& c) {
+  int Rearm(uint32_t slot, const Conn& c) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = Tag(fd, c.id);
-    return epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
+    ev.data.u64 = Tag(slot, c.id);
+    return epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
   }
 
-  // close(fd, reset) -> the connection's id (0: not open). reset sends an RST (SO_LINGER 0): no FIN handshake,
-  // no TIME_WAIT
-  Napi::Value CloseConn(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    Conn* c = ConnOf(info[0]);
-    if (c == nullptr) return Napi::Number::New(env, 0);
-    uint32_t id = c->id;
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    if (info[1].ToBoolean().Value()) {
-      linger l{1, 0};
-      setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    }
-    // closing the only reference to the file removes it from the epoll set
-    close(fd);
-    c->state = kFree;
-    c->id = 0;
-    if (--active_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    return Napi::Number::New(env, id);
-  }
-
-  // getOption(fd, level, name) -> integer value (tests read SO_MARK / SO_BINDTODEVICE index back)
+  // getOption(slot, level, name) -> the option's bytes (tests read SO_MARK / SO_BINDTODEVICE back)
   Napi::Value GetOpt(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (ConnOf(info[0]) == nullptr || !info[1].IsNumber() || !info[2].IsNumber()) return env.Undefined();
+    Conn* c = ConnOf(info[0]);
+    if (c == nullptr || !info[1].IsNumber() || !info[2].IsNumber()) return env.Undefined();
     uint8_t out[64] = {0};
     socklen_t len = sizeof out;
-    if (getsockopt(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(), out, &len) != 0) {
+    if (getsockopt(c->fd, info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(), out, &len) != 0) {
       ErrnoError(env, errno, "getsockopt").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -688,79 +803,112 @@ class Streams : public Napi::ObjectWrap<Streams> {
     if (self != nullptr) self->Dispatch();
   }
 
+  struct Report {
+    int32_t* events;
+    uint32_t count = 0;
+    size_t arenaUsed = 0;
+    void Add(uint32_t slot, uint32_t id, int32_t kind, int32_t value) {
+      int32_t* e = events + 4 * count++;
+      e[0] = static_cast<int32_t>(slot);
+      e[1] = static_cast<int32_t>(id);
+      e[2] = kind;
+      e[3] = value;
+    }
+  };
+
+  // one recv into the arena; DATA, and EOF when the peer's close came with the same edge
+  void Receive(Report& rep, uint32_t slot, Conn& c, uint32_t evs) {
+    size_t want = std::min(kRecvMax, kArena - rep.arenaUsed);
+    if (want == 0) {  // the arena is full for this report: ask epoll to report the bytes again next time
+      Rearm(slot, c);
+      return;
+    }
+    ssize_t r = recv(c.fd, arena_ + rep.arenaUsed, want, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (r > 0) {
+      rep.Add(slot, c.id, kData, static_cast<int32_t>(r));
+      rep.arenaUsed += static_cast<size_t>(r);
+      if (static_cast<size_t>(r) == want) {
+        // maybe more is waiting, and no new edge will say so: ask again
+        Rearm(slot, c);
+      } else if (evs & (EPOLLRDHUP | EPOLLHUP)) {
+        // everything the peer sent before closing has been read: its close is the next thing
+        rep.Add(slot, c.id, kEof, 0);
+        c.state = kDone;
+      }
+      return;
+    }
+    rep.Add(slot, c.id, r == 0 ? kEof : kError, r == 0 ? 0 : errno);
+    c.state = kDone;  // edge-triggered: nothing more is reported until close
+  }
+
   void Dispatch() {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     epoll_event evs[256];
-    uint32_t count = 0;
-    Napi::Array bufs;
-    uint32_t nbufs = 0;
-    // drain the set (bounded by the event buffer: a connection reports at most two events per round), then
-    // report once
-    while (count + 512 <= kCapacity) {
+    Report rep{events_};
+    // drain the set (bounded by the event buffer: a connection reports at most two events per readiness, and by
+    // the arena), then report once
+    while (rep.count + 2 * 256 <= kEvents && rep.arenaUsed + kRecvMax <= kArena) {
       int n = epoll_wait(epfd_, evs, 256, 0);
       if (n <= 0) break;
       for (int i = 0; i < n; i++) {
-        int fd = static_cast<int>(evs[i].data.u64 & 0xffffffffu);
+        uint32_t slot = static_cast<uint32_t>(evs[i].data.u64 & 0xffffffffu);
         uint32_t id = static_cast<uint32_t>(evs[i].data.u64 >> 32);
-        if (fd < 0 || static_cast<size_t>(fd) >= conns_.size()) continue;
-        Conn& c = conns_[fd];
-        if (c.id != id) continue;
-        int32_t* e = events_ + 3 * count;
+        if (slot >= conns_.size()) continue;
+        Conn& c = conns_[slot];
+        if (c.state == kFree || c.id != id) continue;
+        uint32_t e = evs[i].events;
         if (c.state == kConnecting) {
-          // writable without an error or hang-up is a completed connect; only a failure needs SO_ERROR's errno
-          int soerr = 0;
-          if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
-            socklen_t len = sizeof soerr;
-            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
-            if (soerr == 0) soerr = ECONNRESET;
-          }
-          c.state = kIdle;
-          c.pendingIn = soerr == 0 && (evs[i].events & (EPOLLIN | EPOLLRDHUP)) != 0;
-          e[0] = static_cast<int32_t>(c.id);
-          e[1] = 1;
-          e[2] = soerr;
-          count++;
+          Connected(rep, slot, c, e);
         } else if (c.state == kIdle) {
-          if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.pendingIn = true;
+          if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.pendingIn = true;
         } else if (c.state == kReading) {
-          ssize_t r = recv(fd, rbuf_, sizeof rbuf_, MSG_DONTWAIT);
-          if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
-          e[0] = static_cast<int32_t>(c.id);
-          if (r > 0) {
-            if (nbufs == 0) bufs = Napi::Array::New(env);
-            bufs.Set(nbufs, Napi::Buffer<uint8_t>::Copy(env, rbuf_, static_cast<size_t>(r)));
-            e[1] = 2;
-            e[2] = static_cast<int32_t>(nbufs++);
-            count++;
-            if (static_cast<size_t>(r) == sizeof rbuf_) {
-              // maybe more than one buffer's worth is waiting, and no new edge will say so: ask again
-              Rearm(fd, c);
-            } else if (evs[i].events & (EPOLLRDHUP | EPOLLHUP)) {
-              // everything the peer sent before closing has been read: its close is the next thing
-              e = events_ + 3 * count;
-              e[0] = static_cast<int32_t>(c.id);
-              e[1] = 3;
-              e[2] = 0;
-              count++;
-              c.state = kDone;
-            }
-          } else {
-            e[1] = r == 0 ? 3 : 4;
-            e[2] = r == 0 ? 0 : errno;
-            c.state = kDone;  // edge-triggered: nothing more is reported until close
-            count++;
-          }
+          Receive(rep, slot, c, e);
         }
       }
       if (n < 256) break;
     }
-    if (count == 0) return;
-    cb_.MakeCallback(Value(), {Napi::Number::New(env, count), nbufs ? static_cast<Napi::Value>(bufs) : env.Undefined()});
+    if (rep.count == 0) return;
+    cb_.MakeCallback(Value(), {Napi::Number::New(env, rep.count)});
     if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
+      Napi::Error err = env.GetAndClearPendingException();
+      napi_fatal_exception(env, err.Value());
     }
+  }
+
+  // the connect finished: report it, or do what the target says (reset, or send the request and read)
+  void Connected(Report& rep, uint32_t slot, Conn& c, uint32_t e) {
+    // writable without an error or hang-up is a completed connect; only a failure needs SO_ERROR's errno
+    int soerr = 0;
+    if (e & (EPOLLERR | EPOLLHUP)) {
+      socklen_t len = sizeof soerr;
+      if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
+      if (soerr == 0) soerr = ECONNRESET;
+    }
+    uint32_t id = c.id;
+    const Target& tg = targets_[c.target];
+    if (soerr != 0 || (tg.flags & kResetOnConnect)) {
+      Close(slot, soerr == 0);
+      rep.Add(slot, id, kConnect | kClosed, soerr);
+      return;
+    }
+    if (tg.request.empty()) {
+      c.state = kIdle;
+      c.pendingIn = (e & (EPOLLIN | EPOLLRDHUP)) != 0;
+      rep.Add(slot, id, kConnect, 0);
+      return;
+    }
+    // the socket's send buffer is empty right after connecting: a request is sent whole, or the check fails
+    ssize_t n = ::send(c.fd, tg.request.data(), tg.request.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 || static_cast<size_t>(n) != tg.request.size()) {
+      int32_t v = n < 0 ? Code(errno, 7) : static_cast<int32_t>(n);
+      Close(slot, true);
+      rep.Add(slot, id, kSend | kClosed, v);
+      return;
+    }
+    c.state = kReading;
+    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) Receive(rep, slot, c, e);
   }
 };
 

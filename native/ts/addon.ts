@@ -27,20 +27,27 @@ export interface RawSocket {
 
 /** The stream engine's raw interface (see streams.ts). Failures are negative numbers: -(errno | stage << 16). */
 export interface RawStreams {
-  /** (id, kind, value) triples of the current report; shared with the addon */
+  /** [slot, id, kind, value] events of the current report; shared with the addon */
   readonly events: Int32Array
+  /** [op, slot, id, arg] commands for `flush`; shared with the addon */
+  readonly commands: Int32Array
+  /** [slot, id, code] opens that failed at once, written by `flush` */
+  readonly failures: Int32Array
+  /** received bytes of the current report, one DATA event's after the other */
+  readonly arena: Uint8Array
   readonly active: number
-  open(id: number, domain: number, sockaddr: Buffer, bind: Buffer | null, ifname: Buffer | null, mark: number, flags: number, netns?: string): number
-  send(fd: number, data: Buffer): number
-  read(fd: number): number
-  /** returns the connection's id (0: it was not open) */
-  close(fd: number, reset: boolean): number
-  getOption(fd: number, level: number, name: number): Buffer | undefined
+  addTarget(domain: number, sockaddr: Buffer, bind: Buffer | null, ifname: Buffer | null, mark: number, flags: number, netns: string | undefined, request: Buffer | null): number
+  dropTarget(target: number): void
+  /** runs `count` queued commands; returns how many opens failed at once */
+  flush(count: number): number
+  send(slot: number, data: Buffer): number
+  read(slot: number): number
+  getOption(slot: number, level: number, name: number): Buffer | undefined
 }
 
 export interface Addon {
   Socket: new (domain: number, type: number, protocol: number, netns?: string | null) => RawSocket
-  Streams: new (cb: (count: number, buffers: Buffer[] | undefined) => void) => RawStreams
+  Streams: new (cb: (count: number) => void) => RawStreams
   ifNameToIndex(name: string, netns?: string | null): number
   ifIndexToName(index: number, netns?: string | null): string | null
   openInNetns(path: string, flags: number, netns?: string | null): number

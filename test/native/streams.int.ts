@@ -1,6 +1,8 @@
 // The native stream engine (health-check TCP connections) against a real listener in another namespace: connect
-// ok / refused / abandoned mid-handshake, request and response bytes, a port check the server never accepts, and
-// bind_if (SO_BINDTODEVICE), fwmark (SO_MARK), bindto / bind_port seen on the wire by nftables counters.
+// ok / refused / abandoned mid-handshake, request and response bytes (sent by JavaScript, or by the engine as a
+// target's request), a port check the engine resets itself and the server never accepts, opens and closes queued
+// in batches, stale connection numbers, and bind_if (SO_BINDTODEVICE), fwmark (SO_MARK), bindto / bind_port seen
+// on the wire by nftables counters.
 import { strict as assert } from 'node:assert'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { SO, SOL, streams, streamTarget, type StreamHandler, type StreamTargetInput } from '@kad/native'
@@ -44,7 +46,8 @@ function handler(): StreamHandler & { seen: Seen; connected: Promise<string | nu
       onC(err ?? null)
     },
     onData(d) {
-      seen.data.push(d)
+      // the engine's bytes are valid during the call only
+      seen.data.push(Buffer.from(d))
     },
     onEnd() {
       seen.end = true
@@ -67,6 +70,9 @@ function counters(): Record<string, number> {
   }
   return out
 }
+
+/** the end of the current task: queued opens and closes have reached the addon */
+const settled = () => new Promise((r) => setImmediate(r))
 
 describe('native stream engine (root, namespaces)', function () {
   this.timeout(20000)
@@ -103,30 +109,40 @@ describe('native stream engine (root, namespaces)', function () {
   it('connects, sends a request, reads the response and the close, then resets', async () => {
     const h = handler()
     const fd = streams().open(base(), h)
-    assert.equal(typeof fd, 'number', String(fd))
     assert.equal(await h.connected, null)
     const req = Buffer.from('GET / HTTP/1.0\r\n\r\n')
-    assert.equal(streams().send(fd as number, req), req.length)
-    assert.equal(streams().read(fd as number), undefined)
+    assert.equal(streams().send(fd, req), req.length)
+    assert.equal(streams().read(fd), undefined)
     await h.ended
     assert.equal(Buffer.concat(h.seen.data).toString(), 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok')
     assert.equal(h.seen.end, true)
     const rst = counters().rst
-    streams().close(fd as number, true)
+    streams().close(fd, true)
+    assert.equal(streams().active, 0)
+    await settled()
     assert.equal(counters().rst, rst + 1)
+  })
+
+  it("sends a target's request itself as soon as connected and reports the response", async () => {
+    const h = handler()
+    const conn = streams().open(base({ delayAck: true, request: Buffer.from('GET / HTTP/1.0\r\n\r\n') }), h)
+    await h.ended
+    // a request target reports its connect only when it fails
+    assert.equal(h.seen.connect, undefined)
+    assert.equal(Buffer.concat(h.seen.data).toString(), 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok')
+    streams().close(conn)
     assert.equal(streams().active, 0)
   })
 
   it('connects over IPv6, with bind_if and a source address', async () => {
     const h = handler()
     const fd = streams().open(base({ family: 6, address: '2001:db8:5::2', bindIf: 'kv0', bindTo: '2001:db8:5::1' }), h)
-    assert.equal(typeof fd, 'number', String(fd))
     assert.equal(await h.connected, null)
-    streams().close(fd as number, true)
+    streams().close(fd, true)
     const h2 = handler()
     const fd2 = streams().open(base({ family: 6, address: '2001:db8:5::2', port: 8083 }), h2)
     assert.equal(await h2.connected, 'ECONNREFUSED')
-    streams().close(fd2 as number)
+    streams().close(fd2)
     assert.equal(streams().active, 0)
   })
 
@@ -138,16 +154,45 @@ describe('native stream engine (root, namespaces)', function () {
       const h = handler()
       const fd = streams().open(base({ delayAck: true }), h)
       assert.equal(await h.connected, null)
-      streams().close(fd as number, true)
+      streams().close(fd, true)
     }
+    // the engine resets a resetOnConnect target itself: the connection is closed when its connect is reported
+    await settled()
+    const rst = counters().rst
+    const target = base({ delayAck: true, resetOnConnect: true })
+    const hs = Array.from({ length: 50 }, () => handler())
+    for (const h of hs) streams().open(target, h)
+    assert.equal(streams().active, 50)
+    for (const h of hs) assert.equal(await h.connected, null)
+    assert.equal(streams().active, 0)
     await new Promise((r) => setTimeout(r, 200))
+    assert.equal(counters().rst, rst + 50)
     assert.equal(serverOut, before)
+  })
+
+  it('a closed connection number does nothing, even once its slot serves another connection', async () => {
+    const h1 = handler()
+    const c1 = streams().open(base(), h1)
+    assert.equal(await h1.connected, null)
+    streams().close(c1)
+    const h2 = handler()
+    const c2 = streams().open(base({ port: 8081 }), h2)
+    assert.notEqual(c2, c1)
+    // the stale number neither closes nor reads the new connection
+    streams().close(c1)
+    assert.equal(streams().read(c1), 'epoll_ctl EBADF')
+    assert.equal(streams().active, 1)
+    assert.equal(await h2.connected, null)
+    assert.equal(streams().read(c2), undefined)
+    await h2.ended
+    assert.equal(Buffer.concat(h2.seen.data).toString(), '220 banner\r\n')
+    streams().close(c2)
     assert.equal(streams().active, 0)
   })
 
   it('delivers what the server sent before read() was called, then its close', async () => {
     const h = handler()
-    const fd = streams().open(base({ port: 8081 }), h) as number
+    const fd = streams().open(base({ port: 8081 }), h)
     assert.equal(await h.connected, null)
     await new Promise((r) => setTimeout(r, 200))
     assert.deepEqual(h.seen.data, [])
@@ -161,53 +206,60 @@ describe('native stream engine (root, namespaces)', function () {
   it('reports a refused port, and a synchronous failure as text', async () => {
     const h = handler()
     const fd = streams().open(base({ port: 8083 }), h)
-    assert.equal(typeof fd, 'number')
     assert.equal(await h.connected, 'ECONNREFUSED')
-    streams().close(fd as number)
-    // no route: the connect fails at once
-    assert.equal(streams().open(base({ address: '203.0.113.9' }), handler()), 'connect ENETUNREACH')
+    streams().close(fd)
+    // no route: the connect fails at once, reported as text through onConnect (the connection is closed)
+    const h2 = handler()
+    streams().open(base({ address: '203.0.113.9' }), h2)
+    assert.equal(await h2.connected, 'connect ENETUNREACH')
     assert.equal(streams().active, 0)
   })
 
   it('abandons a connect the server never answers: close() ends it, no event follows', async () => {
     const h = handler()
     const fd = streams().open(base({ port: 8082 }), h)
-    assert.equal(typeof fd, 'number')
     assert.equal(streams().active, 1)
     await new Promise((r) => setTimeout(r, 300))
     assert.equal(h.seen.connect, undefined)
-    streams().close(fd as number)
+    streams().close(fd)
     assert.equal(streams().active, 0)
     await new Promise((r) => setTimeout(r, 100))
     assert.equal(h.seen.connect, undefined)
+    // opened and closed in the same task: nothing is reported either
+    const h2 = handler()
+    streams().close(streams().open(base(), h2))
+    await new Promise((r) => setTimeout(r, 100))
+    assert.equal(h2.seen.connect, undefined)
+    assert.equal(streams().active, 0)
   })
 
   it('applies fwmark (SO_MARK), bind_if (SO_BINDTODEVICE), bindto and bind_port on the wire', async () => {
     const c0 = counters()
     const h = handler()
-    const fd = streams().open(base({ fwmark: 0x42, bindIf: 'kv0', bindTo: '198.51.100.3', bindPort: 47123 }), h) as number
-    assert.equal(typeof fd, 'number')
+    const fd = streams().open(base({ fwmark: 0x42, bindIf: 'kv0', bindTo: '198.51.100.3', bindPort: 47123 }), h)
     assert.equal(await h.connected, null)
     assert.equal(streams().getOption(fd, SOL.SOCKET, SO.MARK)!.readUInt32LE(0), 0x42)
     assert.equal(streams().getOption(fd, SOL.SOCKET, SO.BINDTODEVICE)!.toString('latin1').replace(/\0.*$/s, ''), 'kv0')
     streams().close(fd, true)
+    await settled()
     const c1 = counters()
     assert.equal(c1.mark, c0.mark + 1)
     assert.equal(c1.kv0, c0.kv0 + 1)
     assert.equal(c1.bind, c0.bind + 1)
     // without a mark nothing is counted as marked
     const h2 = handler()
-    const fd2 = streams().open(base(), h2) as number
+    const fd2 = streams().open(base(), h2)
     assert.equal(await h2.connected, null)
     streams().close(fd2, true)
+    await settled()
     assert.equal(counters().mark, c1.mark)
   })
 
   it('bind_if on an interface with no route to the server fails the connect', async () => {
     const h = handler()
     const fd = streams().open(base({ bindIf: 'lo' }), h)
-    const outcome = typeof fd === 'string' ? fd : await Promise.race([h.connected, new Promise((r) => setTimeout(() => r('pending'), 1500))])
-    if (typeof fd === 'number') streams().close(fd)
+    const outcome = await Promise.race([h.connected, new Promise((r) => setTimeout(() => r('pending'), 1500))])
+    streams().close(fd)
     assert.notEqual(outcome, null, 'connected through the wrong interface')
     assert.equal(streams().active, 0)
   })

@@ -89,15 +89,32 @@ export class ResponseReader {
   private head: ResponseHead | undefined
   private headBytes: Buffer | undefined
   private untilClose = false
-  constructor(private readonly maxBody: number) {}
+  /**
+   * `borrowed`: what `push` gets is valid during the call only (the stream engine's views); what the reader keeps
+   * for later is copied (an outcome's body is always a copy, its headBytes are valid during the call only)
+   */
+  constructor(
+    private readonly maxBody: number,
+    private readonly borrowed = false,
+  ) {}
 
   push(d: Buffer): ReadOutcome | undefined {
-    this.chunks.push(d)
     this.total += d.length
     if (this.total > this.maxBody + 2 * 65536) return { err: `response exceeds the ${this.maxBody} byte cap` }
     // cheap path for bodies until close: only re-parse the head until we have it
-    if (this.untilClose) return this.total - this.head!.length > this.maxBody ? { err: `body exceeds the ${this.maxBody} byte cap` } : undefined
-    return this.evaluate(false)
+    if (this.untilClose) {
+      this.chunks.push(this.borrowed ? Buffer.from(d) : d)
+      return this.total - this.head!.length > this.maxBody ? { err: `body exceeds the ${this.maxBody} byte cap` } : undefined
+    }
+    this.chunks.push(d)
+    const r = this.evaluate(false)
+    // incomplete: evaluate left one chunk; a first chunk is still the caller's
+    if (r === undefined && this.borrowed && this.chunks[0] === d) {
+      const own = Buffer.from(d)
+      this.chunks[0] = own
+      if (this.headBytes) this.headBytes = own.subarray(0, this.headBytes.length)
+    }
+    return r
   }
 
   end(): ReadOutcome {
@@ -186,47 +203,39 @@ export function httpFetch(s: FetchSpec, signal: AbortSignal): Promise<FetchResul
 
 /**
  * One plain-HTTP GET on the native stream engine (HTTP_GET's path: no node stream, bind_if and fwmark applied,
- * closed with a reset). `start` returns a failure text or undefined; the outcome arrives at `done` exactly once
- * unless `cancel` comes first.
+ * closed with a reset). The target carries the request: the engine sends it as soon as the connection completes
+ * and reports what arrives. The outcome arrives at `done` exactly once unless `cancel` comes first.
  */
 export class NativeGet implements StreamHandler {
-  private fd = -1
+  private conn = -1
   private reader: ResponseReader | undefined
   private done: ((r: ReadOutcome, ms: number) => void) | undefined
   private started = 0
 
+  /** `target`: a stream target with the request (`streamTarget`'s `request`) */
   constructor(
     private readonly target: StreamTarget,
-    private readonly request: Buffer,
     private readonly maxBody: number,
   ) {}
 
-  start(done: (r: ReadOutcome, ms: number) => void): string | undefined {
+  start(done: (r: ReadOutcome, ms: number) => void): void {
     this.cancel()
-    const fd = streams().open(this.target, this)
-    if (typeof fd === 'string') return fd
-    this.fd = fd
     this.done = done
-    this.reader = undefined
+    this.reader = new ResponseReader(this.maxBody, true)
     this.started = performance.now()
-    return undefined
+    this.conn = streams().open(this.target, this)
   }
 
   cancel(): void {
     this.done = undefined
-    if (this.fd >= 0) streams().close(this.fd, true)
-    this.fd = -1
+    if (this.conn >= 0) streams().close(this.conn, true)
+    this.conn = -1
   }
 
+  /** only a failure is reported (the connection is closed already) */
   onConnect(err: string | undefined): void {
-    if (err !== undefined) return this.finish({ err })
-    const n = streams().send(this.fd, this.request)
-    if (typeof n === 'string') return this.finish({ err: n })
-    // the socket's send buffer is empty right after connecting: a request is never sent short
-    if (n !== this.request.length) return this.finish({ err: `request sent short (${n} of ${this.request.length} bytes)` })
-    const r = streams().read(this.fd)
-    if (r !== undefined) return this.finish({ err: r })
-    this.reader = new ResponseReader(this.maxBody)
+    this.conn = -1
+    this.finish({ err: err ?? 'connected without a request' })
   }
 
   onData(d: Buffer): void {
@@ -238,6 +247,7 @@ export class NativeGet implements StreamHandler {
     this.finish(this.reader!.end())
   }
 
+  /** a receive error, or a request that could not be sent whole (then the connection is closed already) */
   onError(err: string): void {
     this.finish({ err })
   }

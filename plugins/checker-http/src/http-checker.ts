@@ -206,10 +206,10 @@ export class PlainHttpChecker extends HttpChecker implements FastChecker {
     const t = spec.target
     const urls = this.opts.urls ?? []
     try {
-      const target = streamTarget({ ...t, delayAck: true, ...(place.netns ? { netns: place.netns } : {}) })
       for (const u of urls) {
-        const req = encodeRequest({ path: u.path, host: hostHeader(t.address, t.port, u.virtualhost ?? this.opts.virtualhost), protocol: this.opts.httpProtocol ?? '1.0' })
-        this.gets.push(new NativeGet(target, req, this.opts.maxBody ?? DEFAULT_MAX_BODY))
+        const request = encodeRequest({ path: u.path, host: hostHeader(t.address, t.port, u.virtualhost ?? this.opts.virtualhost), protocol: this.opts.httpProtocol ?? '1.0' })
+        const target = streamTarget({ ...t, delayAck: true, request, ...(place.netns ? { netns: place.netns } : {}) })
+        this.gets.push(new NativeGet(target, this.opts.maxBody ?? DEFAULT_MAX_BODY))
       }
     } catch (e) {
       this.setupError = (e as Error).message
@@ -227,10 +227,7 @@ export class PlainHttpChecker extends HttpChecker implements FastChecker {
     this.done = done
     this.pending = urls.length
     this.bad = undefined
-    for (let i = 0; i < this.gets.length && this.done === done; i++) {
-      const err = this.gets[i].start(this.urlDone[i])
-      if (err !== undefined) this.onUrl(i, { err }, 0)
-    }
+    for (let i = 0; i < this.gets.length; i++) this.gets[i].start(this.urlDone[i])
   }
 
   cancelCheck(): void {

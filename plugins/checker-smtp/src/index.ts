@@ -39,26 +39,27 @@ export class SmtpChecker implements Checker {
       let done = false
       let step: SmtpStep = 'banner'
       let buf: Buffer = Buffer.alloc(0)
-      let fd = -1
+      let conn = -1
       const finish = (o: CheckOutcome) => {
         if (done) return
         done = true
         this.lastStep = step
         signal.removeEventListener('abort', onAbort)
-        if (fd >= 0) streams().close(fd, true)
+        streams().close(conn, true)
         resolve(o)
       }
       const onAbort = () => finish({ ok: false, reason: `SMTP timeout in ${step}` })
       const handler: StreamHandler = {
         onConnect: (err) => {
           if (err !== undefined) return finish({ ok: false, reason: `SMTP ${step}: ${err}` })
-          const r = streams().read(fd)
+          const r = streams().read(conn)
           if (r !== undefined) finish({ ok: false, reason: `SMTP ${step}: ${r}` })
         },
         onError: (err) => finish({ ok: false, reason: `SMTP ${step}: ${err}` }),
         onEnd: () => finish({ ok: false, reason: `SMTP connection closed in ${step}` }),
         onData: (d) => {
-          buf = buf.length ? Buffer.concat([buf, d]) : d
+          // the engine's bytes are valid during this call only: what is kept is a copy
+          buf = buf.length ? Buffer.concat([buf, d]) : Buffer.from(d)
           for (;;) {
             const v = decodeReply(buf)
             if (!v.ok) {
@@ -72,7 +73,7 @@ export class SmtpChecker implements Checker {
             if (n.done) return finish({ ok: true })
             if (n.send) {
               const out = Buffer.from(n.send)
-              const sent = streams().send(fd, out)
+              const sent = streams().send(conn, out)
               if (sent !== out.length) return finish({ ok: false, reason: `SMTP ${step}: ${typeof sent === 'string' ? sent : 'short write'}` })
             }
             if (n.next) step = n.next
@@ -81,9 +82,7 @@ export class SmtpChecker implements Checker {
       }
       if (signal.aborted) return finish({ ok: false, reason: `SMTP timeout in ${step}` })
       if (!this.target) return finish({ ok: false, reason: `SMTP ${step}: ${this.targetError}` })
-      const opened = streams().open(this.target, handler)
-      if (typeof opened === 'string') return finish({ ok: false, reason: `SMTP ${step}: ${opened}` })
-      fd = opened
+      conn = streams().open(this.target, handler)
       signal.addEventListener('abort', onAbort, { once: true })
     })
   }
