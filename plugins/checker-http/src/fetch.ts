@@ -6,7 +6,7 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
 import { readFileSync } from 'node:fs'
 import { streams, type StreamHandler, type StreamTarget } from '@kad/native'
-import { decodeChunked, decodeHead, encodeRequest, framingOf, type ResponseHead } from './codec/http-response.js'
+import { decodeChunked, decodeHead, encodeRequest, framingOf, scanHead, type Framing } from './codec/http-response.js'
 
 export interface TlsOptions {
   /** SNI server name */
@@ -33,7 +33,7 @@ export interface FetchSpec {
 }
 
 export interface FetchResult {
-  head: ResponseHead
+  status: number
   headBytes: Buffer
   body: Buffer
   durationMs: number
@@ -79,24 +79,34 @@ function openSocket(s: FetchSpec): Socket {
 
 /**
  * The bounded response decoder both transports feed: `push` every received chunk, `end` at the peer's close. Each
- * returns undefined while the response is incomplete, else the outcome (an error text or the head and body).
+ * returns undefined while the response is incomplete, else the outcome (an error text or the status, head bytes
+ * and body).
  */
-export type ReadOutcome = { err: string } | { err?: undefined; head: ResponseHead; headBytes: Buffer; body: Buffer }
+export type ReadOutcome = { err: string } | { err?: undefined; status: number; headBytes: Buffer; body: Buffer }
 
 export class ResponseReader {
   private readonly chunks: Buffer[] = []
   private total = 0
-  private head: ResponseHead | undefined
+  /** of the head, once decoded */
+  private framing: Framing | undefined
+  private status = 0
   private headBytes: Buffer | undefined
   private untilClose = false
   /**
-   * `borrowed`: what `push` gets is valid during the call only (the stream engine's views); what the reader keeps
-   * for later is copied (an outcome's body is always a copy, its headBytes are valid during the call only)
+   * `borrowed`: what `push` gets is valid during the call only (the stream engine's views), and so are an
+   * outcome's head bytes and body; what the reader keeps for a later call is copied
    */
   constructor(
     private readonly maxBody: number,
     private readonly borrowed = false,
   ) {}
+
+  /** ready for another response */
+  reset(): void {
+    this.chunks.length = this.total = this.status = 0
+    this.framing = this.headBytes = undefined
+    this.untilClose = false
+  }
 
   push(d: Buffer): ReadOutcome | undefined {
     this.total += d.length
@@ -104,7 +114,7 @@ export class ResponseReader {
     // cheap path for bodies until close: only re-parse the head until we have it
     if (this.untilClose) {
       this.chunks.push(this.borrowed ? Buffer.from(d) : d)
-      return this.total - this.head!.length > this.maxBody ? { err: `body exceeds the ${this.maxBody} byte cap` } : undefined
+      return this.total - this.headBytes!.length > this.maxBody ? { err: `body exceeds the ${this.maxBody} byte cap` } : undefined
     }
     this.chunks.push(d)
     const r = this.evaluate(false)
@@ -130,23 +140,31 @@ export class ResponseReader {
     }
     if (all === undefined) return eof ? { err: 'connection closed before the response head' } : undefined
     const maxBody = this.maxBody
-    if (!this.head) {
-      const h = decodeHead(all)
-      if (!h.ok) {
-        if (h.incomplete && !eof) return undefined
-        return { err: eof && h.incomplete ? 'connection closed before the response head' : h.reason }
+    if (this.framing === undefined) {
+      // the common head without strings; anything else through the full decoder
+      const scan = scanHead(all)
+      if (scan) {
+        this.status = scan.status
+        this.framing = scan.framing
+        this.headBytes = all.subarray(0, scan.length)
+      } else {
+        const h = decodeHead(all)
+        if (!h.ok) {
+          if (h.incomplete && !eof) return undefined
+          return { err: eof && h.incomplete ? 'connection closed before the response head' : h.reason }
+        }
+        const f = framingOf(h.head)
+        if (f.kind === 'error') return { err: f.reason }
+        this.status = h.head.status
+        this.framing = f
+        this.headBytes = all.subarray(0, h.head.length)
       }
-      this.head = h.head
-      this.headBytes = all.subarray(0, h.head.length)
     }
-    const head = this.head
-    const ok = (body: Buffer): ReadOutcome => ({ head, headBytes: this.headBytes!, body })
-    const bodyRaw = all.subarray(head.length)
-    const f = framingOf(head)
-    if (f.kind === 'error') return { err: f.reason }
+    const f = this.framing
+    const bodyRaw = all.subarray(this.headBytes!.length)
     if (f.kind === 'length') {
       if (f.length > maxBody) return { err: `body of ${f.length} bytes exceeds the ${maxBody} byte cap` }
-      if (bodyRaw.length >= f.length) return ok(Buffer.from(bodyRaw.subarray(0, f.length)))
+      if (bodyRaw.length >= f.length) return this.ok(this.borrowed ? bodyRaw.subarray(0, f.length) : Buffer.from(bodyRaw.subarray(0, f.length)))
       if (eof) return { err: `connection closed after ${bodyRaw.length} of ${f.length} body bytes` }
       return undefined
     }
@@ -154,14 +172,18 @@ export class ResponseReader {
       const c = decodeChunked(bodyRaw)
       if (!c.ok) return { err: c.reason }
       if (c.body.length > maxBody) return { err: `body exceeds the ${maxBody} byte cap` }
-      if (c.complete) return ok(c.body)
+      if (c.complete) return this.ok(c.body)
       if (eof) return { err: 'connection closed inside a chunked body' }
       return undefined
     }
     if (bodyRaw.length > maxBody) return { err: `body exceeds the ${maxBody} byte cap` }
-    if (eof) return ok(Buffer.from(bodyRaw))
+    if (eof) return this.ok(this.borrowed ? bodyRaw : Buffer.from(bodyRaw))
     this.untilClose = true
     return undefined
+  }
+
+  private ok(body: Buffer): ReadOutcome {
+    return { status: this.status, headBytes: this.headBytes!, body }
   }
 }
 
@@ -188,7 +210,7 @@ export function httpFetch(s: FetchSpec, signal: AbortSignal): Promise<FetchResul
       signal.removeEventListener('abort', onAbort)
       sock.destroy()
       if (r.err !== undefined) reject(new FetchError(r.err))
-      else resolve({ head: r.head, headBytes: r.headBytes, body: r.body, durationMs: performance.now() - started })
+      else resolve({ status: r.status, headBytes: r.headBytes, body: r.body, durationMs: performance.now() - started })
     }
     const onAbort = () => finish({ err: 'aborted' })
     signal.addEventListener('abort', onAbort, { once: true })
@@ -208,20 +230,25 @@ export function httpFetch(s: FetchSpec, signal: AbortSignal): Promise<FetchResul
  */
 export class NativeGet implements StreamHandler {
   private conn = -1
-  private reader: ResponseReader | undefined
+  private readonly reader: ResponseReader
   private done: ((r: ReadOutcome, ms: number) => void) | undefined
   private started = 0
 
-  /** `target`: a stream target with the request (`streamTarget`'s `request`) */
+  /**
+   * `target`: a stream target with the request (`streamTarget`'s `request`). An outcome's body and head bytes are
+   * valid during the `done` call only.
+   */
   constructor(
     private readonly target: StreamTarget,
-    private readonly maxBody: number,
-  ) {}
+    maxBody: number,
+  ) {
+    this.reader = new ResponseReader(maxBody, true)
+  }
 
   start(done: (r: ReadOutcome, ms: number) => void): void {
     this.cancel()
     this.done = done
-    this.reader = new ResponseReader(this.maxBody, true)
+    this.reader.reset()
     this.started = performance.now()
     this.conn = streams().open(this.target, this)
   }
@@ -239,12 +266,12 @@ export class NativeGet implements StreamHandler {
   }
 
   onData(d: Buffer): void {
-    const r = this.reader!.push(d)
+    const r = this.reader.push(d)
     if (r !== undefined) this.finish(r)
   }
 
   onEnd(): void {
-    this.finish(this.reader!.end())
+    this.finish(this.reader.end())
   }
 
   /** a receive error, or a request that could not be sent whole (then the connection is closed already) */

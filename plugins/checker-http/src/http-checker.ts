@@ -71,7 +71,11 @@ export function compileRegex(u: UrlModel): RegExp | undefined {
 }
 
 export function statusOk(u: UrlModel, status: number): boolean {
-  if (u.statusCodes && u.statusCodes.length) return u.statusCodes.some(([a, b]) => status >= a && status <= b)
+  const codes = u.statusCodes
+  if (codes && codes.length) {
+    for (let i = 0; i < codes.length; i++) if (status >= codes[i][0] && status <= codes[i][1]) return true
+    return false
+  }
   // no status_code: 2xx required unless a digest decides
   if (u.digest) return true
   return status >= 200 && status <= 299
@@ -80,6 +84,8 @@ export function statusOk(u: UrlModel, status: number): boolean {
 export function md5hex(b: Uint8Array): string {
   return createHash('md5').update(b).digest('hex')
 }
+
+const OK: CheckOutcome = Object.freeze({ ok: true })
 
 /** one url verdict from a response (pure) */
 export function judge(u: UrlModel, status: number, body: Buffer, re?: RegExp): CheckOutcome {
@@ -95,7 +101,7 @@ export function judge(u: UrlModel, status: number, body: Buffer, re?: RegExp): C
     const hit = re.test(text)
     if (hit === !!u.regexNoMatch) return { ok: false, reason: `${u.path}: regex ${u.regexNoMatch ? 'matched' : 'did not match'}` }
   }
-  return { ok: true }
+  return OK
 }
 
 type UrlDump = { url: string; status?: number; digest?: string; reason?: string; ms?: number }
@@ -155,8 +161,8 @@ export class HttpChecker implements Checker {
             },
             signal,
           )
-          const v = judge(u, r.head.status, r.body, this.res[i])
-          return { ...v, status: r.head.status, ...(u.digest ? { digest: md5hex(r.body) } : {}), ms: Math.round(r.durationMs) }
+          const v = judge(u, r.status, r.body, this.res[i])
+          return { ...v, status: r.status, ...(u.digest ? { digest: md5hex(r.body) } : {}), ms: Math.round(r.durationMs) }
         } catch (e) {
           return { ok: false, reason: `${u.path}: ${(e as Error).message}` }
         }
@@ -183,8 +189,6 @@ export class HttpChecker implements Checker {
     return { urls: this.last }
   }
 }
-
-const OK: CheckOutcome = Object.freeze({ ok: true })
 
 /**
  * HTTP_GET on the native stream engine: every url is a NativeGet (non-blocking connect with bind_if / fwmark
@@ -262,9 +266,9 @@ export class PlainHttpChecker extends HttpChecker implements FastChecker {
       seen.digest = ''
       seen.ms = -1
     } else {
-      const v = judge(u, r.head.status, r.body, this.res[i])
+      const v = judge(u, r.status, r.body, this.res[i])
       if (!v.ok) reason = v.reason
-      seen.status = r.head.status
+      seen.status = r.status
       seen.digest = u.digest ? md5hex(r.body) : ''
       seen.ms = Math.round(ms)
     }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
-import { decodeChunked, decodeHead, encodeRequest, framingOf, judge, statusOk, compileRegex, md5hex, hexDump, parseGenhashArgs, hostHeader } from '@kad/plugin-checker-http'
+import { decodeChunked, decodeHead, encodeRequest, framingOf, scanHead, ResponseReader, type ReadOutcome, judge, statusOk, compileRegex, md5hex, hexDump, parseGenhashArgs, hostHeader } from '@kad/plugin-checker-http'
 
 describe('checker-http codec', () => {
   it('encodes the request keepalived and genhash send, byte for byte', () => {
@@ -25,6 +25,99 @@ describe('checker-http codec', () => {
     assert.equal(decodeHead(Buffer.from('SMTP 220 hi\r\n\r\n')).ok, false)
     const bad = decodeHead(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n'))
     assert.ok(bad.ok && framingOf(bad.head).kind === 'error')
+  })
+
+  it('scans the common head without strings, and leaves anything else to decodeHead', () => {
+    const raw = Buffer.from('HTTP/1.0 200 OK\r\nContent-Type: text/html\r\ncontent-LENGTH: \t16 \r\nConnection: close\r\n\r\n<html>ok</html>\n')
+    assert.deepEqual(scanHead(raw), { status: 200, length: raw.length - 16, framing: { kind: 'length', length: 16 } })
+    assert.deepEqual(scanHead(Buffer.from('HTTP/1.1 204\r\n\r\n')), { status: 204, length: 16, framing: { kind: 'length', length: 0 } })
+    assert.deepEqual(scanHead(Buffer.from('HTTP/1.1 500 Oops: no\r\nX: 1\r\n\r\nbody')), { status: 500, length: 31, framing: { kind: 'close' } })
+    for (const other of [
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n',
+      'HTTP/1.1 200 OK\nContent-Length: 1\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nNo colon\r\n\r\n',
+      'HTTP/1.1 2000 OK\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1',
+    ])
+      assert.equal(scanHead(Buffer.from(other)), undefined, other)
+  })
+
+  it('scanHead never disagrees with decodeHead and framingOf (fuzz)', () => {
+    // mostly well-formed, so that both answers are exercised
+    const line = fc.oneof(
+      { arbitrary: fc.constantFrom('Content-Length', 'content-length', 'CONTENT-LENGTH', 'Content-Length ', ' content-length', 'Transfer-Encoding', 'X-A', 'Connection', ''), weight: 4 },
+      { arbitrary: fc.string({ maxLength: 12 }), weight: 1 },
+    )
+    const value = fc.oneof(
+      { arbitrary: fc.constantFrom('16', ' 16 ', '\t0', '\u00a016', '1, 2', '007', '9999999999999999', '999999999999999', 'chunked', ''), weight: 4 },
+      { arbitrary: fc.string({ maxLength: 12 }), weight: 1 },
+    )
+    const eol = fc.constantFrom('\r\n', '\r\n', '\r\n', '\r\n', '\r\n', '\r\n', '\n', '\r')
+    const status = fc.oneof(
+      { arbitrary: fc.constantFrom('HTTP/1.0 200 OK', 'HTTP/1.1 204', 'HTTP/1.1 304 Not Modified', 'HTTP/1.0 101 x', 'HTTP/1.0 200', 'HTTP/1.0 20 OK', 'HTTP/1.0 200 a:b\u00a0'), weight: 4 },
+      { arbitrary: fc.string({ maxLength: 20 }), weight: 1 },
+    )
+    const head = fc.tuple(status, eol, fc.array(fc.tuple(line, fc.constantFrom(':', ': ', ': ', ''), value, eol), { maxLength: 4 }), eol, fc.string({ maxLength: 10 }))
+    fc.assert(
+      fc.property(head, ([st, e0, hs, e1, tail]) => {
+        const text = st + e0 + hs.map(([n, sep, v, e]) => n + sep + v + e).join('') + e1 + tail
+        const b = Buffer.from(text, 'latin1')
+        const s = scanHead(b)
+        if (s === undefined) return true
+        const d = decodeHead(b)
+        assert.ok(d.ok, text)
+        assert.equal(s.status, d.head.status, text)
+        assert.equal(s.length, d.head.length, text)
+        assert.deepEqual(s.framing, framingOf(d.head), text)
+        return true
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('a reader fed views it may not keep (the stream engine) decides as one fed its own buffers (fuzz)', () => {
+    const responses = fc.constantFrom(
+      'HTTP/1.0 200 OK\r\nContent-Length: 16\r\n\r\n<html>ok</html>\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n',
+      'HTTP/1.0 404 Not Found\r\n\r\nuntil the close',
+      'HTTP/1.0 200 OK\nContent-Length: 2\n\nok',
+      'HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nshort',
+    )
+    const feed = (r: ResponseReader, parts: Buffer[], borrowed: boolean): ReadOutcome => {
+      const scratch = Buffer.alloc(256)
+      for (const p of parts) {
+        let d = p
+        if (borrowed) {
+          p.copy(scratch)
+          d = scratch.subarray(0, p.length)
+        }
+        const o = r.push(d)
+        if (o) return o.err === undefined ? { ...o, headBytes: Buffer.from(o.headBytes), body: Buffer.from(o.body) } : o
+        // the bytes were the caller's: gone once push returns
+        if (borrowed) scratch.fill(0x78)
+      }
+      const o = r.end()
+      return o.err === undefined ? { ...o, headBytes: Buffer.from(o.headBytes), body: Buffer.from(o.body) } : o
+    }
+    fc.assert(
+      fc.property(responses, fc.array(fc.integer({ min: 1, max: 20 }), { maxLength: 6 }), (text, cuts) => {
+        const all = Buffer.from(text)
+        const parts: Buffer[] = []
+        let at = 0
+        for (const c of cuts) if (at < all.length) parts.push(all.subarray(at, (at = Math.min(all.length, at + c))))
+        if (at < all.length) parts.push(all.subarray(at))
+        const own = feed(new ResponseReader(1024), parts, false)
+        const reader = new ResponseReader(1024, true)
+        // a reused reader starts afresh
+        feed(reader, [Buffer.from('HTTP/1.0 500 x\r\nContent-Length: 1\r\n\r\n')], true)
+        reader.reset()
+        assert.deepEqual(feed(reader, parts, true), own)
+      }),
+      { numRuns: 2000 },
+    )
   })
 
   it('decodes chunked bodies incrementally', () => {

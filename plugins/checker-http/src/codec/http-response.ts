@@ -59,6 +59,79 @@ export function framingOf(head: ResponseHead): Framing | { readonly kind: 'error
   return { kind: 'close' }
 }
 
+/** what a reader needs of a head: its status, its length (with the blank line) and the body's framing */
+export interface HeadScan {
+  readonly status: number
+  readonly length: number
+  readonly framing: Framing
+}
+
+const CR = 0x0d
+const LF = 0x0a
+const CRLFCRLF = Buffer.from('\r\n\r\n')
+const CLOSE: Framing = Object.freeze({ kind: 'close' })
+const EMPTY: Framing = Object.freeze({ kind: 'length', length: 0 })
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39
+/** what String.prototype.trim removes, among latin1 characters */
+const isBlank = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0
+
+/** a header name (from..to) equal to `lower` ignoring ASCII case */
+function nameIs(b: Uint8Array, from: number, to: number, lower: string): boolean {
+  if (to - from !== lower.length) return false
+  for (let i = 0; i < lower.length; i++) {
+    const c = b[from + i]
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(i)) return false
+  }
+  return true
+}
+
+/**
+ * The common response head read without making a string: `HTTP/d.d ddd[ reason]`, every line ending in CRLF, header
+ * names without blanks, no Transfer-Encoding, at most one Content-Length. Anything else (an incomplete head too)
+ * gives undefined, and `decodeHead` / `framingOf` decide: when this answers, it says what they would.
+ */
+export function scanHead(b: Buffer): HeadScan | undefined {
+  const end = b.indexOf(CRLFCRLF)
+  if (end < 12 || end + 4 > MAX_HEAD) return undefined
+  if (b[0] !== 0x48 || b[1] !== 0x54 || b[2] !== 0x54 || b[3] !== 0x50 || b[4] !== 0x2f || !isDigit(b[5]) || b[6] !== 0x2e || !isDigit(b[7]) || b[8] !== 0x20) return undefined
+  if (!isDigit(b[9]) || !isDigit(b[10]) || !isDigit(b[11]) || (b[12] !== 0x20 && b[12] !== CR)) return undefined
+  const status = (b[9] - 0x30) * 100 + (b[10] - 0x30) * 10 + (b[11] - 0x30)
+  let length = -1
+  let lineStart = 0
+  let colon = -1
+  // the status line and the header lines, each up to its CRLF
+  for (let i = 12; i < end + 2; i++) {
+    const c = b[i]
+    if (c === 0x3a && colon < 0) colon = i
+    else if (c === LF) return undefined
+    if (c !== CR) continue
+    if (b[i + 1] !== LF) return undefined
+    if (lineStart > 0) {
+      if (colon <= lineStart) return undefined
+      for (let j = lineStart; j < colon; j++) if (isBlank(b[j])) return undefined
+      if (nameIs(b, lineStart, colon, 'transfer-encoding')) return undefined
+      if (nameIs(b, lineStart, colon, 'content-length')) {
+        if (length >= 0) return undefined
+        let from = colon + 1
+        let to = i
+        while (from < to && isBlank(b[from])) from++
+        while (to > from && isBlank(b[to - 1])) to--
+        if (to === from || to - from > 15) return undefined
+        length = 0
+        for (let j = from; j < to; j++) {
+          if (!isDigit(b[j])) return undefined
+          length = length * 10 + (b[j] - 0x30)
+        }
+      }
+    }
+    i++
+    lineStart = i + 1
+    colon = -1
+  }
+  const framing: Framing = length >= 0 ? { kind: 'length', length } : status === 204 || status === 304 || (status >= 100 && status < 200) ? EMPTY : CLOSE
+  return { status, length: end + 4, framing }
+}
+
 export type ChunkedVerdict =
   | { readonly ok: true; readonly body: Buffer; readonly complete: boolean }
   | { readonly ok: false; readonly reason: string }
