@@ -491,6 +491,10 @@ class Streams : public Napi::ObjectWrap<Streams> {
   static constexpr uint32_t kCommands = 8192;  // commands per flush
   static constexpr size_t kArena = 1 << 20;    // received bytes per JavaScript call
   static constexpr size_t kRecvMax = 65536;    // bytes per recv
+  // after a report of fewer events than this, while connections are still waiting, the set is looked at again only
+  // after kHoldMs: arrivals gather into one report instead of waking the process one or two at a time
+  static constexpr uint32_t kHoldBelow = 16;
+  static constexpr uint64_t kHoldMs = 1;
   enum : uint8_t { kFree = 0, kConnecting = 1, kIdle = 2, kReading = 3, kDone = 4 };
   enum : int32_t { kConnect = 1, kData = 2, kEof = 3, kError = 4, kSend = 5, kClosed = 0x100 };
   enum : int32_t { kOpOpen = 1, kOpClose = 2 };
@@ -556,6 +560,9 @@ class Streams : public Napi::ObjectWrap<Streams> {
     uv_poll_init(loop, poll_, epfd_);
     poll_->data = this;
     uv_poll_start(poll_, UV_READABLE, OnReady);
+    hold_ = new uv_timer_t;
+    uv_timer_init(loop, hold_);
+    hold_->data = this;
     // only open connections keep the loop alive
     uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
     Napi::ObjectWrap<Streams>::Ref();  // the engine lives as long as the process (the poll points at it)
@@ -566,6 +573,8 @@ class Streams : public Napi::ObjectWrap<Streams> {
       uv_poll_stop(poll_);
       poll_->data = nullptr;
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      uv_timer_stop(hold_);
+      uv_close(reinterpret_cast<uv_handle_t*>(hold_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
     }
     for (Conn& c : conns_)
       if (c.state != kFree) close(c.fd);
@@ -575,6 +584,7 @@ class Streams : public Napi::ObjectWrap<Streams> {
  private:
   int epfd_ = -1;
   uv_poll_t* poll_ = nullptr;
+  uv_timer_t* hold_ = nullptr;
   Napi::FunctionReference cb_;
   Napi::Reference<Napi::Int32Array> eventsArray_, commandsArray_, failuresArray_;
   Napi::Reference<Napi::Uint8Array> arenaArray_;
@@ -800,7 +810,16 @@ class Streams : public Napi::ObjectWrap<Streams> {
 
   static void OnReady(uv_poll_t* handle, int status, int /*events*/) {
     Streams* self = static_cast<Streams*>(handle->data);
-    if (self != nullptr) self->Dispatch();
+    if (self == nullptr) return;
+    if (self->Dispatch() < kHoldBelow && self->active_ > 0) {
+      uv_poll_stop(self->poll_);
+      uv_timer_start(self->hold_, OnHoldEnd, kHoldMs, 0);
+    }
+  }
+
+  static void OnHoldEnd(uv_timer_t* handle) {
+    Streams* self = static_cast<Streams*>(handle->data);
+    uv_poll_start(self->poll_, UV_READABLE, OnReady);
   }
 
   struct Report {
@@ -842,7 +861,8 @@ class Streams : public Napi::ObjectWrap<Streams> {
     c.state = kDone;  // edge-triggered: nothing more is reported until close
   }
 
-  void Dispatch() {
+  // reports what is ready; returns the number of events
+  uint32_t Dispatch() {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     epoll_event evs[256];
@@ -869,12 +889,13 @@ class Streams : public Napi::ObjectWrap<Streams> {
       }
       if (n < 256) break;
     }
-    if (rep.count == 0) return;
+    if (rep.count == 0) return 0;
     cb_.MakeCallback(Value(), {Napi::Number::New(env, rep.count)});
     if (env.IsExceptionPending()) {
       Napi::Error err = env.GetAndClearPendingException();
       napi_fatal_exception(env, err.Value());
     }
+    return rep.count;
   }
 
   // the connect finished: report it, or do what the target says (reset, or send the request and read)
