@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { childExecArgv } from '@kad/core'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const sizes = (process.argv[2] ?? process.env.KAD_BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number)
@@ -108,7 +109,8 @@ interface KadResult {
 }
 
 async function kadPhase(n: number, type: string, port: number): Promise<KadResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'kad-phase.ts'), String(n), type, String(port), String(windowS)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // with the V8 flags kad's supervisor gives its checker child
+  const child = spawn(process.execPath, [...childExecArgv('check', ['--import', 'tsx']), join(here, 'kad-phase.ts'), String(n), type, String(port), String(windowS)], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (d) => (out += d))

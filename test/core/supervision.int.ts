@@ -83,10 +83,11 @@ describe('core/supervision (processes, signals, pid files)', function () {
     assert.doesNotMatch(log, /vrrp child \(pid \d+\) exited/)
   })
 
-  it('only the VRRP child runs without V8\'s memory reducer', async () => {
+  it('the VRRP and checker children run without V8\'s memory reducer, only the VRRP child with a single-threaded GC', async () => {
     const { childExecArgv } = await import('../../core/src/supervisor/supervisor.js')
     assert.deepEqual(childExecArgv('vrrp', ['--x']), ['--x', '--no-memory-reducer', '--single-threaded-gc'])
-    assert.deepEqual(childExecArgv('check', ['--x']), ['--x'])
+    assert.deepEqual(childExecArgv('check', ['--x']), ['--x', '--no-memory-reducer'])
+    assert.deepEqual(childExecArgv('bfd', ['--x']), ['--x'])
   })
 
   it('restarts a SIGKILLed child within 1 s; the others keep their pids', async () => {

@@ -40,15 +40,21 @@ const RTTIME_HARD_MIN_US = 1_000_000
 const RTTIME_STARTUP_US = 10_000_000
 
 /**
- * V8 flags per child. The VRRP child keeps timers to tens of microseconds at 10 ms adverts:
+ * V8 flags per child.
  *  - V8's memory reducer (full mark-compact GCs, 5-15 ms pauses, started ~8 s after start-up and again whenever
- *    the process looks idle, which a VRRP child at advert_int 1 always does) is off; its heap is small and steady;
- *  - its GC runs on its own thread only: under vrrp_rt_priority the main thread is SCHED_RR but V8's GC helper
- *    threads are not, and a main thread joining a helper that a loaded machine has preempted waited 10-40 ms
- *    (a priority inversion); alone, a scavenge of its small young generation takes well under a millisecond.
+ *    the process looks idle) is off in the VRRP child, whose timers are kept to tens of microseconds at 10 ms
+ *    adverts (a VRRP child at advert_int 1 always looks idle), and in the checker child, which allocates little
+ *    per check and so looks idle too: at 1,000 servers two such GCs in a row cost ~7 ms of CPU a second, a sixth
+ *    of what the checks cost. Both heaps are small and steady.
+ *  - The VRRP child's GC runs on its own thread only: under vrrp_rt_priority the main thread is SCHED_RR but V8's
+ *    GC helper threads are not, and a main thread joining a helper that a loaded machine has preempted waited
+ *    10-40 ms (a priority inversion); alone, a scavenge of its small young generation takes well under a
+ *    millisecond.
  */
 export function childExecArgv(role: ChildRole, base: readonly string[] = process.execArgv): string[] {
-  return role === 'vrrp' ? [...base, '--no-memory-reducer', '--single-threaded-gc'] : [...base]
+  if (role === 'vrrp') return [...base, '--no-memory-reducer', '--single-threaded-gc']
+  if (role === 'check') return [...base, '--no-memory-reducer']
+  return [...base]
 }
 
 /**
