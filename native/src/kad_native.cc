@@ -468,7 +468,15 @@ class Socket : public Napi::ObjectWrap<Socket> {
 // Streams: short non-blocking TCP connections for health checks, all on one epoll set that one uv_poll_t
 // watches. JavaScript names a connection by a slot (a small integer it allocates) and an id (a counter that wraps
 // after 2^31 connections): events carry both, so an event of a closed connection cannot reach the next one on the
-// same slot, nor can a registration that outlives close() (a forked child's copy of the fd).
+// same slot.
+//
+// A socket outlives its connection when it can: a connection of a target with no interface, mark or local address
+// ends with connect(AF_UNSPEC) (which resets an established connection, as SO_LINGER 0 and close would) and its
+// socket, still in the epoll set, waits in a pool for the next connect. A check then costs connect and disconnect
+// instead of socket, setsockopt, connect, epoll_ctl, setsockopt and close. Epoll reports a socket's state when it
+// is collected, not when it changed, so a socket taken from the pool is reported as its new connection stands.
+// Registrations carry the fd and the socket's generation: one that outlives close() (a forked child's copy of
+// the fd) cannot reach a later socket with the same fd.
 //
 // Where to connect and what to do once connected is a target, registered once (addTarget): the sockaddrs, the
 // socket options, and either nothing (the handler is told, and drives the connection with send / read), a reset at
@@ -498,10 +506,13 @@ class Streams : public Napi::ObjectWrap<Streams> {
   enum : uint8_t { kFree = 0, kConnecting = 1, kIdle = 2, kReading = 3, kDone = 4 };
   enum : int32_t { kConnect = 1, kData = 2, kEof = 3, kError = 4, kSend = 5, kClosed = 0x100 };
   enum : int32_t { kOpOpen = 1, kOpClose = 2 };
-  // target flags: bit 0 delay the handshake's last ACK (TCP_QUICKACK 0), bit 1 reset as soon as connected
+  // target flags: bit 0 delay the handshake's last ACK, bit 1 reset as soon as connected
   enum : uint32_t { kDelayAck = 1, kResetOnConnect = 2 };
+  static constexpr size_t kPoolMax = 4096;  // idle sockets kept, all pools together
+  static constexpr uint32_t kEpollEvents = EPOLLOUT | EPOLLIN | EPOLLRDHUP | EPOLLET;
   struct Target {
     uint32_t refs = 0;  // JavaScript's (until dropTarget) and one per open connection
+    int pool = -1;      // the pool its sockets come from and go back to (-1: a socket per connection)
     int domain = 0;
     sockaddr_storage sa{};
     socklen_t saLen = 0;
@@ -519,6 +530,18 @@ class Streams : public Napi::ObjectWrap<Streams> {
     uint32_t target = 0;
     uint8_t state = kFree;
     bool pendingIn = false;  // readable (or closed by the peer) before read() was called
+  };
+  // per fd: the socket's generation (in its epoll registration) and the connection using it (-1: none, pooled)
+  struct Sock {
+    uint32_t gen = 0;
+    int32_t slot = -1;
+  };
+  // disconnected sockets of one kind, ready for a connect
+  struct Pool {
+    int domain;
+    bool delayAck;
+    std::string netns;
+    std::vector<int> fds;
   };
 
   static Napi::Function Init(Napi::Env env) {
@@ -578,6 +601,8 @@ class Streams : public Napi::ObjectWrap<Streams> {
     }
     for (Conn& c : conns_)
       if (c.state != kFree) close(c.fd);
+    for (Pool& p : pools_)
+      for (int fd : p.fds) close(fd);
     if (epfd_ >= 0) close(epfd_);
   }
 
@@ -595,6 +620,10 @@ class Streams : public Napi::ObjectWrap<Streams> {
   std::vector<Target> targets_;
   std::vector<uint32_t> freeTargets_;
   std::vector<Conn> conns_;
+  std::vector<Sock> socks_;
+  uint32_t sockGen_ = 0;
+  std::vector<Pool> pools_;
+  size_t idle_ = 0;
   uint32_t active_ = 0;
 
   static int32_t* SharedInts(Napi::Env env, size_t n, Napi::Reference<Napi::Int32Array>& ref) {
@@ -616,7 +645,7 @@ class Streams : public Napi::ObjectWrap<Streams> {
     return &conns_[slot];
   }
 
-  static uint64_t Tag(uint32_t slot, uint32_t id) { return (static_cast<uint64_t>(id) << 32) | slot; }
+  static uint64_t Tag(int fd, uint32_t gen) { return (static_cast<uint64_t>(gen) << 32) | static_cast<uint32_t>(fd); }
 
   static int32_t Code(int err, int stage) { return -(err | (stage << 16)); }
   static Napi::Value Fail(Napi::Env env, int err, int stage) { return Napi::Number::New(env, Code(err, stage)); }
@@ -660,7 +689,15 @@ class Streams : public Napi::ObjectWrap<Streams> {
       auto r = info[7].As<Napi::Buffer<uint8_t>>();
       tg.request.assign(r.Data(), r.Data() + r.Length());
     }
+    if (tg.ifname.empty() && tg.mark == 0 && tg.bindLen == 0) tg.pool = PoolFor(tg.domain, (tg.flags & kDelayAck) != 0, tg.netns);
     return Napi::Number::New(env, t);
+  }
+
+  int PoolFor(int domain, bool delayAck, const std::string& netns) {
+    for (size_t i = 0; i < pools_.size(); i++)
+      if (pools_[i].domain == domain && pools_[i].delayAck == delayAck && pools_[i].netns == netns) return static_cast<int>(i);
+    pools_.push_back(Pool{domain, delayAck, netns, {}});
+    return static_cast<int>(pools_.size() - 1);
   }
 
   // dropTarget(target): JavaScript is done with it; it goes when its last connection closes
@@ -699,12 +736,54 @@ class Streams : public Napi::ObjectWrap<Streams> {
     return Napi::Number::New(info.Env(), failed);
   }
 
-  // socket, options, connect, epoll_ctl(ADD): 0 or -(errno | stage << 16)
+  // a pooled socket or socket + options, connect, epoll_ctl(ADD): 0 or -(errno | stage << 16)
   int32_t Open(uint32_t slot, uint32_t id, uint32_t t) {
     if (t >= targets_.size() || targets_[t].refs == 0) return Code(EINVAL, 1);
     if (slot >= conns_.size()) conns_.resize(slot + 64);
     if (conns_[slot].state != kFree) return Code(EBUSY, 1);
     const Target& tg = targets_[t];
+    int fd = -1;
+    bool fresh = true;
+    if (tg.pool >= 0 && !pools_[tg.pool].fds.empty()) {
+      fd = pools_[tg.pool].fds.back();
+      pools_[tg.pool].fds.pop_back();
+      idle_--;
+      fresh = false;
+    } else {
+      int32_t code = NewSocket(tg, &fd);
+      if (code != 0) return code;
+    }
+    auto bail = [&](int stage) {
+      int e = errno;
+      Discard(fd, fresh);
+      return Code(e, stage);
+    };
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&tg.sa), tg.saLen) != 0 && errno != EINPROGRESS) return bail(5);
+    if (fresh) {
+      // edge-triggered: one event when the connect completes, one per arrival of data or of the peer's close, and
+      // no epoll_ctl between connecting and reading (nor between a pooled socket's connections)
+      epoll_event ev{};
+      ev.events = kEpollEvents;
+      ev.data.u64 = Tag(fd, ++sockGen_);
+      if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return bail(6);
+      if (static_cast<size_t>(fd) >= socks_.size()) socks_.resize(static_cast<size_t>(fd) + 64);
+      socks_[fd].gen = sockGen_;
+    }
+    socks_[fd].slot = static_cast<int32_t>(slot);
+    Conn& c = conns_[slot];
+    c.fd = fd;
+    c.id = id;
+    c.target = t;
+    c.state = kConnecting;
+    c.pendingIn = false;
+    targets_[t].refs++;
+    if (active_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return 0;
+  }
+
+  // socket and the target's options: 0 or -(errno | stage << 16). The handshake's last ACK is held back with
+  // TCP_DEFER_ACCEPT, which (unlike TCP_QUICKACK 0) a disconnect leaves set for the socket's next connection.
+  int32_t NewSocket(const Target& tg, int* out) {
     int fd = -1;
     if (!tg.netns.empty()) {  // a socket of another network namespace (tests; kad itself runs inside its own)
       const char* failed = "socket";
@@ -723,44 +802,51 @@ class Streams : public Napi::ObjectWrap<Streams> {
       return bail(2);
     if (tg.mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &tg.mark, sizeof tg.mark) != 0) return bail(3);
     if (tg.flags & kDelayAck) {
-      int zero = 0;
-      setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof one);
     }
     if (tg.bindLen != 0) {
       int one = 1;
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
       if (::bind(fd, reinterpret_cast<const sockaddr*>(&tg.bindSa), tg.bindLen) != 0) return bail(4);
     }
-    if (connect(fd, reinterpret_cast<const sockaddr*>(&tg.sa), tg.saLen) != 0 && errno != EINPROGRESS) return bail(5);
-    epoll_event ev{};
-    // edge-triggered: one event when the connect completes, one per arrival of data or of the peer's close, and
-    // no epoll_ctl between connecting and reading
-    ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = Tag(slot, id);
-    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return bail(6);
-    Conn& c = conns_[slot];
-    c.fd = fd;
-    c.id = id;
-    c.target = t;
-    c.state = kConnecting;
-    c.pendingIn = false;
-    targets_[t].refs++;
-    if (active_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    *out = fd;
     return 0;
   }
 
-  // reset sends an RST (SO_LINGER 0): no FIN handshake, no TIME_WAIT. Closing the only reference to the file
-  // removes it from the epoll set.
+  // a socket whose connect could not start: closed (a registered one leaves the epoll set with it)
+  void Discard(int fd, bool fresh) {
+    close(fd);
+    if (!fresh) socks_[fd] = Sock{};
+  }
+
+  // reset: an RST, no FIN handshake, no TIME_WAIT. A socket of a pooled target whose connect has completed (or
+  // failed, its error read) is disconnected (connect(AF_UNSPEC) resets an established connection) and pooled;
+  // otherwise SO_LINGER 0 and close, which also takes it out of the epoll set.
   void Close(uint32_t slot, bool reset) {
     Conn& c = conns_[slot];
-    if (reset) {
-      linger l{1, 0};
-      setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    int pool = targets_[c.target].pool;
+    socks_[c.fd].slot = -1;
+    if (pool >= 0 && reset && c.state != kConnecting && idle_ < kPoolMax && Disconnect(c.fd)) {
+      pools_[pool].fds.push_back(c.fd);
+      idle_++;
+    } else {
+      if (reset) {
+        linger l{1, 0};
+        setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      }
+      close(c.fd);
+      socks_[c.fd] = Sock{};
     }
-    close(c.fd);
     Unref(c.target);
     c = Conn{};
     if (--active_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  }
+
+  static bool Disconnect(int fd) {
+    sockaddr unspec{};
+    unspec.sa_family = AF_UNSPEC;
+    return connect(fd, &unspec, sizeof unspec) == 0;
   }
 
   // send(slot, data) -> bytes sent | -(errno | 7 << 16)
@@ -782,15 +868,17 @@ class Streams : public Napi::ObjectWrap<Streams> {
     if (c == nullptr) return Fail(env, EBADF, 6);
     c->state = kReading;
     // bytes that arrived before read(): their edge has passed; re-arming makes epoll report them again
-    if (c->pendingIn && Rearm(info[0].As<Napi::Number>().Uint32Value(), *c) != 0) return Fail(env, errno, 6);
+    if (c->pendingIn && Rearm(*c) != 0) return Fail(env, errno, 6);
     c->pendingIn = false;
     return Napi::Number::New(env, 0);
   }
 
-  int Rearm(uint32_t slot, const Conn& c) {
+  // the registration as Open made it (a pooled socket keeps it for its next connections); readiness is evaluated
+  // again, so what is waiting is reported as a new edge
+  int Rearm(const Conn& c) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = Tag(slot, c.id);
+    ev.events = kEpollEvents;
+    ev.data.u64 = Tag(c.fd, socks_[c.fd].gen);
     return epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
   }
 
@@ -839,7 +927,7 @@ class Streams : public Napi::ObjectWrap<Streams> {
   void Receive(Report& rep, uint32_t slot, Conn& c, uint32_t evs) {
     size_t want = std::min(kRecvMax, kArena - rep.arenaUsed);
     if (want == 0) {  // the arena is full for this report: ask epoll to report the bytes again next time
-      Rearm(slot, c);
+      Rearm(c);
       return;
     }
     ssize_t r = recv(c.fd, arena_ + rep.arenaUsed, want, MSG_DONTWAIT);
@@ -849,7 +937,7 @@ class Streams : public Napi::ObjectWrap<Streams> {
       rep.arenaUsed += static_cast<size_t>(r);
       if (static_cast<size_t>(r) == want) {
         // maybe more is waiting, and no new edge will say so: ask again
-        Rearm(slot, c);
+        Rearm(c);
       } else if (evs & (EPOLLRDHUP | EPOLLHUP)) {
         // everything the peer sent before closing has been read: its close is the next thing
         rep.Add(slot, c.id, kEof, 0);
@@ -873,11 +961,12 @@ class Streams : public Napi::ObjectWrap<Streams> {
       int n = epoll_wait(epfd_, evs, 256, 0);
       if (n <= 0) break;
       for (int i = 0; i < n; i++) {
-        uint32_t slot = static_cast<uint32_t>(evs[i].data.u64 & 0xffffffffu);
-        uint32_t id = static_cast<uint32_t>(evs[i].data.u64 >> 32);
-        if (slot >= conns_.size()) continue;
+        size_t fd = evs[i].data.u64 & 0xffffffffu;
+        uint32_t gen = static_cast<uint32_t>(evs[i].data.u64 >> 32);
+        // a pooled socket's, or a closed one's (a registration kept by a forked child's copy)
+        if (fd >= socks_.size() || socks_[fd].gen != gen || socks_[fd].slot < 0) continue;
+        uint32_t slot = static_cast<uint32_t>(socks_[fd].slot);
         Conn& c = conns_[slot];
-        if (c.state == kFree || c.id != id) continue;
         uint32_t e = evs[i].events;
         if (c.state == kConnecting) {
           Connected(rep, slot, c, e);
@@ -909,13 +998,13 @@ class Streams : public Napi::ObjectWrap<Streams> {
     }
     uint32_t id = c.id;
     const Target& tg = targets_[c.target];
+    c.state = kIdle;
     if (soerr != 0 || (tg.flags & kResetOnConnect)) {
-      Close(slot, soerr == 0);
+      Close(slot, true);
       rep.Add(slot, id, kConnect | kClosed, soerr);
       return;
     }
     if (tg.request.empty()) {
-      c.state = kIdle;
       c.pendingIn = (e & (EPOLLIN | EPOLLRDHUP)) != 0;
       rep.Add(slot, id, kConnect, 0);
       return;

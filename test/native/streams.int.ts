@@ -22,6 +22,8 @@ net.createServer((c) => {
 }).listen(8080, '::', () => process.stdout.write('ready\\n'))
 // a server that speaks first (SMTP-like): a banner, then its close
 net.createServer((c) => { c.on('error', () => {}); c.end('220 banner\\r\\n') }).listen(8081, '::')
+// 200,000 bytes for a request: more than one recv of the engine
+net.createServer((c) => { c.on('error', () => {}); c.once('data', () => c.end(Buffer.alloc(200000, 'x'))) }).listen(8084, '::')
 `
 
 interface Seen {
@@ -168,6 +170,34 @@ describe('native stream engine (root, namespaces)', function () {
     await new Promise((r) => setTimeout(r, 200))
     assert.equal(counters().rst, rst + 50)
     assert.equal(serverOut, before)
+  })
+
+  it('a socket outlives its connection: a response of many recvs, a port check, a refused connect and a request in turn', async () => {
+    // one at a time, so that each takes the socket the one before gave back
+    const request = Buffer.from('GET / HTTP/1.0\r\n\r\n')
+    const rst = (await settled(), counters().rst)
+    for (let round = 0; round < 3; round++) {
+      const big = handler()
+      const c1 = streams().open(base({ port: 8084, delayAck: true, request }), big)
+      await big.ended
+      assert.equal(Buffer.concat(big.seen.data).length, 200000)
+      streams().close(c1)
+      const port = handler()
+      streams().open(base({ delayAck: true, resetOnConnect: true }), port)
+      assert.equal(await port.connected, null)
+      const refused = handler()
+      streams().open(base({ port: 8083, delayAck: true, resetOnConnect: true }), refused)
+      assert.equal(await refused.connected, 'ECONNREFUSED')
+      const get = handler()
+      const c4 = streams().open(base({ delayAck: true, request }), get)
+      await get.ended
+      assert.equal(Buffer.concat(get.seen.data).toString(), 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok')
+      streams().close(c4)
+    }
+    assert.equal(streams().active, 0)
+    // a reset per port check and per request to 8080, whichever way the socket ended its connection
+    await settled()
+    assert.equal(counters().rst, rst + 6)
   })
 
   it('a closed connection number does nothing, even once its slot serves another connection', async () => {

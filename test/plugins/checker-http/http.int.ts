@@ -3,7 +3,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createHash } from 'node:crypto'
 import type { Server } from 'node:http'
-import { runGenhash } from '@kad/plugin-checker-http'
+import type { CheckerSpec, CheckOutcome } from '@kad/core'
+import { PlainHttpChecker, runGenhash } from '@kad/plugin-checker-http'
+import { TcpChecker } from '@kad/plugin-checker-tcp'
 import { createHost, type Running, type TestHost } from '../checkers/helpers/host.js'
 import { ALL_CHECKER_PLUGINS } from '../checkers/helpers/all-plugins.js'
 import { BIG, closeServer, listen, makePki, startHttp, startHttps, type Pki } from '../checkers/helpers/servers.js'
@@ -93,6 +95,27 @@ describe('HTTP_GET / SSL_GET against real node servers', function () {
       assert.ok(reasons.some((r) => /byte cap/.test(r)))
     } finally {
       await run.stop()
+    }
+  })
+
+  it('HTTP_GET and TCP_CHECK checks of every outcome, many at once, keep their verdicts while their sockets are reused', async () => {
+    const spec = (type: string, port: number, options: object = {}): CheckerSpec =>
+      ({ type, options, target: { family: 4, address: '127.0.0.1', port }, timing: { delayLoop: 1, connectTimeout: 2, retry: 0, delayBeforeRetry: 1, warmup: 0 }, realServer: 'x' }) as CheckerSpec
+    const get = (path: string, extra: object = {}, port = hport) => new PlainHttpChecker(spec('HTTP_GET', port, { urls: [{ path, ...extra }] }))
+    const kinds: [() => PlainHttpChecker | TcpChecker, boolean][] = [
+      [() => get('/ok', { statusCodes: [[200, 200]] }), true],
+      [() => get('/ok', { regex: '^hel+o' }), true],
+      [() => get('/big', { digest: md5(BIG) }), true],
+      [() => get('/close'), true],
+      [() => get('/500'), false],
+      [() => get('/ok', {}, 1), false],
+      [() => new TcpChecker(spec('TCP_CHECK', hport)), true],
+      [() => new TcpChecker(spec('TCP_CHECK', 1)), false],
+    ]
+    const checks = Array.from({ length: 10 }, () => kinds.map(([make, up]) => ({ c: make(), up }))).flat()
+    for (let round = 0; round < 4; round++) {
+      const got = await Promise.all(checks.map(({ c }) => new Promise<CheckOutcome>((r) => c.checkFast(r))))
+      assert.deepEqual(got.map((o) => o.ok), checks.map(({ up }) => up), `round ${round}: ${JSON.stringify(got.filter((o, i) => o.ok !== checks[i].up))}`)
     }
   })
 
