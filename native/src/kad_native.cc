@@ -551,7 +551,6 @@ class Streams : public Napi::ObjectWrap<Streams> {
                            InstanceAccessor<&Streams::GetCommands>("commands"),
                            InstanceAccessor<&Streams::GetFailures>("failures"),
                            InstanceAccessor<&Streams::GetArena>("arena"),
-                           InstanceAccessor<&Streams::GetActive>("active"),
                            InstanceMethod<&Streams::AddTarget>("addTarget"),
                            InstanceMethod<&Streams::DropTarget>("dropTarget"),
                            InstanceMethod<&Streams::Flush>("flush"),
@@ -636,7 +635,6 @@ class Streams : public Napi::ObjectWrap<Streams> {
   Napi::Value GetCommands(const Napi::CallbackInfo& info) { return commandsArray_.Value(); }
   Napi::Value GetFailures(const Napi::CallbackInfo& info) { return failuresArray_.Value(); }
   Napi::Value GetArena(const Napi::CallbackInfo& info) { return arenaArray_.Value(); }
-  Napi::Value GetActive(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), active_); }
 
   Conn* ConnOf(const Napi::Value& v) {
     if (!v.IsNumber()) return nullptr;

@@ -35,7 +35,6 @@ export interface RawStreams {
   readonly failures: Int32Array
   /** received bytes of the current report, one DATA event's after the other */
   readonly arena: Uint8Array
-  readonly active: number
   addTarget(domain: number, sockaddr: Buffer, bind: Buffer | null, ifname: Buffer | null, mark: number, flags: number, netns: string | undefined, request: Buffer | null): number
   dropTarget(target: number): void
   /** runs `count` queued commands; returns how many opens failed at once */
