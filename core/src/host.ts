@@ -9,7 +9,7 @@ import { systemClock, type Clock } from './scheduler/clock.js'
 import type { Cradle, Plugin, PluginContext, ProcessRole, TapOnly } from './plugin/contract.js'
 import { orderPlugins, type PluginRecord } from './plugin/registry.js'
 import { discoverPlugins, pluginSearchPath, type DiscoveredPlugin } from './plugin/discover.js'
-import { createRootContainer, type ConfigStore } from './di/container.js'
+import { createRootContainer, registerNetworking, type ConfigStore } from './di/container.js'
 import type { Ipc } from './ipc.js'
 import { defaultOptions, type DaemonOptions } from './options.js'
 import type { ConfigDiagnostic, ConfigModel, ParseOptions, ParseResult } from './config/types.js'
@@ -37,20 +37,22 @@ export interface LoadedPlugin {
   readonly keywords: readonly string[]
 }
 
-/** load every discovered plugin module; failures become KAD_ERR_PLUGIN_LOAD naming the package */
+/**
+ * Load every discovered plugin module; failures become KAD_ERR_PLUGIN_LOAD naming the package (the first in
+ * discovery order). The modules load concurrently: their files are read by the loader's asynchronous I/O, which
+ * a sequential loop would wait for one module graph at a time.
+ */
 export async function importPlugins(found: readonly DiscoveredPlugin[]): Promise<PluginRecord[]> {
-  const out: PluginRecord[] = []
-  for (const d of found) {
-    let mod: Record<string, unknown>
-    try {
-      mod = (await import(pathToFileURL(d.entry).href)) as Record<string, unknown>
-    } catch (e) {
+  const loaded = await Promise.allSettled(found.map((d) => import(pathToFileURL(d.entry).href) as Promise<Record<string, unknown>>))
+  return found.map((d, i) => {
+    const r = loaded[i]
+    if (r.status === 'rejected') {
+      const e = r.reason
       throw new KadError('KAD_ERR_PLUGIN_LOAD', `cannot load plugin ${d.packageName} from ${d.entry}: ${(e as Error).message}`, { cause: e, details: { package: d.packageName } })
     }
-    const plugin = (mod.default ?? mod.plugin) as Plugin<any> | undefined
-    out.push({ plugin: plugin as Plugin<any>, packageName: d.packageName, source: d.source })
-  }
-  return out
+    const plugin = (r.value.default ?? r.value.plugin) as Plugin<any> | undefined
+    return { plugin: plugin as Plugin<any>, packageName: d.packageName, source: d.source }
+  })
 }
 
 function wrapTap(hookName: string, tap: { name: string; type: string; fn: (...a: any[]) => any }): void {
@@ -143,9 +145,17 @@ export class Host {
 
   static async create(opts: HostOptions): Promise<Host> {
     const host = new Host(opts)
+    // the parent never starts plugins (it parses and supervises): only the children get the networking service
+    if (host.role !== 'parent') await registerNetworking(host.container)
     const records = opts.plugins ?? (await importPlugins(discoverPlugins(pluginSearchPath([...(opts.pluginPath ?? []), ...(opts.options?.pluginPath ?? [])]))))
     await host.registerAll(records, opts.registerTimeoutMs ?? 10_000)
     return host
+  }
+
+  private inert: HostHooks | undefined
+  /** what plugins outside their roles tap: one set of hooks that are never called, with the live validateConfig */
+  private inertHooks(): HostHooks {
+    return (this.inert ??= Object.freeze({ ...createHostHooks(), validateConfig: this.hooks.validateConfig }))
   }
 
   get plugins(): readonly LoadedPlugin[] {
@@ -182,7 +192,7 @@ export class Host {
         role: this.role,
         active,
         // outside its roles a plugin's taps are inert, except validateConfig: the parent and -t validate everything
-        hooks: (active ? this.hooks : Object.freeze({ ...createHostHooks(), validateConfig: this.hooks.validateConfig })) as TapOnly<HostHooks>,
+        hooks: (active ? this.hooks : this.inertHooks()) as TapOnly<HostHooks>,
         keywords: this.tree.forPlugin(meta.name),
         container: scope,
         log,
