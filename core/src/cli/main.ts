@@ -178,7 +178,7 @@ async function genhashCommand(args: string[], io: CliIo): Promise<number> {
     // genhash belongs to the HTTP checker plugin: found like any plugin, through kad's node_modules
     const found = discoverPlugins(pluginSearchPath()).find((p) => p.packageName === '@kad/plugin-checker-http')
     if (!found) throw new Error('not installed')
-    const mod = (await import(pathToFileURL(found.entry).href)) as { runGenhash?: (a: string[]) => Promise<number> }
+    const mod = (await import(pathToFileURL(found.main).href)) as { runGenhash?: (a: string[]) => Promise<number> }
     if (mod.runGenhash) return await mod.runGenhash(args)
   } catch {
     /* fall through */
