@@ -195,11 +195,17 @@ export function installCommonCheckerKeywords(b: BlockBuilder<CheckerBlockModel>,
     })
 }
 
-const owners = new WeakMap<CheckerBlockModel, RealServerModel>()
+/**
+ * The checker block opened last and its real server. Checker blocks do not nest, so while a block's keywords are
+ * parsed it is the last one opened. (A WeakMap entry per block cost more than the rest of the block's parse:
+ * ephemeron tables grow and are traced by every GC.)
+ */
+let lastBlock: CheckerBlockModel | undefined
+let lastOwner: RealServerModel | undefined
 
 /** the real server a checker block being parsed belongs to (SMTP_CHECK's `host {}` adds sibling checkers) */
 export function realServerOf(block: CheckerBlockModel): RealServerModel | undefined {
-  return owners.get(block)
+  return block === lastBlock ? lastOwner : undefined
 }
 
 export interface CheckerBlockOptions {
@@ -223,7 +229,8 @@ export function checkerBlock(type: string, o: CheckerBlockOptions = {}): BlockSp
       const block: CheckerBlockModel = { type, common: {}, options: o.init ? o.init() : {}, loc: locOf(k) }
       // a real server that failed to parse still gets an object so the block's keywords have a target
       rs?.checkers?.push(block)
-      if (rs) owners.set(block, rs)
+      lastBlock = block
+      lastOwner = rs ?? undefined
       return block
     },
     children: (b) => {
