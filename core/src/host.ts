@@ -4,7 +4,7 @@ import { createHostHooks, type DumpWriter, type HostHooks, type ShutdownReason }
 import { HookError } from './hooks/hook-error.js'
 import { KadError } from './errors.js'
 import type { Logger } from './log.js'
-import { createNullLogger } from './logger.js'
+import { createNullLogger } from './null-logger.js'
 import { systemClock, type Clock } from './scheduler/clock.js'
 import type { Cradle, Plugin, PluginContext, ProcessRole, TapOnly } from './plugin/contract.js'
 import { orderPlugins, type PluginRecord } from './plugin/registry.js'
@@ -112,6 +112,38 @@ function instrumentHooks(hooks: HostHooks, pluginOrder: () => Map<string, number
 }
 
 /**
+ * The time limit of each plugin's register(): one timer for the whole registration, re-armed per plugin (a timer
+ * per plugin cost more than most registrations).
+ */
+class RegisterDeadline {
+  private plugin = ''
+  private timer: NodeJS.Timeout | undefined
+  private readonly expired: Promise<never>
+  private readonly fire: () => void
+
+  constructor(private readonly ms: number) {
+    let reject!: (e: Error) => void
+    this.expired = new Promise<never>((_, rej) => (reject = rej))
+    this.expired.catch(() => undefined) // raced while armed; a rejection after the last race is nobody's
+    this.fire = () => reject(new KadError('KAD_ERR_PLUGIN_TIMEOUT', `plugin ${this.plugin} did not finish register() within ${this.ms} ms`, { details: { plugin: this.plugin } }))
+  }
+
+  race(plugin: string, r: void | Promise<void>): Promise<unknown> {
+    this.plugin = plugin
+    if (this.timer) this.timer.refresh()
+    else {
+      this.timer = setTimeout(this.fire, this.ms)
+      this.timer.unref()
+    }
+    return Promise.race([Promise.resolve(r), this.expired])
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer)
+  }
+}
+
+/**
  * The composition root of one process: container, hooks, keyword tree, plugins. The parent uses it to parse and
  * validate; each child uses it to run its role's plugins.
  */
@@ -170,6 +202,15 @@ export class Host {
     const ordered = orderPlugins(records)
     const provided = new Set<string>()
     ordered.forEach((r, i) => this.pluginIndex.set(r.plugin.meta.name, i))
+    const deadline = new RegisterDeadline(timeoutMs)
+    try {
+      await this.registerEach(ordered, provided, deadline)
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  private async registerEach(ordered: readonly PluginRecord[], provided: Set<string>, deadline: RegisterDeadline): Promise<void> {
     for (const r of ordered) {
       const p = r.plugin
       const meta = p.meta
@@ -207,20 +248,11 @@ export class Host {
           root.register(key, resolver as Resolver<any>)
         },
       }
-      let timer: NodeJS.Timeout | undefined
       try {
-        await Promise.race([
-          Promise.resolve(p.register(ctx)),
-          new Promise((_, rej) => {
-            timer = setTimeout(() => rej(new KadError('KAD_ERR_PLUGIN_TIMEOUT', `plugin ${meta.name} did not finish register() within ${timeoutMs} ms`, { details: { plugin: meta.name } })), timeoutMs)
-            timer.unref()
-          }),
-        ])
+        await deadline.race(meta.name, p.register(ctx))
       } catch (e) {
         if (e instanceof KadError) throw e
         throw new HookError('register', meta.name, e)
-      } finally {
-        if (timer) clearTimeout(timer)
       }
       this.loaded.push({ meta, source: r.source, packageName: r.packageName, active, keywords: this.tree.keywordsOf(meta.name) })
     }

@@ -5,6 +5,8 @@ import { createRequire } from 'node:module'
 import type { Logger } from './log.js'
 import type { ProcessRole } from './plugin/contract.js'
 
+export { createNullLogger } from './null-logger.js'
+
 export interface LoggerOptions {
   role: ProcessRole
   /** -l: log to the console (stderr) as well */
@@ -153,18 +155,4 @@ export function createLogger(opts: LoggerOptions): Logger {
   const createPino = loadPino()
   const p = createPino({ level: opts.detail ? 'debug' : 'info', base: { role: opts.role }, timestamp: createPino.stdTimeFunctions.epochTime }, stream)
   return new PinoLogger(p)
-}
-
-/** A logger that drops everything (tests, -t without -l). */
-export function createNullLogger(): Logger {
-  const l: Logger = {
-    fatal: () => undefined,
-    error: () => undefined,
-    warn: () => undefined,
-    info: () => undefined,
-    debug: () => undefined,
-    child: () => l,
-    limited: () => undefined,
-  }
-  return l
 }

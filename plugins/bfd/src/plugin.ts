@@ -5,7 +5,8 @@
  * processes that use them, so that parsing a configuration (the parent, `kad -t`) never loads them.
  */
 import { asValue } from 'awilix/browser'
-import { definePlugin, HOST_API_VERSION, STAGES, type Clock, type ConfigModel, type Ipc, type Scheduler } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES } from '@kad/core/plugin'
+import type { Clock, ConfigModel, Ipc, Scheduler } from '@kad/core'
 import type { BfdSessionEvent } from './io.js'
 import type { BfdStatusBoard } from './consumer.js'
 import { installKeywords, validateReferences } from './keywords.js'

@@ -1,5 +1,5 @@
 /** DNS_CHECK: the keywords in every process; the checker (index.ts) is imported only where checks run. */
-import { definePlugin, HOST_API_VERSION } from '@kad/core'
+import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
 import { checkerBlock } from '@kad/plugin-checkers/keywords'
 import { parseSocketPluginOptions, socketPlace, type SocketPluginOptions } from '@kad/plugin-checkers/socket-options'
 

@@ -1,4 +1,5 @@
-import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome, type ConfigModel, type KeywordContext } from '@kad/core'
+import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
+import type { Checker, CheckerSpec, CheckOutcome, ConfigModel, KeywordContext } from '@kad/core'
 import { checkerBlock } from '@kad/plugin-checkers/keywords'
 import { initFile, readValue, setTrackFiles, watchValue, TRACK_FILE_SECTION, type TrackFileModel, type TrackFileSection } from './track-file.js'
 

@@ -1,5 +1,6 @@
 /** HTTP_GET / SSL_GET: the keywords in every process; the checkers (http-checker.ts) only where checks run. */
-import { definePlugin, HOST_API_VERSION, type BlockBuilder, type KeywordContext } from '@kad/core'
+import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
+import type { BlockBuilder, KeywordContext } from '@kad/core'
 import type { CheckerBlockModel } from '@kad/plugin-checkers'
 import { checkerBlock } from '@kad/plugin-checkers/keywords'
 import { socketPlace } from '@kad/plugin-checkers/socket-options'

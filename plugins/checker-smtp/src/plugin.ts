@@ -1,5 +1,5 @@
 /** SMTP_CHECK: the keywords in every process; the checker (index.ts) is imported only where checks run. */
-import { definePlugin, HOST_API_VERSION } from '@kad/core'
+import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
 import type { CheckerBlockModel } from '@kad/plugin-checkers'
 import { checkerBlock, installCommonCheckerKeywords, realServerOf } from '@kad/plugin-checkers/keywords'
 import { socketPlace } from '@kad/plugin-checkers/socket-options'

@@ -1,5 +1,5 @@
 /** TCP_CHECK: the keyword in every process; the checker (index.ts) is imported only where checks run. */
-import { definePlugin, HOST_API_VERSION } from '@kad/core'
+import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
 import { checkerBlock } from '@kad/plugin-checkers/keywords'
 import { socketPlace } from '@kad/plugin-checkers/socket-options'
 

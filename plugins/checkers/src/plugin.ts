@@ -1,4 +1,5 @@
-import { definePlugin, HOST_API_VERSION, STAGES, type HostHooks, type Notification } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES } from '@kad/core/plugin'
+import type { HostHooks, Notification } from '@kad/core'
 import type { NotificationSink } from './framework.js'
 import { installFrameworkKeywords, validateSection } from './keywords.js'
 import { checkersSection } from './model.js'

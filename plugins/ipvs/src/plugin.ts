@@ -1,5 +1,6 @@
 /** The ipvs plugin: its keywords in every process; the IPVS backend (backend.ts, kernel.ts) only in the checker process. */
-import { definePlugin, HOST_API_VERSION, STAGES, type ConfigModel } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES } from '@kad/core/plugin'
+import type { ConfigModel } from '@kad/core'
 import type { IpvsDaemon, IpvsTimeouts } from './codec/ipvs.js'
 import type { IpvsKernel } from './kernel.js'
 import { ipvsSection, registerKeywords, type IpvsSection } from './keywords.js'

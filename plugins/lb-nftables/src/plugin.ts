@@ -1,5 +1,5 @@
 /** The lb-nftables plugin: no keywords of its own; the backend (backend.ts) only in the checker process. */
-import { definePlugin, HOST_API_VERSION, STAGES } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES } from '@kad/core/plugin'
 
 export const PLUGIN_NAME = 'lb-nftables'
 

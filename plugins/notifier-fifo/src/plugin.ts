@@ -1,5 +1,6 @@
 /** The notifier-fifo plugin: its keywords in every process; the FIFO writers only in the vrrp and check children. */
-import { definePlugin, HOST_API_VERSION, STAGES, validateScripts, systemClock, type Clock, type ConfigModel, type Notification, type ProcessRole, type ScriptRunner } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES, validateScripts, systemClock } from '@kad/core/plugin'
+import type { Clock, ConfigModel, Notification, ProcessRole, ScriptRunner } from '@kad/core'
 import { fifoSection, registerFifoKeywords, SECTION, FIFO_SCHEMA, type FifoKind, type FifoSpec } from './config.js'
 import type { FifoStats, FifoWriter } from './fifo-writer.js'
 

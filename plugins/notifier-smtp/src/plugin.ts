@@ -1,6 +1,7 @@
 /** The notifier-smtp plugin: its keywords in every process; the mail sender only in the children that send. */
 import { hostname } from 'node:os'
-import { definePlugin, HOST_API_VERSION, STAGES, getCoreSection, systemClock, type ConfigModel, type Notification, type Clock } from '@kad/core'
+import { definePlugin, HOST_API_VERSION, STAGES, getCoreSection, systemClock } from '@kad/core/plugin'
+import type { ConfigModel, Notification, Clock } from '@kad/core'
 import { registerSmtpKeywords, smtpSection, SECTION, SMTP_SCHEMA, type SmtpSection } from './config.js'
 import type { MailSender, SenderOptions } from './sender.js'
 

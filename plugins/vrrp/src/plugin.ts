@@ -2,7 +2,8 @@
  * The vrrp plugin: the VRRP keywords in every process; the stack (runtime.ts) only in the vrrp process, imported
  * there, so that parsing a configuration (the parent, `kad -t`) never loads it.
  */
-import { definePlugin, HOST_API_VERSION, type ConfigModel, type Notification } from '@kad/core'
+import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
+import type { ConfigModel, Notification } from '@kad/core'
 import type { Networking } from '@kad/native'
 import { installKeywords, validateVrrp } from './keywords.js'
 import { vrrpSection } from './model.js'
