@@ -34,19 +34,28 @@ function section(k: KeywordContext): CheckersSection {
 
 /** `IP`, `IP PORT`; returns undefined (with keepalived's message) when invalid */
 function readServer(k: KeywordContext, what: 'real' | 'sorry'): { family: 4 | 6; address: string; port: number } | undefined {
-  const ip = k.args[0]
-  const portStr = k.args[1]
+  const args = k.args
+  const ip = args[0]
+  const portStr = args[1]
   const fam = ip ? isIP(ip) : 0
-  const port = portStr === undefined ? 0 : /^\d+$/.test(portStr) ? Number(portStr) : NaN
+  const port = portStr === undefined ? 0 : DIGITS.test(portStr) ? Number(portStr) : NaN
   if (!fam || !(port >= 0 && port <= 65535)) {
     k.error(`Invalid ${what} server ip address/port ${ip ?? ''}/${portStr ?? ''} - skipping`)
     return undefined
   }
-  return { family: fam as 4 | 6, address: canonical(ip), port }
+  return { family: fam as 4 | 6, address: fam === 6 ? canonical6(ip) : ip, port }
 }
 
+/** module constants: a regex literal in a handler is a new RegExp object at every line it parses */
+const DIGITS = /^\d+$/
+const INTEGER = /^-?\d+$/
+
 function canonical(ip: string): string {
-  if (isIP(ip) !== 6) return ip
+  return isIP(ip) === 6 ? canonical6(ip) : ip
+}
+
+/** RFC 5952 text of an IPv6 address */
+function canonical6(ip: string): string {
   try {
     return new URL(`http://[${ip}]/`).hostname.slice(1, -1)
   } catch {
@@ -125,7 +134,7 @@ function timingKeywords<T extends TimingOverrides>(b: BlockBuilder<T>): BlockBui
 function readRetry(k: KeywordContext, o: { retry?: number }): void {
   const s = k.string(0)
   if (s === undefined) return
-  if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) {
+  if (!DIGITS.test(s) || Number(s) > 0xffffffff) {
     k.error(`retry value invalid - ${s}`)
     return
   }
@@ -261,7 +270,7 @@ function realServerChildren(b: BlockBuilder<RealServerModel>): void {
       const s = k.string(0)
       if (s === undefined) return
       const v = Number(s)
-      if (!/^-?\d+$/.test(s) || v < 0 || v > MAX_WEIGHT) {
+      if (!INTEGER.test(s) || v < 0 || v > MAX_WEIGHT) {
         k.error(`Real server weight ${s} is outside range 0-${MAX_WEIGHT}`)
         return
       }
