@@ -4,12 +4,12 @@ import { createHostHooks, type DumpWriter, type HostHooks, type ShutdownReason }
 import { HookError } from './hooks/hook-error.js'
 import { KadError } from './errors.js'
 import type { Logger } from './log.js'
-import { createNullLogger } from './logger.js'
+import { createNullLogger } from './null-logger.js'
 import { systemClock, type Clock } from './scheduler/clock.js'
 import type { Cradle, Plugin, PluginContext, ProcessRole, TapOnly } from './plugin/contract.js'
 import { orderPlugins, type PluginRecord } from './plugin/registry.js'
 import { discoverPlugins, pluginSearchPath, type DiscoveredPlugin } from './plugin/discover.js'
-import { createRootContainer, type ConfigStore } from './di/container.js'
+import { createRootContainer, registerNetworking, type ConfigStore } from './di/container.js'
 import type { Ipc } from './ipc.js'
 import { defaultOptions, type DaemonOptions } from './options.js'
 import type { ConfigDiagnostic, ConfigModel, ParseOptions, ParseResult } from './config/types.js'
@@ -37,20 +37,22 @@ export interface LoadedPlugin {
   readonly keywords: readonly string[]
 }
 
-/** load every discovered plugin module; failures become KAD_ERR_PLUGIN_LOAD naming the package */
+/**
+ * Load every discovered plugin module; failures become KAD_ERR_PLUGIN_LOAD naming the package (the first in
+ * discovery order). The modules load concurrently: their files are read by the loader's asynchronous I/O, which
+ * a sequential loop would wait for one module graph at a time.
+ */
 export async function importPlugins(found: readonly DiscoveredPlugin[]): Promise<PluginRecord[]> {
-  const out: PluginRecord[] = []
-  for (const d of found) {
-    let mod: Record<string, unknown>
-    try {
-      mod = (await import(pathToFileURL(d.entry).href)) as Record<string, unknown>
-    } catch (e) {
+  const loaded = await Promise.allSettled(found.map((d) => import(pathToFileURL(d.entry).href) as Promise<Record<string, unknown>>))
+  return found.map((d, i) => {
+    const r = loaded[i]
+    if (r.status === 'rejected') {
+      const e = r.reason
       throw new KadError('KAD_ERR_PLUGIN_LOAD', `cannot load plugin ${d.packageName} from ${d.entry}: ${(e as Error).message}`, { cause: e, details: { package: d.packageName } })
     }
-    const plugin = (mod.default ?? mod.plugin) as Plugin<any> | undefined
-    out.push({ plugin: plugin as Plugin<any>, packageName: d.packageName, source: d.source })
-  }
-  return out
+    const plugin = (r.value.default ?? r.value.plugin) as Plugin<any> | undefined
+    return { plugin: plugin as Plugin<any>, packageName: d.packageName, source: d.source }
+  })
 }
 
 function wrapTap(hookName: string, tap: { name: string; type: string; fn: (...a: any[]) => any }): void {
@@ -110,6 +112,38 @@ function instrumentHooks(hooks: HostHooks, pluginOrder: () => Map<string, number
 }
 
 /**
+ * The time limit of each plugin's register(): one timer for the whole registration, re-armed per plugin (a timer
+ * per plugin cost more than most registrations).
+ */
+class RegisterDeadline {
+  private plugin = ''
+  private timer: NodeJS.Timeout | undefined
+  private readonly expired: Promise<never>
+  private readonly fire: () => void
+
+  constructor(private readonly ms: number) {
+    let reject!: (e: Error) => void
+    this.expired = new Promise<never>((_, rej) => (reject = rej))
+    this.expired.catch(() => undefined) // raced while armed; a rejection after the last race is nobody's
+    this.fire = () => reject(new KadError('KAD_ERR_PLUGIN_TIMEOUT', `plugin ${this.plugin} did not finish register() within ${this.ms} ms`, { details: { plugin: this.plugin } }))
+  }
+
+  race(plugin: string, r: void | Promise<void>): Promise<unknown> {
+    this.plugin = plugin
+    if (this.timer) this.timer.refresh()
+    else {
+      this.timer = setTimeout(this.fire, this.ms)
+      this.timer.unref()
+    }
+    return Promise.race([Promise.resolve(r), this.expired])
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer)
+  }
+}
+
+/**
  * The composition root of one process: container, hooks, keyword tree, plugins. The parent uses it to parse and
  * validate; each child uses it to run its role's plugins.
  */
@@ -143,9 +177,17 @@ export class Host {
 
   static async create(opts: HostOptions): Promise<Host> {
     const host = new Host(opts)
+    // the parent never starts plugins (it parses and supervises): only the children get the networking service
+    if (host.role !== 'parent') await registerNetworking(host.container)
     const records = opts.plugins ?? (await importPlugins(discoverPlugins(pluginSearchPath([...(opts.pluginPath ?? []), ...(opts.options?.pluginPath ?? [])]))))
     await host.registerAll(records, opts.registerTimeoutMs ?? 10_000)
     return host
+  }
+
+  private inert: HostHooks | undefined
+  /** what plugins outside their roles tap: one set of hooks that are never called, with the live validateConfig */
+  private inertHooks(): HostHooks {
+    return (this.inert ??= Object.freeze({ ...createHostHooks(), validateConfig: this.hooks.validateConfig }))
   }
 
   get plugins(): readonly LoadedPlugin[] {
@@ -160,6 +202,15 @@ export class Host {
     const ordered = orderPlugins(records)
     const provided = new Set<string>()
     ordered.forEach((r, i) => this.pluginIndex.set(r.plugin.meta.name, i))
+    const deadline = new RegisterDeadline(timeoutMs)
+    try {
+      await this.registerEach(ordered, provided, deadline)
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  private async registerEach(ordered: readonly PluginRecord[], provided: Set<string>, deadline: RegisterDeadline): Promise<void> {
     for (const r of ordered) {
       const p = r.plugin
       const meta = p.meta
@@ -182,7 +233,7 @@ export class Host {
         role: this.role,
         active,
         // outside its roles a plugin's taps are inert, except validateConfig: the parent and -t validate everything
-        hooks: (active ? this.hooks : Object.freeze({ ...createHostHooks(), validateConfig: this.hooks.validateConfig })) as TapOnly<HostHooks>,
+        hooks: (active ? this.hooks : this.inertHooks()) as TapOnly<HostHooks>,
         keywords: this.tree.forPlugin(meta.name),
         container: scope,
         log,
@@ -197,20 +248,11 @@ export class Host {
           root.register(key, resolver as Resolver<any>)
         },
       }
-      let timer: NodeJS.Timeout | undefined
       try {
-        await Promise.race([
-          Promise.resolve(p.register(ctx)),
-          new Promise((_, rej) => {
-            timer = setTimeout(() => rej(new KadError('KAD_ERR_PLUGIN_TIMEOUT', `plugin ${meta.name} did not finish register() within ${timeoutMs} ms`, { details: { plugin: meta.name } })), timeoutMs)
-            timer.unref()
-          }),
-        ])
+        await deadline.race(meta.name, p.register(ctx))
       } catch (e) {
         if (e instanceof KadError) throw e
         throw new HookError('register', meta.name, e)
-      } finally {
-        if (timer) clearTimeout(timer)
       }
       this.loaded.push({ meta, source: r.source, packageName: r.packageName, active, keywords: this.tree.keywordsOf(meta.name) })
     }

@@ -1,8 +1,11 @@
-import pino from 'pino'
+import type pino from 'pino'
 import { Writable } from 'node:stream'
 import { openSync, writeSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import type { Logger } from './log.js'
 import type { ProcessRole } from './plugin/contract.js'
+
+export { createNullLogger } from './null-logger.js'
 
 export interface LoggerOptions {
   role: ProcessRole
@@ -138,24 +141,18 @@ class PinoLogger implements Logger {
   }
 }
 
+/**
+ * pino, required on first use: `kad -t`, `kad config …` and `kad plugins list` log nothing, and importing
+ * @kad/core (every plugin does) must not load the logging stack (about 15 ms of a cold process)
+ */
+const require = createRequire(import.meta.url)
+const loadPino = (): typeof pino => require('pino') as typeof pino
+
 /** Create the process logger: pino underneath, keepalived-like text on the console (-l), syslog (-S) and file (-g). */
 export function createLogger(opts: LoggerOptions): Logger {
   const fd = opts.file ? openSync(opts.file, 'a') : undefined
   const stream = new LineStream(opts, fd)
-  const p = pino({ level: opts.detail ? 'debug' : 'info', base: { role: opts.role }, timestamp: pino.stdTimeFunctions.epochTime }, stream)
+  const createPino = loadPino()
+  const p = createPino({ level: opts.detail ? 'debug' : 'info', base: { role: opts.role }, timestamp: createPino.stdTimeFunctions.epochTime }, stream)
   return new PinoLogger(p)
-}
-
-/** A logger that drops everything (tests, -t without -l). */
-export function createNullLogger(): Logger {
-  const l: Logger = {
-    fatal: () => undefined,
-    error: () => undefined,
-    warn: () => undefined,
-    info: () => undefined,
-    debug: () => undefined,
-    child: () => l,
-    limited: () => undefined,
-  }
-  return l
 }

@@ -9,7 +9,7 @@ import { LineContext, readTimerUs, readUnsigned, type ConfigDiagnostic, type Par
 function ctx(word: string): { k: LineContext; diags: ConfigDiagnostic[] } {
   const diags: ConfigDiagnostic[] = []
   const sink: ParseSink = { configId: 'x', report: (d) => diags.push(d), section: (_n, init) => init() }
-  return { k: new LineContext(sink, ['kw', word], { file: 'f', line: 1, column: 1 }, 'kw', `kw ${word}`, [1, 4]), diags }
+  return { k: new LineContext(sink, ['kw', word], 'f', 1, 1, 'kw', `kw ${word}`, [1, 4]), diags }
 }
 
 const wordArb = fc.oneof(

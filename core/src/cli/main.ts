@@ -5,11 +5,9 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Host, importPlugins } from '../host.js'
 import { discoverPlugins, pluginSearchPath } from '../plugin/discover.js'
-import { createLogger, createNullLogger } from '../logger.js'
 import { defaultOptions, type DaemonOptions } from '../options.js'
-import { Supervisor, SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from '../supervisor/supervisor.js'
+import { SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from '../supervisor/roles.js'
 import { formatConfigDiagnostic as formatDiagnostic } from '../config/index.js'
-import { syslogSender } from '../supervisor/syslog.js'
 import { KAD_VERSION, KEEPALIVED_COMPAT } from '../version.js'
 import { KadError } from '../errors.js'
 
@@ -178,7 +176,7 @@ async function genhashCommand(args: string[], io: CliIo): Promise<number> {
     // genhash belongs to the HTTP checker plugin: found like any plugin, through kad's node_modules
     const found = discoverPlugins(pluginSearchPath()).find((p) => p.packageName === '@kad/plugin-checker-http')
     if (!found) throw new Error('not installed')
-    const mod = (await import(pathToFileURL(found.entry).href)) as { runGenhash?: (a: string[]) => Promise<number> }
+    const mod = (await import(pathToFileURL(found.main).href)) as { runGenhash?: (a: string[]) => Promise<number> }
     if (mod.runGenhash) return await mod.runGenhash(args)
   } catch {
     /* fall through */
@@ -235,6 +233,8 @@ async function daemon(args: string[], io: CliIo): Promise<number> {
     return 0
   }
 
+  // the daemon's own modules: -t, `kad config` and `kad plugins` never load them
+  const [{ createLogger }, { Supervisor }, { syslogSender }] = await Promise.all([import('../logger.js'), import('../supervisor/supervisor.js'), import('../supervisor/syslog.js')])
   const log = createLogger({ role: 'parent', console: opts.logConsole, detail: opts.logDetail, facility: opts.logFacility, noSyslog: opts.noSyslog, file: opts.logFile, syslogSend: await syslogSender() })
   process.title = 'kad'
   if (!existsSync(resolve(opts.configFile))) log.error(`Config files missing '${opts.configFile}'.`)

@@ -1,5 +1,5 @@
 /** The keepalived.conf language: lexer, preprocessor, keyword tree, readers, parser and the core's keywords. */
-export * from './types.js'
+export type * from './types.js'
 export * from './codes.js'
 export { decomment, tokenize, lexText, type Decommented, type Token, type TokenizeResult, type LexedLine } from './lexer.js'
 export { preprocess, expandBraces, globSegmentToRegExp, setPlainLineFastPath, type PreprocessResult } from './preprocess.js'

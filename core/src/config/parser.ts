@@ -7,11 +7,11 @@
  * one Map lookup and one context object per line.
  */
 import * as nodePath from 'node:path'
-import type { ConfigDiagnostic, ConfigLine, ConfigModel, ParseOptions, ParseResult, Severity, SourceLoc } from './types.js'
-import { preprocess } from './preprocess.js'
+import type { ConfigDiagnostic, ConfigModel, ParseOptions, ParseResult, Severity, SourceLoc } from './types.js'
+import { preprocessInto, type LineSink } from './preprocess.js'
 import { hostConfigId } from './config-id.js'
 import { KeywordTree, type ChildEntry, type KeywordNode } from './keyword-tree.js'
-import { LineContext, type ParseSink } from './readers.js'
+import { LineContext, lineLoc, type ParseSink } from './readers.js'
 import type { ValidateFunction } from 'ajv'
 
 interface Frame {
@@ -103,7 +103,7 @@ export function formatConfigDiagnostic(d: ConfigDiagnostic): string {
   return `${where}${d.severity}: ${d.message} [${d.code}]${path}`
 }
 
-class Walk implements ParseSink {
+class Walk implements ParseSink, LineSink {
   readonly diagnostics: ConfigDiagnostic[] = []
   readonly sections: Record<string, unknown> = {}
   readonly sectionLoc = new Map<string, SourceLoc>()
@@ -120,8 +120,7 @@ class Walk implements ParseSink {
       const a = this.opened
       for (let i = 0; i < a.length; i += 4) {
         if (m.has(a[i] as object)) continue
-        const column = a[i + 3] as number | undefined
-        m.set(a[i] as object, column === undefined ? { file: a[i + 1] as string, line: a[i + 2] as number } : { file: a[i + 1] as string, line: a[i + 2] as number, column })
+        m.set(a[i] as object, lineLoc(a[i + 1] as string, a[i + 2] as number, a[i + 3] as number | undefined))
       }
       this.objectLocIndex = m
     }
@@ -192,14 +191,13 @@ class Walk implements ParseSink {
   private notABlock: KeywordNode | undefined
   private skipDepth = 0
 
-  /** walk one line (lines arrive in order, straight from the preprocessor) */
-  line(line: ConfigLine): void {
+  /** a lone brace (lines arrive in order, straight from the preprocessor) */
+  brace(brace: '{' | '}', file: string, line: number, column: number | undefined): void {
     const frames = this.frames
-    if (frames.length === 0) frames.push({ node: this.tree.rootNode, target: this.rootTarget, parentTarget: undefined, ctx: undefined, path: '', missingBrace: false })
-    const brace = line.brace
+    if (frames.length === 0) frames.push(this.rootFrame())
     if (this.skipDepth > 0) {
       if (brace === '{') this.skipDepth++
-      else if (brace === '}') this.skipDepth--
+      else this.skipDepth--
       return
     }
     if (brace === '{') {
@@ -207,12 +205,12 @@ class Walk implements ParseSink {
         this.push(frames, this.pending, false)
         this.pending = undefined
       } else if (this.notABlock) {
-        this.diag('error', 'KAD_CFG_NOT_A_BLOCK', `keyword '${this.notABlock.name}' does not take a block - block ignored`, line.loc, this.notABlock.path)
+        this.diag('error', 'KAD_CFG_NOT_A_BLOCK', `keyword '${this.notABlock.name}' does not take a block - block ignored`, lineLoc(file, line, column), this.notABlock.path)
         this.skipDepth = 1
       } else if (this.skipNextBlock) {
         this.skipDepth = 1
       } else {
-        this.diag('error', 'KAD_CFG_UNEXPECTED_BRACE', "Unexpected '{' - its block is ignored", line.loc, frames[frames.length - 1].path || undefined)
+        this.diag('error', 'KAD_CFG_UNEXPECTED_BRACE', "Unexpected '{' - its block is ignored", lineLoc(file, line, column), frames[frames.length - 1].path || undefined)
         this.skipDepth = 1
       }
       this.skipNextBlock = false
@@ -221,43 +219,42 @@ class Walk implements ParseSink {
     }
     this.skipNextBlock = false
     this.notABlock = undefined
-    if (this.pending) {
-      const p = this.pending
-      this.pending = undefined
-      this.diag('error', 'KAD_CFG_MISSING_BRACE', `Missing '{' at beginning of configuration block '${p.node.name}'`, p.ctx.loc, p.node.path)
-      if (brace === '}') {
-        // `keyword` directly followed by the parent's '}': an empty block
-        this.close(p.node, p.ctx, p.target, p.parentTarget)
-      } else {
-        this.push(frames, p, true)
-      }
+    // `keyword` directly followed by the parent's '}': an empty block
+    const p = this.missingBrace()
+    if (p) this.close(p.node, p.ctx, p.target, p.parentTarget)
+    if (frames.length > 1) {
+      const f = frames.pop()!
+      this.close(f.node, f.ctx!, f.target, f.parentTarget)
+    } else {
+      this.diag('error', 'KAD_CFG_EXTRA_BRACE', "Extra '}' found", lineLoc(file, line, column))
     }
-    if (brace === '}') {
-      if (frames.length > 1) {
-        const f = frames.pop()!
-        this.close(f.node, f.ctx!, f.target, f.parentTarget)
-      } else {
-        this.diag('error', 'KAD_CFG_EXTRA_BRACE', "Extra '}' found", line.loc)
-      }
-      return
-    }
+  }
+
+  /** a line of words (lines arrive in order, straight from the preprocessor) */
+  words(words: string[], cols: number[] | undefined, file: string, line: number, column: number | undefined, raw: string): void {
+    const frames = this.frames
+    if (frames.length === 0) frames.push(this.rootFrame())
+    if (this.skipDepth > 0) return
+    this.skipNextBlock = false
+    this.notABlock = undefined
+    const p = this.missingBrace()
+    if (p) this.push(frames, p, true)
     const top = frames[frames.length - 1]
-    const words = line.words
     const kw = words[0]
     const entry: ChildEntry | undefined = top.node.children?.get(kw)
     if (entry) {
       const node = entry.node
-      const ctx = new LineContext(this, words, line.loc, node.path, line.raw, line.cols)
-      if (entry.deprecatedAlias) this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated - please use '${node.name}'`, line.loc, node.path, 0)
+      const ctx = new LineContext(this, words, file, line, column, node.path, raw, cols)
+      if (entry.deprecatedAlias) this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated - please use '${node.name}'`, ctx.loc, node.path, 0)
       if (node.deprecated !== undefined) {
         const hint = node.deprecated ? ` - ${/\s/.test(node.deprecated) ? node.deprecated : `please use '${node.deprecated}'`}` : ''
-        this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated${hint}`, line.loc, node.path, 0)
+        this.diag('deprecated', 'KAD_CFG_DEPRECATED', `'${kw}' is deprecated${hint}`, ctx.loc, node.path, 0)
       }
       if (node.kind === 'keyword') {
         try {
           node.handler!(ctx, top.target)
         } catch (e) {
-          this.threw(e, line.loc, node.path, node.plugin)
+          this.threw(e, ctx.loc, node.path, node.plugin)
         }
         this.notABlock = node
       } else {
@@ -265,11 +262,11 @@ class Walk implements ParseSink {
         try {
           target = node.spec!.open(ctx, top.target)
         } catch (e) {
-          this.threw(e, line.loc, node.path, node.plugin)
+          this.threw(e, ctx.loc, node.path, node.plugin)
           this.skipNextBlock = true
           return
         }
-        if (target !== null && typeof target === 'object') this.opened.push(target, line.loc.file, line.loc.line, line.loc.column)
+        if (target !== null && typeof target === 'object') this.opened.push(target, file, line, column)
         this.pending = { node, target, parentTarget: top.target, ctx }
       }
       return
@@ -277,11 +274,11 @@ class Walk implements ParseSink {
     const rootNode = this.tree.rootNode
     const spec = top.node.spec
     if (spec?.lines && top.node !== rootNode) {
-      const ctx = new LineContext(this, words, line.loc, top.path, line.raw, line.cols)
+      const ctx = new LineContext(this, words, file, line, column, top.path, raw, cols)
       try {
         spec.lines(ctx, top.target)
       } catch (e) {
-        this.threw(e, line.loc, top.path, top.node.plugin)
+        this.threw(e, ctx.loc, top.path, top.node.plugin)
       }
       this.skipNextBlock = true
       return
@@ -294,19 +291,28 @@ class Walk implements ParseSink {
       const s = this.suggestion(kw, top.node)
       hint = s ? ` - did you mean '${s}'?` : ''
     }
-    this.diag('warning', 'KAD_CFG_UNKNOWN_KEYWORD', `Unknown keyword '${kw}'${where}${hint}`, line.loc, path)
+    this.diag('warning', 'KAD_CFG_UNKNOWN_KEYWORD', `Unknown keyword '${kw}'${where}${hint}`, lineLoc(file, line, column), path)
     this.skipNextBlock = true
+  }
+
+  /** a block keyword that a line other than '{' follows: reported, and handed back to be closed or entered */
+  private missingBrace(): PendingBlock | undefined {
+    const p = this.pending
+    if (p === undefined) return undefined
+    this.pending = undefined
+    this.diag('error', 'KAD_CFG_MISSING_BRACE', `Missing '{' at beginning of configuration block '${p.node.name}'`, p.ctx.loc, p.node.path)
+    return p
+  }
+
+  private rootFrame(): Frame {
+    return { node: this.tree.rootNode, target: this.rootTarget, parentTarget: undefined, ctx: undefined, path: '', missingBrace: false }
   }
 
   /** end of input: unopened and unclosed blocks */
   end(): void {
     const frames = this.frames
-    if (this.pending) {
-      const p = this.pending
-      this.pending = undefined
-      this.diag('error', 'KAD_CFG_MISSING_BRACE', `Missing '{' at beginning of configuration block '${p.node.name}'`, p.ctx.loc, p.node.path)
-      this.close(p.node, p.ctx, p.target, p.parentTarget)
-    }
+    const p = this.missingBrace()
+    if (p) this.close(p.node, p.ctx, p.target, p.parentTarget)
     while (frames.length > 1) {
       const f = frames.pop()!
       if (!f.missingBrace) {
@@ -314,12 +320,6 @@ class Walk implements ParseSink {
       }
       this.close(f.node, f.ctx!, f.target, f.parentTarget)
     }
-  }
-
-  /** walk a whole list of lines */
-  run(lines: readonly ConfigLine[]): void {
-    for (let i = 0; i < lines.length; i++) this.line(lines[i])
-    this.end()
   }
 
   private push(frames: Frame[], p: PendingBlock, missingBrace: boolean): void {
@@ -425,7 +425,7 @@ export function finalizeDiagnostics(diags: readonly ConfigDiagnostic[], files: r
 
 export function parseConfig(opts: ParseOptions, tree: KeywordTree): ParseResult {
   const walk = new Walk(opts.configId ?? hostConfigId(), tree)
-  const pre = preprocess(opts, (line) => walk.line(line))
+  const pre = preprocessInto(opts, walk)
   if (!pre.mainMissing) {
     walk.end()
     walk.finish()

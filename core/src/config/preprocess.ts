@@ -15,6 +15,7 @@ import * as fs from 'node:fs'
 import * as nodePath from 'node:path'
 import type { ConfigDiagnostic, ConfigLine, ParseOptions, Severity, SourceLoc } from './types.js'
 import { contentEnd, endsWithContinuation, scanWords, tokenize } from './lexer.js'
+import { lineLoc } from './readers.js'
 import { hostConfigId } from './config-id.js'
 
 export interface PreprocessResult {
@@ -36,10 +37,10 @@ const INC_ALL = INC_R | INC_M | INC_W | INC_B
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*/
 /**
- * The plain line, recognised in one native regex match (no JS loop over its characters, which is what a cold,
- * not yet optimised parse pays for): blanks, words of ordinary characters separated by blanks or tabs, at most
- * one brace at the end. No quote, backslash, comment, `$`, brace inside, and a first word that does not start
- * with `@`, `~` or `i` (include). Anything else takes the general path (rawLine), which gives the same words.
+ * The plain line, recognised by one native regex test (no JS loop over its characters, which is what a cold, not
+ * yet optimised parse pays for): blanks, words of ordinary characters separated by blanks or tabs, at most one
+ * brace at the end. No quote, backslash, comment, `$`, brace inside, and a first word that does not start with
+ * `@`, `~` or `i` (include). Anything else takes the general path (rawLine), which gives the same words.
  */
 const PLAIN_LINE = /^([ \t]*)(?:([^\s"'\\#!{}$@~i][^\s"'\\#!{}$]*)(?:[ \t]+([^\s"'\\#!{}$]+))?((?:[ \t]+[^\s"'\\#!{}$]+)*)[ \t]*)?([{}])?[ \t]*$/
 const BLANKS = /[ \t]+/
@@ -193,15 +194,41 @@ export function globSegmentToRegExp(seg: string): RegExp {
 }
 
 /**
+ * Where the preprocessor hands its lines as soon as each is ready (the parser's walk), as plain values: no line or
+ * location object per line. `column` is where the line starts: `cols[0]` when the words map onto the file line
+ * (`cols` are then their file columns), else the file line's own column if any (after substitution or expansion,
+ * where `cols` is undefined).
+ */
+export interface LineSink {
+  words(words: string[], cols: number[] | undefined, file: string, line: number, column: number | undefined, raw: string): void
+  /** an unquoted `{` or `}`, a line of its own */
+  brace(brace: '{' | '}', file: string, line: number, column: number | undefined): void
+}
+
+/** a LineSink that hands over ConfigLine objects */
+function lineObjects(onLine: (line: ConfigLine) => void): LineSink {
+  return {
+    words: (words, cols, file, line, column, raw) => onLine(cols ? { words, cols, loc: { file, line, column: cols[0] }, raw } : { words, loc: lineLoc(file, line, column), raw }),
+    brace: (brace, file, line, column) => onLine({ words: [brace], loc: lineLoc(file, line, column), brace, raw: brace }),
+  }
+}
+
+/**
  * Preprocess the main file and its includes. With `onLine`, every line is handed over as soon as it is ready and
- * `lines` stays empty (the parser streams them through the tree, so a large config is never held twice).
+ * `lines` stays empty.
  */
 export function preprocess(opts: ParseOptions, onLine?: (line: ConfigLine) => void): PreprocessResult {
-  return new Preprocessor(opts, onLine).run()
+  const lines: ConfigLine[] = []
+  const r = new Preprocessor(opts, lineObjects(onLine ?? ((l) => lines.push(l)))).run()
+  return { lines, ...r }
+}
+
+/** Preprocess into a LineSink (the parser streams the lines through the tree, so a large config is never held twice). */
+export function preprocessInto(opts: ParseOptions, sink: LineSink): Omit<PreprocessResult, 'lines'> {
+  return new Preprocessor(opts, sink).run()
 }
 
 class Preprocessor {
-  private readonly lines: ConfigLine[] = []
   private readonly files: string[] = []
   private readonly seenFiles = new Set<string>()
   private readonly diagnostics: ConfigDiagnostic[] = []
@@ -224,13 +251,10 @@ class Preprocessor {
   /** a multiline definition being collected */
   private collecting: Definition | undefined
 
-  private readonly out: (line: ConfigLine) => void
-
   constructor(
     private readonly opts: ParseOptions,
-    onLine?: (line: ConfigLine) => void,
+    private readonly out: LineSink,
   ) {
-    this.out = onLine ?? ((l) => this.lines.push(l))
     this.realFs = opts.readFile === undefined
     this.readFile = opts.readFile ?? ((p) => fs.readFileSync(p, 'utf8'))
     this.readDir = opts.readDir ?? (this.realFs ? defaultReadDir : undefined)
@@ -272,7 +296,7 @@ class Preprocessor {
     this.diagnostics.push(d)
   }
 
-  run(): PreprocessResult {
+  run(): Omit<PreprocessResult, 'lines'> {
     const main = this.opts.file
     const abs = nodePath.resolve(main)
     let text: string
@@ -292,8 +316,8 @@ class Preprocessor {
     return this.result()
   }
 
-  private result(): PreprocessResult {
-    return { lines: this.lines, files: this.files, diagnostics: this.diagnostics, mainMissing: this.mainMissing, configId: this.configId }
+  private result(): Omit<PreprocessResult, 'lines'> {
+    return { files: this.files, diagnostics: this.diagnostics, mainMissing: this.mainMissing, configId: this.configId }
   }
 
   private processFile(abs: string, display: string, text: string): void {
@@ -906,13 +930,10 @@ class Preprocessor {
         cols = [c0]
       } else {
         let pos = raw.indexOf(second, c0 - 1 + first.length)
+        words = [first, second]
+        cols = [c0, pos + 1]
         const more = m[4]
-        if (more.length === 0) {
-          words = [first, second]
-          cols = [c0, pos + 1]
-        } else {
-          words = [first, second]
-          cols = [c0, pos + 1]
+        if (more.length > 0) {
           pos += second.length
           const rest = more.split(BLANKS)
           for (let i = 1; i < rest.length; i++) {
@@ -923,9 +944,9 @@ class Preprocessor {
           }
         }
       }
-      this.out({ words, cols, loc: { file, line, column: c0 }, raw: text })
+      this.out.words(words, cols, file, line, c0, text)
     }
-    if (brace !== undefined) this.out({ words: [brace], loc: { file, line, column: end }, brace, raw: brace })
+    if (brace !== undefined) this.out.brace(brace, file, line, end)
   }
 
   /** the hot path: a file line that needs no preprocessing (columns are file columns) */
@@ -940,7 +961,7 @@ class Preprocessor {
     }
     if (words.length === 0) return
     if (braces.length === 0) {
-      this.out({ words, cols, loc: { file, line, column: cols[0] }, raw: text })
+      this.out.words(words, cols, file, line, cols[0], text)
       return
     }
     this.split(words, cols, braces, { file, line }, true, text, 1)
@@ -982,15 +1003,15 @@ class Preprocessor {
       }
       if (k < at.length) {
         const brace = words[b] as '{' | '}'
-        this.out({ words: [brace], loc: exact ? { file: loc.file, line: loc.line, column: cols[b] } : loc, brace, raw: brace })
+        this.out.brace(brace, loc.file, loc.line, exact ? cols[b] : loc.column)
       }
       from = b + 1
     }
   }
 
   private push(words: string[], cols: number[], loc: SourceLoc, exact: boolean, raw: string): void {
-    if (exact) this.out({ words, cols, loc: { file: loc.file, line: loc.line, column: cols[0] }, raw })
-    else this.out({ words, loc, raw })
+    if (exact) this.out.words(words, cols, loc.file, loc.line, cols[0], raw)
+    else this.out.words(words, undefined, loc.file, loc.line, loc.column, raw)
   }
 }
 

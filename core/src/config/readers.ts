@@ -231,19 +231,32 @@ export interface ParseSink {
   section<T extends object>(name: string, init: () => T, loc: SourceLoc): T
 }
 
+/** the location of a line from its parts (no `column` key when there is none) */
+export function lineLoc(file: string, line: number, column: number | undefined): SourceLoc {
+  return column === undefined ? { file, line } : { file, line, column }
+}
+
 /** The KeywordContext of one line. */
 export class LineContext implements KeywordContext {
   private argsCache: readonly string[] | undefined
+  private locCache: SourceLoc | undefined
 
-  /** `words` is the whole line: the keyword, then its arguments */
+  /** `words` is the whole line: the keyword, then its arguments; the line is at `file`:`line`(:`column`) */
   constructor(
     private readonly sink: ParseSink,
     private readonly words: readonly string[],
-    readonly loc: SourceLoc,
+    private readonly file: string,
+    private readonly line: number,
+    private readonly column: number | undefined,
     readonly path: string,
     readonly raw: string | undefined,
     private readonly cols: readonly number[] | undefined,
   ) {}
+
+  /** made on first use: most lines never report anything nor ask where they are */
+  get loc(): SourceLoc {
+    return (this.locCache ??= lineLoc(this.file, this.line, this.column))
+  }
 
   get keyword(): string {
     return this.words[0]
@@ -271,7 +284,7 @@ export class LineContext implements KeywordContext {
   /** the location of argument i (its column when known) */
   argLoc(i: number): SourceLoc {
     const c = this.cols?.[i + 1]
-    return c === undefined ? this.loc : { file: this.loc.file, line: this.loc.line, column: c }
+    return c === undefined ? this.loc : { file: this.file, line: this.line, column: c }
   }
 
   private put(severity: Severity, code: string, message: string, loc: SourceLoc, exitClass?: 0 | 2 | 4 | 5 | 6): void {

@@ -108,22 +108,32 @@ const MAX_CODE = 200_000
 /**
  * A checker for a schema that isSimpleSchema accepted; undefined for any other schema. The check is generated
  * as one straight-line function per schema (property tests in a `switch` over the object's own keys): a cold
- * parse runs it interpreted, and plain code costs far less there than a tree of closures.
+ * parse runs it interpreted, and plain code costs far less there than a tree of closures. The schema of an
+ * array's items gets a function of its own, generated the first time an array has an item: most sections of a
+ * configuration are their plugin's defaults, empty lists whose item schemas are never needed.
  */
 export function compileFastCheck(schema: unknown): FastCheck | undefined {
   if (!isSimpleSchema(schema)) return undefined
+  return generate(schema as boolean | Record<string, unknown>)
+}
+
+/** the check of an already simple schema (generated code over MAX_CODE, or refused: undefined) */
+function generate(schema: boolean | Record<string, unknown>): FastCheck | undefined {
   const g = new Gen()
-  const body = g.node(schema as boolean | Record<string, unknown>, 'v')
+  const body = g.node(schema, 'v')
   if (g.size > MAX_CODE) return undefined
-  let make: (h: typeof hasOwn, s: RegExp, p: object) => FastCheck
+  let make: (h: typeof hasOwn, s: RegExp, p: object, items: (i: number) => FastCheck) => FastCheck
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    make = new Function('hasOwn', 'SURROGATE', 'OBJECT_PROTO', `return function fastCheck(v) {\n${body}return true\n}`) as typeof make
+    make = new Function('hasOwn', 'SURROGATE', 'OBJECT_PROTO', 'ITEMS', `return function fastCheck(v) {\n${body}return true\n}`) as typeof make
   } catch {
     // code generation refused (--disallow-code-generation-from-strings): ajv then reports why it cannot compile
     return undefined
   }
-  return make(hasOwn, SURROGATE, Object.prototype)
+  const items: FastCheck[] = []
+  // an item schema whose code is refused or too large answers false for every item: "ask ajv"
+  const itemCheck = (i: number): FastCheck => (items[i] ??= generate(g.items[i]) ?? (() => false))
+  return make(hasOwn, SURROGATE, Object.prototype, itemCheck)
 }
 
 const lit = (x: unknown): string => (typeof x === 'number' ? (Object.is(x, -0) ? '0' : String(x)) : JSON.stringify(x))
@@ -151,6 +161,8 @@ function typeExpr(t: string, v: string): string {
 class Gen {
   private n = 0
   size = 0
+  /** the item schemas the code refers to as ITEMS(index) */
+  readonly items: Array<boolean | Record<string, unknown>> = []
 
   private fresh(p: string): string {
     return `${p}${this.n++}`
@@ -184,9 +196,9 @@ class Gen {
     if (items.length > 0) out.push(`if (Array.isArray(${v}) && (${items.join(' || ')})) return false\n`)
     if (schema.items !== undefined && schema.items !== true) {
       const i = this.fresh('i')
-      const e = this.fresh('e')
-      const inner = this.node(schema.items as boolean | Record<string, unknown>, e)
-      if (inner) out.push(`if (Array.isArray(${v})) for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {\nconst ${e} = ${v}[${i}]\n${inner}}\n`)
+      const c = this.fresh('c')
+      const at = this.items.push(schema.items as boolean | Record<string, unknown>) - 1
+      out.push(`if (Array.isArray(${v}) && ${v}.length > 0) {\nconst ${c} = ITEMS(${at})\nfor (let ${i} = 0; ${i} < ${v}.length; ${i}++) if (!${c}(${v}[${i}])) return false\n}\n`)
     }
     const objectCode: string[] = []
     const required = (schema.required as string[] | undefined) ?? []

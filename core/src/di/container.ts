@@ -12,7 +12,7 @@ import type { Ipc } from '../ipc.js'
 import type { DaemonOptions } from '../options.js'
 import type { ConfigModel } from '../config/types.js'
 import { Notifications } from '../notifications.js'
-import { createNetworking, type Networking } from '@kad/native'
+import type { Networking } from '@kad/native'
 
 /** The config service: the model currently in force (changes on reload). */
 export interface ConfigStore {
@@ -62,11 +62,22 @@ export function createRootContainer(s: RootServices): AwilixContainer<Cradle> {
       .singleton()
       .disposer((r) => r.killAll()),
     notifications: asFunction(({ hooks, log, clock }: Cradle) => new Notifications({ hooks, log, clock })).singleton(),
-    // -s NAME in a test host: every socket of the service opens inside /run/netns/NAME (the daemon re-executes
-    // itself inside the namespace instead, so there the option is already consumed)
-    net: asFunction(({ options }: Cradle) => createNetworking(options.namespace ? { netns: `/run/netns/${options.namespace}` } : {}))
-      .singleton()
-      .disposer((n) => n.close()),
   } as never)
   return c
+}
+
+/**
+ * Add the networking service (`net`). Only processes that start plugins have it: @kad/native and its codecs are
+ * imported here, so the parent and `kad -t`, which only parse, never load them.
+ */
+export async function registerNetworking(c: AwilixContainer<Cradle>): Promise<void> {
+  const { createNetworking } = await import('@kad/native')
+  c.register(
+    'net',
+    // -s NAME in a test host: every socket of the service opens inside /run/netns/NAME (the daemon re-executes
+    // itself inside the namespace instead, so there the option is already consumed)
+    asFunction(({ options }: Cradle) => createNetworking(options.namespace ? { netns: `/run/netns/${options.namespace}` } : {}))
+      .singleton()
+      .disposer((n) => n.close()),
+  )
 }

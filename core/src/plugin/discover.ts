@@ -19,8 +19,10 @@ export interface DiscoveredPlugin {
   /** 'built-in' or the node_modules path it was found in */
   readonly source: 'built-in' | string
   readonly roles: readonly ProcessRole[]
-  /** the entry module to import */
+  /** the module the host imports for the plugin: `kad.plugin` when the package names one, else `main` */
   readonly entry: string
+  /** the package's own entry (`exports["."]` or `main`): its library, for commands that use one (genhash) */
+  readonly main: string
 }
 
 interface PackageJson {
@@ -29,7 +31,8 @@ interface PackageJson {
   description?: string
   main?: string
   exports?: unknown
-  kad?: { roles?: ProcessRole[]; builtin?: boolean }
+  /** `plugin`: a module of the package that default-exports the plugin, when its main entry is a library too */
+  kad?: { roles?: ProcessRole[]; builtin?: boolean; plugin?: string }
 }
 
 function readPkg(dir: string): PackageJson | undefined {
@@ -111,6 +114,7 @@ export function discoverPlugins(searchPath: readonly string[]): DiscoveredPlugin
         /* dangling */
       }
       const builtin = name.startsWith('@kad/plugin-') && pkg.kad.builtin === true && own !== undefined && resolve(nm) === resolve(own)
+      const main = entryOf(real, pkg)
       out.set(name, {
         packageName: name,
         version: pkg.version ?? '0.0.0',
@@ -118,7 +122,8 @@ export function discoverPlugins(searchPath: readonly string[]): DiscoveredPlugin
         dir: real,
         source: builtin ? 'built-in' : nm,
         roles: pkg.kad.roles ?? [],
-        entry: entryOf(real, pkg),
+        entry: typeof pkg.kad.plugin === 'string' ? resolve(real, pkg.kad.plugin) : main,
+        main,
       })
     }
   }

@@ -2,6 +2,10 @@ import type { ConfigModel } from '../config/types.js'
 import type { ProcessRole } from '../plugin/contract.js'
 import type { DaemonOptions } from '../options.js'
 
+/** keepalived's realtime signal numbers on x86-64 (SIGRTMIN+2, SIGRTMAX-1) */
+export const SIGFUNC_JSON = 36
+export const SIGFUNC_STATS_CLEAR = 63
+
 /** true if a section has any content worth a process (a non-empty array or object anywhere inside) */
 function hasContent(v: unknown, depth = 0): boolean {
   if (depth > 3 || v === null || v === undefined) return false

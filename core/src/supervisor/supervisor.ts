@@ -9,7 +9,7 @@ import type { ConfigModel, ConfigDiagnostic } from '../config/types.js'
 import type { DaemonOptions } from '../options.js'
 import type { ProcessRole } from '../plugin/contract.js'
 import { isChildToParent, type ParentToChild } from '../ipc.js'
-import { rolesToRun, pidFileOf, dumpFileOf } from './roles.js'
+import { rolesToRun, pidFileOf, dumpFileOf, SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from './roles.js'
 import { getCoreSection, formatConfigDiagnostic } from '../config/index.js'
 
 type ChildRole = Exclude<ProcessRole, 'parent'>
@@ -25,10 +25,6 @@ interface ChildSlot {
   /** the scheduling tools (prlimit, chrt, taskset) applied to the current process, in order */
   tuning?: Promise<void>
 }
-
-/** keepalived's realtime signal numbers on x86-64 (SIGRTMIN+2, SIGRTMAX-1) */
-export const SIGFUNC_JSON = 36
-export const SIGFUNC_STATS_CLEAR = 63
 
 const CHILD_ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'child.js')
 const BACKOFF_FIRST_MS = 100

@@ -1,23 +1,16 @@
-import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, parseSocketPluginOptions, socketPlace, specKey, udpAttempt, type SocketPlace, type SocketPluginOptions } from '@kad/plugin-checkers'
+import type { Checker, CheckerSpec, CheckOutcome } from '@kad/core'
+import { specKey, udpAttempt, type SocketPlace } from '@kad/plugin-checkers'
 import { randomInt } from 'node:crypto'
 import { createRequire } from 'node:module'
 import type * as DnsPacket from 'dns-packet'
+import { TYPE, type DnsOptions, type DnsType } from './plugin.js'
+
+export { default, PLUGIN_NAME, TYPE, DNS_TYPES, type DnsType, type DnsOptions } from './plugin.js'
 
 // dns-packet is loaded on the first query, not at import: `kad -t` and processes without DNS_CHECK skip its cost
 const require = createRequire(import.meta.url)
 let dnsPacketModule: typeof DnsPacket | undefined
 const dp = (): typeof DnsPacket => (dnsPacketModule ??= require('dns-packet') as typeof DnsPacket)
-
-export const PLUGIN_NAME = 'checker-dns'
-export const TYPE = 'DNS_CHECK'
-export const DNS_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA', 'RRSIG', 'DNSKEY'] as const
-export type DnsType = (typeof DNS_TYPES)[number]
-
-export interface DnsOptions {
-  type?: DnsType
-  name?: string
-}
 
 /** the query DNS_CHECK sends: one question, recursion desired */
 export function encodeQuery(id: number, type: DnsType, name: string): Buffer {
@@ -89,34 +82,3 @@ export class DnsChecker implements Checker {
     return { ...this.opts, last: this.last }
   }
 }
-
-export default definePlugin<SocketPluginOptions>({
-  parseOptions: parseSocketPluginOptions,
-  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'DNS_CHECK' },
-  register(ctx) {
-    ctx.keywords.extend('virtual_server/real_server', (b) =>
-      b.block(
-        TYPE,
-        checkerBlock(TYPE, {
-          children: (cb) =>
-            cb
-              .keyword('type', (k, c) => {
-                const v = k.string(0, 'type')
-                if (v === undefined) return
-                const u = v.toUpperCase()
-                if (!(DNS_TYPES as readonly string[]).includes(u)) {
-                  k.error(`DNS_CHECK: unknown type ${v} - ignoring`)
-                  return
-                }
-                ;(c.options as DnsOptions).type = u as DnsType
-              })
-              .keyword('name', (k, c) => {
-                const v = k.string(0, 'name')
-                if (v !== undefined) (c.options as DnsOptions).name = v
-              }),
-        }),
-      ),
-    )
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new DnsChecker(spec, socketPlace(ctx.options.netns, ctx.container)))
-  },
-})

@@ -1,5 +1,6 @@
-import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome, type ConfigModel, type KeywordContext } from '@kad/core'
-import { checkerBlock, setCheckerTypeDefaults } from '@kad/plugin-checkers'
+import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
+import type { Checker, CheckerSpec, CheckOutcome, ConfigModel, KeywordContext } from '@kad/core'
+import { checkerBlock } from '@kad/plugin-checkers/keywords'
 import { initFile, readValue, setTrackFiles, watchValue, TRACK_FILE_SECTION, type TrackFileModel, type TrackFileSection } from './track-file.js'
 
 export * from './track-file.js'
@@ -110,8 +111,12 @@ export function trackFileSection(model: ConfigModel): TrackFileSection {
 
 export default definePlugin({
   meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check', 'vrrp'], dependencies: ['checkers'], description: 'FILE_CHECK and track_file' },
-  register(ctx) {
-    setCheckerTypeDefaults(TYPE, { retry: 0 })
+  async register(ctx) {
+    if (ctx.role === 'check') {
+      // the check framework (imported where it runs, never by a parse) takes FILE_CHECK's own default
+      const { setCheckerTypeDefaults } = await import('@kad/plugin-checkers')
+      setCheckerTypeDefaults(TYPE, { retry: 0 })
+    }
     ctx.keywords.root.block<TrackFileModel>(
       'track_file',
       {

@@ -1,5 +1,7 @@
-import { definePlugin, HOST_API_VERSION, type Checker, type CheckerDeps, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, type CheckerBlockModel } from '@kad/plugin-checkers'
+import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
+import type { Checker, CheckerDeps, CheckerSpec, CheckOutcome } from '@kad/core'
+import type { CheckerBlockModel } from '@kad/plugin-checkers'
+import { checkerBlock } from '@kad/plugin-checkers/keywords'
 
 export const PLUGIN_NAME = 'checker-misc'
 export const TYPE = 'MISC_CHECK'

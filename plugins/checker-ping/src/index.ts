@@ -1,11 +1,11 @@
-import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome, type CheckTarget } from '@kad/core'
-import { checkerBlock, openTargetSocket, parseSocketPluginOptions, socketPlace, type SocketPlace, type SocketPluginOptions } from '@kad/plugin-checkers'
+import type { Checker, CheckerSpec, CheckOutcome, CheckTarget } from '@kad/core'
+import { openTargetSocket, type SocketPlace } from '@kad/plugin-checkers'
 import type { KadSocket } from '@kad/native'
 import { decodeIcmp, encodeEcho } from './codec.js'
+import { TYPE } from './plugin.js'
 
+export { default, PLUGIN_NAME, TYPE, type PingPluginOptions } from './plugin.js'
 export * from './codec.js'
-export const PLUGIN_NAME = 'checker-ping'
-export const TYPE = 'PING_CHECK'
 
 interface Pending {
   resolve: (o: CheckOutcome) => void
@@ -117,6 +117,12 @@ export function pingerFor(via: PingVia): Pinger {
   return p
 }
 
+/** close the shared ICMP sockets (plugin shutdown) */
+export function closePingers(): void {
+  for (const p of pingers.values()) p.close()
+  pingers.clear()
+}
+
 export class PingChecker implements Checker {
   readonly type = TYPE
   private last = ''
@@ -154,18 +160,3 @@ function keyOf(spec: CheckerSpec): string {
   const t = spec.target
   return `${TYPE}|${t.family}|${t.address}|${t.bindTo ?? ''}|${t.bindIf ?? ''}|${t.fwmark ?? ''}`
 }
-
-export type PingPluginOptions = SocketPluginOptions
-
-export default definePlugin<SocketPluginOptions>({
-  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'PING_CHECK' },
-  parseOptions: parseSocketPluginOptions,
-  register(ctx) {
-    ctx.keywords.extend('virtual_server/real_server', (b) => b.block(TYPE, checkerBlock(TYPE)))
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new PingChecker(spec, socketPlace(ctx.options.netns, ctx.container)))
-    ctx.hooks.shutdown.tapPromise(PLUGIN_NAME, async () => {
-      for (const p of pingers.values()) p.close()
-      pingers.clear()
-    })
-  },
-})

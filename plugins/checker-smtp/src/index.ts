@@ -1,17 +1,11 @@
-import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, installCommonCheckerKeywords, realServerOf, socketPlace, specKey, type CheckerBlockModel, type SocketPlace } from '@kad/plugin-checkers'
+import type { Checker, CheckerSpec, CheckOutcome } from '@kad/core'
+import { specKey, type SocketPlace } from '@kad/plugin-checkers'
 import { streams, streamTarget, type StreamHandler, type StreamTarget } from '@kad/native'
 import { decodeReply, nextCommand, type SmtpStep } from './codec.js'
+import { DEFAULT_HELO, TYPE, type SmtpOptions } from './plugin.js'
 
-export const PLUGIN_NAME = 'checker-smtp'
-export const TYPE = 'SMTP_CHECK'
-const hostUsed = new WeakSet<CheckerBlockModel>()
-export const DEFAULT_HELO = 'smtpchecker.keepalived.org'
+export { default, PLUGIN_NAME, TYPE, DEFAULT_HELO, type SmtpOptions } from './plugin.js'
 export * from './codec.js'
-
-export interface SmtpOptions {
-  heloName?: string
-}
 
 /**
  * SMTP_CHECK: connect, 2xx banner, HELO, 2xx, QUIT — a bounded state machine over one TCP connection on
@@ -96,43 +90,3 @@ export class SmtpChecker implements Checker {
     return { helo: (this.spec.options as SmtpOptions).heloName ?? DEFAULT_HELO, lastStep: this.lastStep }
   }
 }
-
-export default definePlugin({
-  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'SMTP_CHECK' },
-  register(ctx) {
-    ctx.keywords.extend('virtual_server/real_server', (b) =>
-      b.block(
-        TYPE,
-        checkerBlock(TYPE, {
-          children: (cb) => {
-            cb.keyword('helo_name', (k, c) => {
-              const v = k.string(0, 'name')
-              if (v !== undefined) (c.options as SmtpOptions).heloName = v
-            })
-            // deprecated `host { connect_ip … }`: the first applies to the check itself, each further one is
-            // another SMTP_CHECK with the same settings (keepalived 2.x converts them the same way)
-            cb.block<CheckerBlockModel>(
-              'host',
-              {
-                open: (k, c) => {
-                  k.deprecated('SMTP_CHECK host block is deprecated', 'use one SMTP_CHECK per host')
-                  if (!hostUsed.has(c)) {
-                    hostUsed.add(c)
-                    return c
-                  }
-                  const rs = realServerOf(c)
-                  const { connectIp: _i, connectPort: _p, bindTo: _b, bindPort: _bp, bindIf: _bi, ...timing } = c.common
-                  const extra: CheckerBlockModel = { type: TYPE, common: { ...timing }, options: { ...c.options }, loc: c.loc }
-                  rs?.checkers.push(extra)
-                  return extra
-                },
-                children: (hb) => installCommonCheckerKeywords(hb),
-              },
-            )
-          },
-        }),
-      ),
-    )
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new SmtpChecker(spec, socketPlace((ctx.options as { netns?: string }).netns, ctx.container)))
-  },
-})

@@ -1,9 +1,9 @@
-import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, socketPlace, specKey, type FastChecker, type SocketPlace } from '@kad/plugin-checkers'
+import type { Checker, CheckerSpec, CheckOutcome } from '@kad/core'
+import { specKey, type FastChecker, type SocketPlace } from '@kad/plugin-checkers'
 import { streams, streamTarget, type StreamHandler, type StreamTarget, type StreamTargetInput } from '@kad/native'
+import { TYPE } from './plugin.js'
 
-export const PLUGIN_NAME = 'checker-tcp'
-export const TYPE = 'TCP_CHECK'
+export { default, PLUGIN_NAME, TYPE } from './plugin.js'
 
 /**
  * The native stream target of a check: connect_ip/port, bindto, bind_port, bind_if (SO_BINDTODEVICE), fwmark
@@ -105,11 +105,3 @@ export class TcpChecker implements Checker, FastChecker, StreamHandler {
     if (this.settle || this.conn >= 0) this.end(-1, 'stopped')
   }
 }
-
-export default definePlugin({
-  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'TCP_CHECK' },
-  register(ctx) {
-    ctx.keywords.extend('virtual_server/real_server', (b) => b.block(TYPE, checkerBlock(TYPE)))
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new TcpChecker(spec, socketPlace((ctx.options as { netns?: string }).netns, ctx.container)))
-  },
-})

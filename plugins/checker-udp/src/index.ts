@@ -1,20 +1,9 @@
-import { definePlugin, HOST_API_VERSION, type Checker, type CheckerSpec, type CheckOutcome } from '@kad/core'
-import { checkerBlock, parseSocketPluginOptions, socketPlace, specKey, udpAttempt, type SocketPlace, type SocketPluginOptions } from '@kad/plugin-checkers'
+import type { Checker, CheckerSpec, CheckOutcome } from '@kad/core'
+import { specKey, udpAttempt, type SocketPlace } from '@kad/plugin-checkers'
 import { randomBytes } from 'node:crypto'
+import { TYPE, type UdpOptions } from './plugin.js'
 
-export const PLUGIN_NAME = 'checker-udp'
-export const TYPE = 'UDP_CHECK'
-
-export interface UdpOptions {
-  /** hex */
-  payload?: string
-  /** hex with `x` nibble wildcards; undefined = no reply needed */
-  requireReply?: string
-  /** set when `require_reply` is given without a pattern: any reply */
-  replyNeeded?: boolean
-  minReplyLength?: number
-  maxReplyLength?: number
-}
+export { default, PLUGIN_NAME, TYPE, type UdpOptions } from './plugin.js'
 
 /** does `reply` match `pattern` (hex nibbles, x = any nibble)? the reply must be at least as long */
 export function matchReply(reply: Uint8Array, pattern: string): boolean {
@@ -92,51 +81,3 @@ export class UdpChecker implements Checker {
     return { payload: this.payload.toString('hex'), last: this.last }
   }
 }
-
-function hexArg(s: string | undefined, wild: boolean): string | undefined {
-  if (s === undefined) return undefined
-  const re = wild ? /^([0-9a-fA-Fx]{2})+$/ : /^([0-9a-fA-F]{2})+$/
-  return re.test(s) ? s.toLowerCase() : undefined
-}
-
-export default definePlugin<SocketPluginOptions>({
-  parseOptions: parseSocketPluginOptions,
-  meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'UDP_CHECK' },
-  register(ctx) {
-    ctx.keywords.extend('virtual_server/real_server', (b) =>
-      b.block(
-        TYPE,
-        checkerBlock(TYPE, {
-          children: (cb) =>
-            cb
-              .keyword('payload', (k, c) => {
-                const v = hexArg(k.args.join(''), false)
-                if (v === undefined) k.error(`UDP_CHECK payload '${k.rest(0)}' is not valid hex - ignoring`)
-                else (c.options as UdpOptions).payload = v
-              })
-              .keyword('require_reply', (k, c) => {
-                const o = c.options as UdpOptions
-                o.replyNeeded = true
-                if (k.args.length === 0) return
-                const v = hexArg(k.args.join(''), true)
-                if (v === undefined) k.error(`UDP_CHECK require_reply '${k.rest(0)}' is not valid hex - ignoring`)
-                else o.requireReply = v
-              })
-              .keyword('min_reply_length', (k, c) => {
-                const v = k.unsigned(0, { min: 0, max: 65535 })
-                if (v !== undefined) (c.options as UdpOptions).minReplyLength = v
-              })
-              .keyword('max_reply_length', (k, c) => {
-                const v = k.unsigned(0, { min: 0, max: 65535 })
-                if (v !== undefined) (c.options as UdpOptions).maxReplyLength = v
-              }),
-          close: (k, c) => {
-            const o = c.options as UdpOptions
-            if ((o.minReplyLength ?? 0) > (o.maxReplyLength ?? 255)) k.error('UDP_CHECK min_reply_length is greater than max_reply_length')
-          },
-        }),
-      ),
-    )
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new UdpChecker(spec, socketPlace(ctx.options.netns, ctx.container)))
-  },
-})

@@ -34,19 +34,28 @@ function section(k: KeywordContext): CheckersSection {
 
 /** `IP`, `IP PORT`; returns undefined (with keepalived's message) when invalid */
 function readServer(k: KeywordContext, what: 'real' | 'sorry'): { family: 4 | 6; address: string; port: number } | undefined {
-  const ip = k.args[0]
-  const portStr = k.args[1]
+  const args = k.args
+  const ip = args[0]
+  const portStr = args[1]
   const fam = ip ? isIP(ip) : 0
-  const port = portStr === undefined ? 0 : /^\d+$/.test(portStr) ? Number(portStr) : NaN
+  const port = portStr === undefined ? 0 : DIGITS.test(portStr) ? Number(portStr) : NaN
   if (!fam || !(port >= 0 && port <= 65535)) {
     k.error(`Invalid ${what} server ip address/port ${ip ?? ''}/${portStr ?? ''} - skipping`)
     return undefined
   }
-  return { family: fam as 4 | 6, address: canonical(ip), port }
+  return { family: fam as 4 | 6, address: fam === 6 ? canonical6(ip) : ip, port }
 }
 
+/** module constants: a regex literal in a handler is a new RegExp object at every line it parses */
+const DIGITS = /^\d+$/
+const INTEGER = /^-?\d+$/
+
 function canonical(ip: string): string {
-  if (isIP(ip) !== 6) return ip
+  return isIP(ip) === 6 ? canonical6(ip) : ip
+}
+
+/** RFC 5952 text of an IPv6 address */
+function canonical6(ip: string): string {
   try {
     return new URL(`http://[${ip}]/`).hostname.slice(1, -1)
   } catch {
@@ -125,7 +134,7 @@ function timingKeywords<T extends TimingOverrides>(b: BlockBuilder<T>): BlockBui
 function readRetry(k: KeywordContext, o: { retry?: number }): void {
   const s = k.string(0)
   if (s === undefined) return
-  if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) {
+  if (!DIGITS.test(s) || Number(s) > 0xffffffff) {
     k.error(`retry value invalid - ${s}`)
     return
   }
@@ -195,11 +204,17 @@ export function installCommonCheckerKeywords(b: BlockBuilder<CheckerBlockModel>,
     })
 }
 
-const owners = new WeakMap<CheckerBlockModel, RealServerModel>()
+/**
+ * The checker block opened last and its real server. Checker blocks do not nest, so while a block's keywords are
+ * parsed it is the last one opened. (A WeakMap entry per block cost more than the rest of the block's parse:
+ * ephemeron tables grow and are traced by every GC.)
+ */
+let lastBlock: CheckerBlockModel | undefined
+let lastOwner: RealServerModel | undefined
 
 /** the real server a checker block being parsed belongs to (SMTP_CHECK's `host {}` adds sibling checkers) */
 export function realServerOf(block: CheckerBlockModel): RealServerModel | undefined {
-  return owners.get(block)
+  return block === lastBlock ? lastOwner : undefined
 }
 
 export interface CheckerBlockOptions {
@@ -221,9 +236,15 @@ export function checkerBlock(type: string, o: CheckerBlockOptions = {}): BlockSp
   return {
     open: (k, rs) => {
       const block: CheckerBlockModel = { type, common: {}, options: o.init ? o.init() : {}, loc: locOf(k) }
-      // a real server that failed to parse still gets an object so the block's keywords have a target
-      rs?.checkers?.push(block)
-      if (rs) owners.set(block, rs)
+      // a real server that failed to parse still gets an object so the block's keywords have a target. A real
+      // server's first checker replaces its empty list: an empty array that is pushed to reserves 17 slots, 128
+      // bytes per real server that the model would keep (and every GC would copy or trace)
+      if (rs?.checkers) {
+        if (rs.checkers.length === 0) rs.checkers = [block]
+        else rs.checkers.push(block)
+      }
+      lastBlock = block
+      lastOwner = rs ?? undefined
       return block
     },
     children: (b) => {
@@ -254,7 +275,7 @@ function realServerChildren(b: BlockBuilder<RealServerModel>): void {
       const s = k.string(0)
       if (s === undefined) return
       const v = Number(s)
-      if (!/^-?\d+$/.test(s) || v < 0 || v > MAX_WEIGHT) {
+      if (!INTEGER.test(s) || v < 0 || v > MAX_WEIGHT) {
         k.error(`Real server weight ${s} is outside range 0-${MAX_WEIGHT}`)
         return
       }

@@ -1,18 +1,15 @@
 /** Helpers every checker plugin shares: the identity of a check, and sockets opened per its target's connection keywords. */
 import type { CheckerSpec, CheckOutcome, CheckTarget } from '@kad/core'
 import { openSocket, SO, SOL, type KadSocket, type OpenSocketOptions } from '@kad/native'
+import type { SocketPlace } from './socket-options.js'
+
+export { socketPlace, parseSocketPluginOptions, type SocketPlace, type SocketPluginOptions } from './socket-options.js'
 
 /** a key equal for checks of the same target done the same way (dedup across virtual servers, reload) */
 export function specKey(spec: CheckerSpec, withOptions = true): string {
   const t = spec.target
   const base = `${spec.type}|${t.family}|${t.address}|${t.port}|${t.bindTo ?? ''}|${t.bindPort ?? ''}|${t.bindIf ?? ''}|${t.fwmark ?? ''}`
   return withOptions ? `${base}|${JSON.stringify(spec.options)}` : base
-}
-
-/** where and how a checker's sockets are opened: the process's network namespace (net_namespace, or a test's) */
-export interface SocketPlace {
-  /** /run/netns/NAME */
-  netns?: string
 }
 
 /**
@@ -92,28 +89,4 @@ export function udpAttempt(
       finish(o.onError(e as NodeJS.ErrnoException))
     }
   })
-}
-
-/**
- * The namespace a checker plugin opens its sockets in: its `netns` option (tests), else the networking service's
- * (`net_namespace`), else the process's own.
- */
-export function socketPlace(netnsOption: string | undefined, container: { hasRegistration?(name: string): boolean; cradle: unknown }): SocketPlace {
-  if (netnsOption) return { netns: netnsOption }
-  if (typeof container.hasRegistration === 'function' && container.hasRegistration('net')) {
-    const netns = (container.cradle as { net?: { netns?: string } }).net?.netns
-    if (netns) return { netns }
-  }
-  return {}
-}
-
-/** the plugin options of the checkers that open their own sockets (DNS, UDP, PING): `netns` for tests */
-export interface SocketPluginOptions {
-  /** open the sockets in this network namespace (path like /run/netns/NAME) */
-  netns?: string
-}
-
-export function parseSocketPluginOptions(raw: unknown): SocketPluginOptions {
-  const r = (raw ?? {}) as SocketPluginOptions
-  return typeof r.netns === 'string' ? { netns: r.netns } : {}
 }

@@ -7,9 +7,10 @@
  */
 import { existsSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { formatIP, parseIP } from '@kad/native'
+// the codec alone: @kad/native's index loads the addon's socket layer and every codec, which parsing never uses
+import { formatIP, parseIP } from '@kad/native/codec/ip'
 import type { BlockBuilder, ConfigModel, DiagnosticSink, KeywordContext, KeywordRegistrar, RootTarget } from '@kad/core'
-import { defaultCoreSection } from '@kad/core'
+import { defaultCoreSection } from '@kad/core/plugin'
 import {
   SECTION, emptySection, type NotifyScripts, type RouteModel, type RuleModel, type ScriptRef, type SyncGroupModel,
   type TrackInterfaceModel, type TrackProcessModel, type TrackRef, type VipModel, type VrrpGlobals, type VrrpInstanceModel,

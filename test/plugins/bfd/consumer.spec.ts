@@ -82,10 +82,13 @@ virtual_server 192.0.2.10 80 {
     it('check child: remoteEvent bfd.session feeds the board and createChecker builds BFD_CHECK', async () => {
       const t = await createTestHost({ plugins: [bfdPlugin, checkersPlugin, vrrpPlugin], config, role: 'check' })
       try {
+        // the plugin import()s its run-time modules where it runs: compare with the classes of that module load
+        // (this spec file itself may have been loaded through the test runner's CommonJS transform)
+        const live = await import('../../../plugins/bfd/src/consumer.js')
         const board = (t.container.cradle as unknown as { bfdStatus: BfdStatusBoard }).bfdStatus
-        assert.ok(board instanceof BfdStatusBoard)
+        assert.ok(board instanceof live.BfdStatusBoard)
         const checker = t.hooks.createChecker.for('BFD_CHECK').call(spec('nb'), {} as never)
-        assert.ok(checker instanceof BfdChecker)
+        assert.ok(checker instanceof live.BfdChecker)
         const pushed: boolean[] = []
         checker.subscribe!((o) => pushed.push(o.ok))
         t.emitRemote('bfd.session', ev('nb', true), 'bfd')

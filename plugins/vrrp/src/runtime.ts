@@ -1,0 +1,308 @@
+/**
+ * The VRRP stack of the vrrp process: the instances, sync groups, trackers and kernel state (VrrpRuntime), and
+ * what a reload keeps of it (planReload). Imported by the plugin only where it runs (plugin.ts).
+ */
+import type { ConfigModel, DumpWriter, Notification, PluginContext } from '@kad/core'
+import type { Networking } from '@kad/native'
+import { SocketPool } from './io.js'
+import { KernelState } from './addresses.js'
+import { VrrpInstance } from './instance.js'
+import { SyncGroup } from './sync.js'
+import { Trackers } from './tracking.js'
+import { AcceptFirewall, nftOptions, runNft } from './firewall.js'
+import { GarpPacer } from './garp.js'
+import { StaticGuard } from './statics.js'
+import type { VrrpInstanceModel, VrrpSection } from './model.js'
+
+const noLoc = (k: string, v: unknown): unknown => (k === 'loc' ? undefined : v)
+/** equal apart from source locations (a comment added above an instance must not restart it) */
+export const sameConfig = (a: unknown, b: unknown): boolean => JSON.stringify(a, noLoc) === JSON.stringify(b, noLoc)
+
+export interface ReloadPlan {
+  /** everything but the instance list changed (globals, scripts, sync groups, statics, …): restart the stack */
+  full: boolean
+  keep: string[]
+  /** kept, but their VIPs / eVIPs / virtual routes / rules or (non-owner) priority changed: updated in place */
+  update: string[]
+  remove: string[]
+  add: string[]
+}
+
+/**
+ * What a reload (SIGHUP) does with the VRRP section, as keepalived's clear_diff_vrrp: unchanged instances keep
+ * running, removed ones go, new ones start; an instance whose addresses or (non-owner) priority alone changed is
+ * updated in place, one with any other change is removed and added again. Anything outside the instance list
+ * that changed, or a sync-group member that changed, restarts the whole stack. Pure.
+ */
+export function planReload(prev: VrrpSection, next: VrrpSection, prevBfd?: unknown, nextBfd?: unknown): ReloadPlan {
+  const rest = (s: VrrpSection) => ({ ...s, instances: undefined })
+  const byName = (s: VrrpSection) => new Map(s.instances.filter((i) => i.vrid).map((i) => [i.name, i] as [string, VrrpInstanceModel]))
+  const p = byName(prev)
+  const n = byName(next)
+  const keep: string[] = []
+  const update: string[] = []
+  const remove: string[] = []
+  const add: string[] = []
+  // what an instance can change in place: its addresses, and its priority unless it becomes or stops being the owner
+  const sansMutable = (m: VrrpInstanceModel) => ({ ...m, vips: [], evips: [], routes: [], rules: [], priority: m.priority === 255 ? 255 : 0 })
+  for (const [name, m] of p) {
+    const nm = n.get(name)
+    if (nm && sameConfig(m, nm)) keep.push(name)
+    else if (nm && sameConfig(sansMutable(m), sansMutable(nm))) {
+      keep.push(name)
+      update.push(name)
+    } else remove.push(name)
+  }
+  for (const name of n.keys()) if (!keep.includes(name)) add.push(name)
+  const grouped = new Set([...prev.syncGroups, ...next.syncGroups].flatMap((g) => g.group))
+  const full = !sameConfig(rest(prev), rest(next)) || !sameConfig(prevBfd, nextBfd) || [...remove, ...add, ...update].some((x) => grouped.has(x)) ||
+    add.some((x) => n.get(x)?.linkbeatUsePolling) // the poll list is built once per stack
+  return { full, keep, update, remove, add }
+}
+
+/** The running stack of one vrrp process (exposed for tests, dumps and the demo). */
+export class VrrpRuntime {
+  readonly instances = new Map<string, VrrpInstance>()
+  readonly groups = new Map<string, SyncGroup>()
+  readonly pool: SocketPool
+  readonly kernel: KernelState
+  readonly trackers: Trackers
+  readonly firewall: AcceptFirewall
+  readonly garpPacer: GarpPacer
+  readonly staticGuard: StaticGuard
+  private readonly statics: Promise<void>[] = []
+
+  constructor(
+    public section: VrrpSection,
+    private readonly ctx: {
+      log: PluginContext['log']
+      scheduler: import('@kad/core').Scheduler
+      clock: import('@kad/core').Clock
+      net: Networking
+      scriptRunner?: import('@kad/core').ScriptRunner
+      publish: (n: Notification) => void
+      model: ConfigModel
+    },
+  ) {
+    this.pool = new SocketPool(ctx.net)
+    this.kernel = new KernelState(ctx.net, ctx.log)
+    this.trackers = new Trackers({ net: ctx.net, scheduler: ctx.scheduler, scriptRunner: ctx.scriptRunner, log: ctx.log, model: ctx.model }, section.scripts, section.trackProcesses)
+    this.trackers.delays = new Map(section.interfaceUpDownDelays.map((d) => [d.name, { down: d.down, up: d.up }]))
+    const polled = [...section.linkbeatInterfaces.map((l) => l.name), ...section.instances.filter((m) => m.linkbeatUsePolling && m.interface).map((m) => m.interface!)]
+    this.trackers.linkbeat = { all: section.linkbeatUsePolling === true, names: new Set(polled) }
+    this.firewall = new AcceptFirewall(ctx.log, runNft, nftOptions(section.globals.tuning))
+    this.garpPacer = new GarpPacer(section.globals, section.garpGroups)
+    const statics = section.staticAddresses.map((v) => ({ v, dev: v.dev ?? section.globals.defaultInterface ?? 'eth0', group: v.trackGroup }))
+    const others = [
+      ...section.staticRoutes.filter((r) => r.trackGroup).map((r) => ({ key: KernelState.routeKey(r), group: r.trackGroup!, ensure: () => this.kernel.addRoute(r) })),
+      ...section.staticRules.filter((r) => r.trackGroup).map((r) => ({ key: KernelState.ruleKey(r), group: r.trackGroup!, ensure: () => this.kernel.addRule(r) })),
+    ]
+    this.staticGuard = new StaticGuard(ctx.net, this.kernel, ctx.log, statics, (g, k, f) => this.onStaticFault(g, k, f), others, ctx.scheduler)
+    for (const m of section.instances) if (m.vrid) this.instances.set(m.name, this.newInstance(m))
+    for (const g of section.syncGroups) {
+      const members = g.group.map((n) => this.instances.get(n)).filter((x): x is VrrpInstance => x !== undefined)
+      if (members.length === 0) continue
+      const run = (s: import('./model.js').ScriptRef, extra?: string[]) => members[0].runScript(s, extra)
+      this.groups.set(g.name, new SyncGroup(g, members, { clock: ctx.clock, log: ctx.log, publish: ctx.publish, runScript: run }))
+    }
+    this.wireTrackers()
+  }
+
+  private newInstance(m: VrrpInstanceModel): VrrpInstance {
+    const ctx = this.ctx
+    return new VrrpInstance(m, {
+      log: ctx.log, scheduler: ctx.scheduler, clock: ctx.clock, net: ctx.net, pool: this.pool, kernel: this.kernel,
+      scriptRunner: ctx.scriptRunner, publish: ctx.publish, globals: this.section.globals, firewall: this.firewall, garpPacer: this.garpPacer,
+      onTransition: (i, _from, to, reason) => (i.syncGroup ? this.groups.get(i.syncGroup)?.onMemberTransition(i, to === 'DELETED' ? 'STOP' : to, reason) : undefined),
+    })
+  }
+
+  /**
+   * A reload that only changed the instance list (planReload(...).full === false): unchanged instances keep
+   * their state, timers and addresses; updated ones keep their state with new addresses / priority; removed
+   * ones stop (priority 0, VIPs released, notify DELETED/FAULT), changed ones stop (STOP) and start again; new
+   * ones start from INIT.
+   */
+  async reloadInstances(next: VrrpSection, model: ConfigModel, plan: ReloadPlan): Promise<void> {
+    for (const name of plan.remove) {
+      const inst = this.instances.get(name)
+      if (!inst) continue
+      this.trackers.unsubscribe(inst)
+      this.instances.delete(name)
+      await inst.stop(false, !next.instances.some((m) => m.name === name))
+    }
+    for (const name of plan.update) {
+      const m = next.instances.find((x) => x.name === name)
+      if (m) this.instances.get(name)?.updateInPlace(m)
+    }
+    this.section = next
+    this.ctx.model = model
+    const added: VrrpInstance[] = []
+    for (const name of plan.add) {
+      const m = next.instances.find((x) => x.name === name)
+      if (!m) continue
+      const inst = this.newInstance(m)
+      this.instances.set(name, inst)
+      added.push(inst)
+    }
+    if (next.globals.fifoWriteStatesOnReload) this.republishStates(plan.keep)
+    this.wireTrackers(added)
+    await this.trackers.refresh()
+    for (const i of added) {
+      try {
+        await i.start()
+      } catch (err) {
+        this.ctx.log.error(`(${i.name}) cannot start: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  /** where an instance's trackers report: the instance, or through its sync group */
+  private trackTarget(inst: VrrpInstance): { setTracker(k: string, e: { fault: boolean; delta: number }): void } {
+    const group = inst.syncGroup ? this.groups.get(inst.syncGroup) : undefined
+    // inside a sync group, member trackers only count for FAULT unless sync_group_tracking_weight
+    if (group && !group.m.syncGroupTrackingWeight) return { setTracker: (k, e) => { inst.trackers.set(k, { fault: e.fault, delta: 0 }); group.recompute() } }
+    if (group) return { setTracker: (k, e) => { inst.trackers.set(k, e); group.recompute() } }
+    return inst
+  }
+
+  /** track_group: a static entry that cannot be restored puts the group's instances in FAULT */
+  private onStaticFault(group: string, key: string, fault: boolean): void {
+    for (const name of this.section.trackGroups.find((g) => g.name === group)?.group ?? []) {
+      const inst = this.instances.get(name)
+      if (inst) this.trackTarget(inst).setTracker(`track_group:${key}`, { fault, delta: 0 })
+    }
+  }
+
+  /** fifo_write_vrrp_states_on_reload: the kept instances' states again on the notify FIFOs */
+  republishStates(names: Iterable<string> = this.instances.keys()): void {
+    for (const name of names) this.instances.get(name)?.republishState()
+  }
+
+  private wireTrackers(only?: VrrpInstance[]): void {
+    const t = this.trackers
+    const bfd = this.ctx.model.sections.bfd as { instances?: { name: string; weight: number; reverse: boolean }[]; vrrpInstances?: Record<string, { name: string; weight?: number; reverse?: boolean }[]>; syncGroups?: Record<string, { name: string; weight?: number; reverse?: boolean }[]> } | undefined
+    const bfdDef = (n: string) => bfd?.instances?.find((b) => b.name === n)
+    for (const inst of only ?? this.instances.values()) {
+      const m = inst.m
+      const target = this.trackTarget(inst)
+      if (m.interface && !m.dontTrackPrimary) t.trackInterface(m.interface, target, `if:${m.interface}`, 0, false)
+      for (const ti of m.trackInterfaces) t.trackInterface(ti.name, target, `if:${ti.name}`, ti.weight, ti.reverse)
+      for (const r of m.trackScripts) t.trackScript(r, target, `script:${r.name}`)
+      for (const r of m.trackProcesses) t.trackProcess(r, target, `process:${r.name}`)
+      for (const r of m.trackFiles) if (!t.trackFile(r, target, `file:${r.name}`)) this.ctx.log.warn(`(${m.name}) track_file ${r.name} not found, ignoring...`)
+      for (const r of bfd?.vrrpInstances?.[m.name] ?? []) {
+        const d = bfdDef(r.name)
+        t.trackBfd(r.name, target, `bfd:${r.name}`, r.weight ?? d?.weight ?? 0, r.reverse ?? d?.reverse ?? false)
+      }
+    }
+    if (only) return
+    for (const g of this.groups.values()) {
+      for (const ti of g.m.trackInterfaces) t.trackInterface(ti.name, g, `if:${ti.name}`, ti.weight, ti.reverse)
+      for (const r of g.m.trackScripts) t.trackScript(r, g, `script:${r.name}`)
+      for (const r of g.m.trackProcesses) t.trackProcess(r, g, `process:${r.name}`)
+      for (const r of g.m.trackFiles) t.trackFile(r, g, `file:${r.name}`)
+      for (const r of bfd?.syncGroups?.[g.name] ?? []) {
+        const d = bfdDef(r.name)
+        t.trackBfd(r.name, g, `bfd:${r.name}`, r.weight ?? d?.weight ?? 0, r.reverse ?? d?.reverse ?? false)
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const s = this.section
+    await this.staticGuard.start()
+    for (const r of s.staticRoutes) if (!r.trackGroup) await this.kernel.addRoute(r)
+    for (const r of s.staticRules) if (!r.trackGroup) await this.kernel.addRule(r)
+    await this.staticGuard.startRoutesAndRules()
+    await this.trackers.start()
+    for (const i of this.instances.values()) {
+      try {
+        await i.start()
+      } catch (err) {
+        this.ctx.log.error(`(${i.name}) cannot start: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  async stop(keep: boolean): Promise<void> {
+    this.staticGuard.stop()
+    await this.staticGuard.flush()
+    this.trackers.stop()
+    await Promise.all([...this.instances.values()].map((i) => i.stop(keep)))
+    await Promise.all(this.statics)
+    if (keep) this.kernel.forgetAll()
+    else await this.kernel.releaseAll()
+    await this.firewall.close()
+    this.pool.closeAll()
+  }
+
+  onBfd(payload: unknown): void {
+    this.trackers.onBfd(payload)
+  }
+
+  // ------------------------------------------------------------- dumps (keepalived.data / .stats / .json)
+
+  dumpData(w: DumpWriter): void {
+    const lines: string[] = []
+    for (const i of this.instances.values()) {
+      const m = i.m
+      lines.push(` VRRP Instance = ${m.name}`, `   VRRP Version = ${i.version}`, `   State = ${i.state}`)
+      lines.push(`   Last transition = ${i.lastTransition ? new Date(i.lastTransition).toISOString() : 'never'}`)
+      lines.push(`   Interface = ${i.ifname || 'none'}`, `   Using src_ip = ${i.source}`, `   Virtual Router ID = ${m.vrid}`)
+      lines.push(`   Priority = ${m.priority}`, `   Effective priority = ${i.st.effectivePriority}`, `   Advert interval = ${m.advertInt} sec`)
+      lines.push(`   Master router = ${i.st.masterIp ?? 'none'}`, `   Master priority = ${i.st.masterPriority ?? 0}`)
+      lines.push(`   Preempt = ${m.preempt ? 'enabled' : 'disabled'}`, `   Preempt delay = ${m.preemptDelay} secs`)
+      if (m.auth) lines.push(`   Authentication type = ${m.auth.type === 'PASS' ? 'SIMPLE_PASSWORD' : 'IPSEC_AH'}`)
+      if (i.syncGroup) lines.push(`   Sync group = ${i.syncGroup}`)
+      if (m.unicastPeers.length) lines.push(`   Unicast Peer = ${m.unicastPeers.map((p) => p.address).join(', ')}`)
+      lines.push(`   Virtual IP (${m.vips.length}):`, ...m.vips.map((v) => `     ${v.address}/${v.prefixLength} dev ${v.dev ?? i.ifname} scope ${v.scope ?? 'global'}`))
+      for (const [k, t] of i.trackers) lines.push(`   Tracker ${k}: ${t.fault ? 'FAULT' : 'OK'} weight ${t.delta}`)
+    }
+    w.section('VRRP Topology', lines)
+    const g: string[] = []
+    for (const s of this.groups.values()) g.push(` VRRP Sync Group = ${s.name}, ${s.state}`, ...s.members.map((m) => `   monitor = ${m.name}`))
+    if (g.length) w.section('VRRP Sync groups', g)
+  }
+
+  dumpStats(w: DumpWriter, clear: boolean): void {
+    const lines: string[] = []
+    for (const i of this.instances.values()) {
+      lines.push(`VRRP Instance: ${i.name}`, '  Advertisements:')
+      lines.push(`    Received: ${i.stats.advert_rcvd}`, `    Sent: ${i.stats.advert_sent}`)
+      lines.push(`  Became master: ${i.stats.become_master}`, `  Released master: ${i.stats.release_master}`)
+      lines.push('  Priority Zero:', `    Received: ${i.stats.pri_zero_rcvd}`, `    Sent: ${i.stats.pri_zero_sent}`)
+      lines.push(`  Gratuitous ARP/NA sent: ${i.stats.garp_sent ?? 0}`)
+      lines.push('  Packet Errors:')
+      for (const [k, v] of Object.entries(i.stats)) if (/^[A-Z_]+$/.test(k)) lines.push(`    ${k}: ${v}`)
+      if (clear) for (const k of Object.keys(i.stats)) i.stats[k] = 0
+    }
+    for (const s of this.pool.all()) {
+      const d = Object.entries(s.dropped)
+      if (d.length) lines.push(`Socket ${s.key.family === 4 ? 'IPv4' : 'IPv6'} ${s.key.ifname || '-'}: ${d.map(([k, v]) => `${k}=${v}`).join(' ')}`)
+      if (clear) for (const k of Object.keys(s.dropped)) s.dropped[k] = 0
+    }
+    const sch = this.ctx.scheduler
+    const fmt = (h: import('@kad/core').Histogram) => {
+      const x = h.summary()
+      return `count ${x.count} p50 ${x.p50.toFixed(0)} us p99 ${x.p99.toFixed(0)} us max ${x.max.toFixed(0)} us`
+    }
+    lines.push(`Timer lateness: ${fmt(sch.lateness)}`, `Event loop lag: ${fmt(sch.loopLag)}`)
+    if (clear) {
+      sch.lateness.reset()
+      sch.loopLag.reset()
+    }
+    w.section('VRRP statistics', lines)
+  }
+
+  dumpJson(w: DumpWriter): void {
+    w.json('vrrp', [...this.instances.values()].map((i) => ({
+      data: {
+        iname: i.name, state: i.state, vrid: i.m.vrid, version: i.version, ifp_ifname: i.ifname, base_priority: i.m.priority,
+        effective_priority: i.st.effectivePriority, adver_int: i.m.advertInt, master_ipaddr: i.st.masterIp, sync_group: i.syncGroup,
+        vips: i.m.vips.map((v) => `${v.address}/${v.prefixLength}`), unicast_peers: i.m.unicastPeers.map((p) => p.address), last_transition: i.lastTransition,
+      },
+      stats: { ...i.stats },
+    })))
+  }
+}
