@@ -45,10 +45,13 @@ const RTTIME_STARTUP_US = 10_000_000
  *    the process looks idle, which a VRRP child at advert_int 1 always does) is off; its heap is small and steady;
  *  - its GC runs on its own thread only: under vrrp_rt_priority the main thread is SCHED_RR but V8's GC helper
  *    threads are not, and a main thread joining a helper that a loaded machine has preempted waited 10-40 ms
- *    (a priority inversion); alone, a scavenge of its small young generation takes well under a millisecond.
+ *    (a priority inversion); alone, a scavenge of its small young generation takes about a millisecond;
+ *  - `gc()` is exposed so that the child collects its start-up and reload garbage at once (child.ts): once the
+ *    adverts allocate little, V8 otherwise got to it tens of seconds later, in one 5-10 ms scavenge that
+ *    delayed an advert.
  */
 export function childExecArgv(role: ChildRole, base: readonly string[] = process.execArgv): string[] {
-  return role === 'vrrp' ? [...base, '--no-memory-reducer', '--single-threaded-gc'] : [...base]
+  return role === 'vrrp' ? [...base, '--no-memory-reducer', '--single-threaded-gc', '--expose-gc'] : [...base]
 }
 
 /**
