@@ -20,7 +20,7 @@
 //   arm(delayMs, spinMs?) (re)arm: callback() once, delayMs from now (fractions allowed; <= 0: at once, on the
 //                        loop's next poll), never earlier; while armed it keeps the loop alive. With spinMs the
 //                        timerfd expires that much before the deadline and the poll callback busy-waits the rest
-//                        (see below)
+//                        (see below); callback(wokeLateUs) learns how late the thread woke after the expiry
 //   disarm()             cancel; the loop may exit
 //   close()              disarm, stop polling, close the fd; a second close does nothing; arm() then throws EBADF
 //   fd                   the timerfd, -1 once closed (tests)
@@ -107,6 +107,7 @@ class Timer : public Napi::ObjectWrap<Timer> {
   uv_poll_t* poll_ = nullptr;
   bool armed_ = false;
   int64_t deadline_ = 0;  // CLOCK_MONOTONIC ns
+  int64_t wake_ = 0;      // when the timerfd expires: deadline_ minus the spin lead
   Napi::FunctionReference callback_;
 
   static int64_t MonotonicNs() {
@@ -133,6 +134,7 @@ class Timer : public Napi::ObjectWrap<Timer> {
     int64_t spin = info[1].IsNumber() ? toNs(info[1].As<Napi::Number>().DoubleValue()) : 0;
     deadline_ = MonotonicNs() + delay;
     int64_t wake = deadline_ - (spin < delay ? spin : delay);
+    wake_ = wake;
     itimerspec spec{};
     spec.it_value.tv_sec = static_cast<time_t>(wake / 1000000000LL);
     spec.it_value.tv_nsec = static_cast<long>(wake % 1000000000LL);
@@ -193,6 +195,7 @@ class Timer : public Napi::ObjectWrap<Timer> {
     uint64_t count = 0;
     // EAGAIN: re-armed or disarmed after it became readable in this loop turn; nothing expired
     if (read(fd_, &count, sizeof count) != sizeof count || !armed_) return;
+    int64_t woke = MonotonicNs();
     // the spin lead: wait out what is left of it on the CPU (clock_gettime is a vDSO call, no system call)
     while (MonotonicNs() < deadline_) {
     }
@@ -200,7 +203,8 @@ class Timer : public Napi::ObjectWrap<Timer> {
     Napi::HandleScope scope(env);
     Napi::Object recv = Value();  // held by this scope: the reference turns weak below
     Unarmed();
-    callback_.MakeCallback(recv, {});
+    // how late the thread woke, in whole microseconds (a small integer: no allocation)
+    callback_.MakeCallback(recv, {Napi::Number::New(env, static_cast<double>((woke - wake_) / 1000))});
     if (env.IsExceptionPending()) {
       Napi::Error e = env.GetAndClearPendingException();
       napi_fatal_exception(env, e.Value());

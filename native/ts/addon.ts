@@ -46,7 +46,7 @@ export interface Addon {
   ifIndexToName(index: number, netns?: string | null): string | null
   openInNetns(path: string, flags: number, netns?: string | null): number
   watchSignal(signum: number, cb: (signum: number) => void): () => void
-  Timer: new (onExpire: () => void) => PreciseTimer
+  Timer: new (onExpire: (wokeLateUs: number) => void) => PreciseTimer
 }
 
 let cached: Addon | undefined

@@ -8,7 +8,8 @@ export interface PreciseTimer {
   /**
    * (Re)arm: `onExpire()` runs once, `delayMs` (fractions allowed) from now, never earlier; `<= 0`: on the loop's
    * next poll. With `spinMs` the timerfd expires that much earlier and the addon busy-waits the rest before calling
-   * `onExpire` (it covers the thread's wake-up latency). While armed the timer keeps the event loop alive. Throws
+   * `onExpire` (it covers the thread's wake-up latency). `onExpire` gets how late the thread woke after the timerfd
+   * expired, in whole microseconds. While armed the timer keeps the event loop alive. Throws
    * EBADF after close().
    */
   arm(delayMs: number, spinMs?: number): void
@@ -19,6 +20,6 @@ export interface PreciseTimer {
 }
 
 /** a disarmed timer; the first one also sets the loop thread's timer slack to 1 ns (PR_SET_TIMERSLACK) */
-export function preciseTimer(onExpire: () => void): PreciseTimer {
+export function preciseTimer(onExpire: (wokeLateUs: number) => void): PreciseTimer {
   return new (addon().Timer)(onExpire)
 }

@@ -84,7 +84,7 @@ describe('core/scheduler', () => {
   it('fine tasks share one precise timer armed for the earliest deadline, run in deadline order, re-armed once per wake-up', () => {
     // a hand-driven clock whose precise timer records how it is armed
     let t = 0
-    let expire: (() => void) | undefined
+    let expire: ((wokeLateUs: number) => void) | undefined
     const arms: [number, number | undefined][] = []
     let disarms = 0
     let closes = 0
@@ -115,17 +115,17 @@ describe('core/scheduler', () => {
     assert.ok(arms.every(([, spin]) => spin !== undefined && spin > 0 && spin < 1), 'armed with a sub-millisecond spin lead')
     c.cancel()
     t = 10.002
-    expire!()
+    expire!(0)
     // both due tasks ran in one wake-up, then ONE re-arm for the next deadline (b and the periodic at 20)
     assert.deepEqual(ran, ['a@10.002', 'p@10.002'])
     assert.deepEqual(arms.map(([at]) => at), [20, 10, 20])
     t = 20
-    expire!()
+    expire!(0)
     assert.deepEqual(ran.slice(2).sort(), ['b@20', 'p@20'])
     assert.equal(s2.lateness.count, 4)
     // a wake-up with nothing due (an earlier task was cancelled) runs nothing and re-arms
     t = 25
-    expire!()
+    expire!(0)
     assert.equal(ran.length, 4)
     assert.equal(arms[arms.length - 1][0], 30)
     s2.cancelAll()
@@ -165,9 +165,35 @@ describe('core/scheduler', () => {
     h.cancel()
   })
 
+  it('the spin lead follows how late the wake-ups come, within a tenth of the wait', () => {
+    let t = 0
+    let expire: ((wokeLateUs: number) => void) | undefined
+    const spins: number[] = []
+    const vclock: Clock = {
+      now: () => t, wallNow: () => t, setTimeout: () => undefined, clearTimeout: () => undefined, setImmediate: () => undefined, clearImmediate: () => undefined,
+      preciseTimer: (fn) => ((expire = fn), { arm: (_ms, spin) => void spins.push(spin ?? 0), disarm: () => undefined, close: () => undefined }),
+    }
+    const s2 = new Scheduler({ clock: vclock })
+    s2.every('p', 10, () => undefined, { precision: 'fine' })
+    const wake = (late: number) => {
+      t += 10
+      expire!(late)
+      return spins[spins.length - 1]
+    }
+    const first = spins[0]
+    assert.ok(first > 0 && first < 1, `${first}`)
+    // a 5 ms late wake-up: the lead grows, but only to a tenth of the 10 ms wait
+    assert.equal(wake(5000), 1)
+    // then quiet wake-ups: it decays back towards their delay plus a margin
+    let lead = 1
+    for (let i = 0; i < 500; i++) lead = wake(80)
+    assert.ok(lead > 0.08 && lead < 0.2, `${lead}`)
+    s2.cancelAll()
+  })
+
   it('fine heap: random arms and cancels always run the due tasks in deadline order', () => {
     let t = 0
-    let expire: (() => void) | undefined
+    let expire: ((wokeLateUs: number) => void) | undefined
     let armedAt = Infinity
     const vclock: Clock = {
       now: () => t, wallNow: () => t, setTimeout: () => undefined, clearTimeout: () => undefined, setImmediate: () => undefined, clearImmediate: () => undefined,
@@ -192,7 +218,7 @@ describe('core/scheduler', () => {
     while (armedAt !== Infinity) {
       t = armedAt
       armedAt = Infinity
-      expire!()
+      expire!(0)
     }
     assert.equal(ran.length, want)
     assert.deepEqual(ran, [...ran].sort((x, y) => x - y))

@@ -11,7 +11,7 @@ const openFds = () => readdirSync('/proc/self/fd').length
 
 describe('native preciseTimer', () => {
   const timers: PreciseTimer[] = []
-  const make = (fn: () => void) => {
+  const make = (fn: (wokeLateUs: number) => void) => {
     const t = preciseTimer(fn)
     timers.push(t)
     return t
@@ -26,8 +26,9 @@ describe('native preciseTimer', () => {
       for (let i = 0; i < 20; i++) {
         const due = performance.now() + 2.5
         await new Promise<void>((done) => {
-          const t = make(() => {
+          const t = make((wokeLateUs) => {
             late.push(performance.now() - due)
+            assert.ok(Number.isInteger(wokeLateUs) && wokeLateUs >= 0, `woke late ${wokeLateUs} us`)
             done()
           })
           t.arm(2.5, spin)

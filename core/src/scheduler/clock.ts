@@ -3,8 +3,9 @@ import { preciseTimer as nativePreciseTimer } from '@kad/native'
 /**
  * A one-shot timer with sub-millisecond accuracy on the Clock's `now()` time base (the Scheduler's 'fine'
  * timers). `arm(delayMs, spinMs)` (re)arms it to call its callback once, `delayMs` from now and never earlier; the
- * implementation may wake the thread up to `spinMs` early and wait the rest on the CPU. While armed it keeps the
- * process alive. `disarm()` cancels; `close()` releases it (idempotent).
+ * implementation may wake the thread up to `spinMs` early and wait the rest on the CPU, and tells the callback how
+ * late (microseconds) the thread woke up. While armed it keeps the process alive. `disarm()` cancels; `close()`
+ * releases it (idempotent).
  */
 export interface PreciseTimer {
   arm(delayMs: number, spinMs?: number): void
@@ -28,7 +29,7 @@ export interface Clock {
    * A precise timer calling `onExpire`, or undefined when this clock has none (a fake clock): the Scheduler's
    * 'fine' timers then fall back to setTimeout, like 'ms' ones.
    */
-  preciseTimer?(onExpire: () => void): PreciseTimer | undefined
+  preciseTimer?(onExpire: (wokeLateUs: number) => void): PreciseTimer | undefined
 }
 
 const REAL_PERFORMANCE = globalThis.performance

@@ -16,7 +16,7 @@ export interface TaskHandle {
 export interface TimerOptions {
   /**
    * 'fine': run within microseconds of the deadline (VRRP adverts and master-down, BFD), through the clock's
-   * precise timer (see FINE_SPIN_MS). 'ms' (default): setTimeout, whose wake-ups are whole milliseconds late or
+   * precise timer (see WAKE_PEAK_DECAY). 'ms' (default): setTimeout, whose wake-ups are whole milliseconds late or
    * worse. Without a precise timer (fake clocks) 'fine' behaves as 'ms'.
    */
   precision?: 'ms' | 'fine'
@@ -44,18 +44,21 @@ export interface SchedulerDeps {
 }
 
 /**
- * How early the precise timer wakes the thread before a 'fine' deadline; the addon waits the rest on the CPU (see
- * native/src/timer.cc). Waking a sleeping thread takes 70-100 us at the median and 200-450 us at p99 for a
- * SCHED_RR thread on the 2-vCPU KVM guest this project is measured on: 0.3 ms covers nearly every wake-up of a
- * quiet machine and costs at most 0.3 ms of CPU per expiry (the VRRP child uses 4-6% of a core at 10 ms adverts).
+ * The precise timer wakes the thread this much before a 'fine' deadline, and the addon waits the rest on the CPU
+ * (native/src/timer.cc): a sleeping thread does not run the instant its timer expires. How long it takes depends
+ * on the machine and its load, so the lead follows the wake-ups themselves: the worst of roughly the last hundred
+ * (each wake-up reports how late it came; the peak decays by WAKE_PEAK_DECAY per wake-up) plus a margin, but never
+ * more than SPIN_BUDGET of the wait, so that spinning cannot take more than a tenth of the CPU whatever the rate.
  *
- * A longer lead does not buy back the tail under the VRRP bench's checker load (10,000 TCP checks a second on
- * the same 2 CPUs): there 1-2% of wake-ups are 0.5-2 ms late because the kernel runs with preempt=none and the
- * woken SCHED_RR thread waits until a SCHED_OTHER task's system call returns (perf: the timerfd expires on time,
- * the switch comes late). Covering that took a 2.5 ms lead, 27-30% of a core (leads of 1 / 1.5 / 2.5 ms gave an
- * advert-interval p99 of 1.7 / 1.6-4.2 / 0.4-1.2 ms there, against 1.3-1.7 ms at 0.3 ms).
+ * Measured on the 2-vCPU KVM guest this project runs on: a quiet machine wakes a SCHED_RR thread 70-100 us late
+ * (p99 200-450 us), so the lead stays near 0.2-0.5 ms; under the VRRP bench's checker load (10,000 TCP checks a
+ * second on the same 2 CPUs) 1-2% of wake-ups come 0.5-2 ms late, because the kernel runs with preempt=none and
+ * the woken realtime thread waits until a SCHED_OTHER task's system call returns (perf: the timerfd expires on
+ * time, the switch comes late), and the lead grows to its cap (1 ms at 10 ms adverts).
  */
-const FINE_SPIN_MS = 0.3
+const WAKE_PEAK_DECAY = 0.99
+const SPIN_MARGIN_MS = 0.05
+const SPIN_BUDGET = 0.1
 
 /**
  * keepalived's thread_master for one process: one-shot timers, periodic tasks that re-arm from their previous
@@ -84,6 +87,8 @@ export class Scheduler {
   private fineArmedAt = Infinity
   /** inside runFine: tasks armed meanwhile wait for its single re-arm */
   private fineRunning = false
+  /** the recent worst wake-up delay of the precise timer, ms (see WAKE_PEAK_DECAY) */
+  private wakePeakMs = 0.25
 
   constructor({ clock }: SchedulerDeps) {
     this.clock = clock
@@ -187,10 +192,12 @@ export class Scheduler {
       return
     }
     this.fineArmedAt = top.deadline
-    timer.arm(top.deadline - this.clock.now(), FINE_SPIN_MS)
+    const wait = top.deadline - this.clock.now()
+    timer.arm(wait, Math.min(this.wakePeakMs + SPIN_MARGIN_MS, wait * SPIN_BUDGET))
   }
 
-  private readonly runFine = (): void => {
+  private readonly runFine = (wokeLateUs: number): void => {
+    this.wakePeakMs = Math.max(wokeLateUs / 1000, this.wakePeakMs * WAKE_PEAK_DECAY)
     this.fineArmedAt = Infinity
     this.fineRunning = true
     try {

@@ -5,9 +5,9 @@
  *
  * An entry may allow running early (`earlyMs`: transmissions, whose jitter range the session narrows to match);
  * detection timers never run early. The scheduler timer is armed with `precision: 'fine'` (the scheduler's
- * precise timer: a timerfd wake-up plus up to 0.3 ms waited on the CPU) while timers are sparse; when more than
- * `fineMaxPerSec` fire per second those waits would add up to a good part of a core, so it uses
- * `precision: 'ms'` and relies on the early window to batch.
+ * precise timer: a timerfd wake-up, the last fraction of the wait spent on the CPU, at most a tenth of it) while
+ * timers are sparse; when more than `fineMaxPerSec` fire per second it uses `precision: 'ms'` and relies on the
+ * early window to batch.
  */
 import type { Scheduler, TaskHandle } from '@kad/core'
 
