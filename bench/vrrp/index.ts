@@ -219,6 +219,7 @@ async function main(): Promise<void> {
           // SIGTERM to the parent -> the priority-0 advert on the wire (signal path, child stop, send)
           if (sig === 'SIGTERM') r.sigterm_to_prio0_ms = steady ? (old.find((s) => s.prio === 0 && s.t >= killedAt - 2)?.t ?? NaN) - killedAt : NaN
           if (sig === 'SIGKILL') {
+            if (!steady) r.vrrp_child_cpu_pct = NaN
             // steady state: the master's adverts from the backup's start to the kill, the same window for both
             const ts = steady ? old.filter((s) => s.prio > 0 && s.t >= steadyFrom && s.t < steadyTo).map((s) => s.t) : []
             const err: number[] = []
