@@ -12,6 +12,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "timer.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1137,6 +1139,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName));
   exports.Set("openInNetns", Napi::Function::New(env, OpenInNetns));
   exports.Set("watchSignal", Napi::Function::New(env, WatchSignal));
+  exports.Set("Timer", kad::InitTimer(env));
   return exports;
 }
 

@@ -1,5 +1,6 @@
 // Loads the compiled addon (native/build/Release/kad_native.node); the path is the same from ts/ and dist/.
 import { createRequire } from 'node:module'
+import type { PreciseTimer } from './timer.js'
 
 export interface RawMessage {
   data: Buffer
@@ -51,6 +52,7 @@ export interface Addon {
   ifIndexToName(index: number, netns?: string | null): string | null
   openInNetns(path: string, flags: number, netns?: string | null): number
   watchSignal(signum: number, cb: (signum: number) => void): () => void
+  Timer: new (onExpire: (wokeLateUs: number) => void) => PreciseTimer
 }
 
 let cached: Addon | undefined

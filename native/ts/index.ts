@@ -27,5 +27,7 @@ export function htons(v: number): number {
   return ((v & 0xff) << 8) | ((v >> 8) & 0xff)
 }
 export { watchSignal } from './signals.js'
+export { preciseTimer } from './timer.js'
+export type { PreciseTimer } from './timer.js'
 export { streams, streamTarget, StreamEngine, streamFailure } from './streams.js'
 export type { StreamTarget, StreamTargetInput, StreamHandler } from './streams.js'

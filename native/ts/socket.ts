@@ -71,6 +71,8 @@ export class KadSocket {
   private closed = false
   private reading = false
   private refed = true
+  private lastDest?: string
+  private lastSockaddr?: Buffer
 
   constructor(opts: OpenSocketOptions) {
     this.domain = typeof opts.domain === 'number' ? opts.domain : DOMAINS[opts.domain]
@@ -95,9 +97,15 @@ export class KadSocket {
   private sockaddr(a: SockAddrInput | string): Buffer {
     const family = FAMILY_OF[this.domain]
     if (typeof a === 'string') {
-      if (family === 'unix') return encodeSockAddr({ family, path: a })
-      if (family === 'inet' || family === 'inet6') return encodeSockAddr({ family, address: a })
-      throw new TypeError(`a ${family} address cannot be given as a string`)
+      // a sender repeats its destination (a VRRP group, a syslog path): encode each text once
+      if (a === this.lastDest) return this.lastSockaddr!
+      let b: Buffer
+      if (family === 'unix') b = encodeSockAddr({ family, path: a })
+      else if (family === 'inet' || family === 'inet6') b = encodeSockAddr({ family, address: a })
+      else throw new TypeError(`a ${family} address cannot be given as a string`)
+      this.lastDest = a
+      this.lastSockaddr = b
+      return b
     }
     return encodeSockAddr(('family' in a ? a : { ...a, family }) as SockAddr)
   }
@@ -177,14 +185,14 @@ export class KadSocket {
   }
 
   /** sendmsg(). `data` may be several buffers (one datagram, gathered). Returns the bytes sent. */
-  send(data: Buffer | Buffer[], dest?: SockAddrInput | string | null, opts: SendOptions = {}): number {
+  send(data: Buffer | Buffer[], dest?: SockAddrInput | string | null, opts?: SendOptions): number {
     let src: Buffer | null = null
-    if (opts.src !== undefined) {
+    if (opts?.src !== undefined) {
       const parsed = this.domain === AF.INET6 ? parseIPv6(opts.src) : parseIPv4(opts.src)
       if (!parsed) throw new TypeError(`not a source address for this socket: ${opts.src}`)
       src = parsed
     }
-    return this.raw.send(data, dest == null ? null : this.sockaddr(dest), opts.ttl ?? -1, opts.hopLimit ?? -1, opts.ifindex ?? 0, src)
+    return this.raw.send(data, dest == null ? null : this.sockaddr(dest), opts?.ttl ?? -1, opts?.hopLimit ?? -1, opts?.ifindex ?? 0, src)
   }
 
   /** Registers a handler and starts reading (libuv polling; datagrams are drained in batches). */

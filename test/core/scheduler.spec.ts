@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert'
 import sinon from 'sinon'
 import { Scheduler } from '../../core/src/scheduler/scheduler.js'
 import { systemClock, type Clock } from '../../core/src/scheduler/clock.js'
+import type { TaskHandle } from '../../core/src/scheduler/scheduler.js'
 import { Histogram } from '../../core/src/scheduler/histogram.js'
 
 describe('core/scheduler', () => {
@@ -72,55 +73,155 @@ describe('core/scheduler', () => {
     assert.equal(h.active, false)
   })
 
-  it('fine precision finishes the wait with immediates', () => {
+  it("fine precision on a clock without a precise timer (faked performance) falls back to setTimeout, never early", () => {
+    assert.equal(systemClock.preciseTimer?.(() => undefined), undefined)
     let fired = -1
-    s.addTimer('f', 10, () => (fired = performance.now()), { precision: 'fine' })
+    s.addTimer('f', 10.4, () => (fired = performance.now()), { precision: 'fine' })
     clock.tick(20)
-    assert.ok(fired >= 10 && fired <= 11, `fired at ${fired}`)
+    assert.ok(fired >= 10.4 && fired <= 11, `fired at ${fired}`)
   })
 
-  it('fine precision with a clock that can sleep: a few short sleeps, a few loop turns, never early', () => {
-    // a hand-driven clock: sleepSync moves virtual time as the real one sleeps the thread; the busy-wait reads now()
+  it('fine tasks share one precise timer armed for the earliest deadline, run in deadline order, re-armed once per wake-up', () => {
+    // a hand-driven clock whose precise timer records how it is armed
     let t = 0
-    const timers: { at: number; fn: () => void }[] = []
-    const immediates: (() => void)[] = []
-    const sleeps: number[] = []
-    let reads = 0
+    let expire: ((wokeLateUs: number) => void) | undefined
+    const arms: [number, number | undefined][] = []
+    let disarms = 0
+    let closes = 0
+    let made = 0
     const vclock: Clock = {
-      now: () => (reads++, (t += 0.001)),
+      now: () => t,
       wallNow: () => t,
-      setTimeout: (fn, ms) => timers.push({ at: t + ms, fn }),
+      setTimeout: () => assert.fail('a fine task used setTimeout'),
       clearTimeout: () => undefined,
-      setImmediate: (fn) => immediates.push(fn),
+      setImmediate: () => assert.fail('a fine task used setImmediate'),
       clearImmediate: () => undefined,
-      sleepSync: (ms) => (sleeps.push(ms), (t += ms), true),
+      preciseTimer: (fn) => {
+        made++
+        expire = fn
+        return { arm: (ms, spin) => void arms.push([t + ms, spin]), disarm: () => void disarms++, close: () => void closes++ }
+      },
     }
     const s2 = new Scheduler({ clock: vclock })
-    let fired = -1
-    s2.addTimer('f', 10, () => (fired = t), { precision: 'fine' })
-    let turns = 0
-    while (fired < 0 && turns < 10000) {
-      turns++
-      const batch = immediates.splice(0)
-      if (batch.length) batch.forEach((f) => f())
-      else {
-        const next = timers.sort((x, y) => x.at - y.at).shift()
-        if (!next) break
-        t = Math.max(t, next.at)
-        next.fn()
-      }
-    }
-    assert.ok(fired >= 10 && fired <= 10.05, `fired at ${fired}`)
-    // the 1.5 ms lead is covered by waits of at most 0.2 ms with one loop turn each (the last, at most 0.3 ms,
-    // fires without one), not by thousands of immediates
-    assert.ok(turns < 20, `${turns} turns`)
-    assert.ok(sleeps.slice(0, -1).every((ms) => ms > 0 && ms <= 0.2 + 1e-9), sleeps.join(','))
-    assert.ok(sleeps[sleeps.length - 1] <= 0.3 + 1e-9, sleeps.join(','))
-    assert.ok(reads < 1000, `${reads} clock reads`)
+    const ran: string[] = []
+    s2.addTimer('b', 20, () => ran.push(`b@${t}`), { precision: 'fine' })
+    s2.addTimer('a', 10, () => ran.push(`a@${t}`), { precision: 'fine' })
+    const c = s2.addTimer('c', 15, () => ran.push(`c@${t}`), { precision: 'fine' })
+    s2.every('p', 10, () => void ran.push(`p@${t}`), { precision: 'fine' })
+    c.rearm(12) // moved within the heap: still not the earliest
+    assert.equal(arms.length, 2)
+    // armed at 20, then earlier at 10; neither 15 nor the periodic 10 re-arms it
+    assert.deepEqual(arms.map(([at]) => at), [20, 10])
+    assert.ok(arms.every(([, spin]) => spin !== undefined && spin > 0 && spin < 1), 'armed with a sub-millisecond spin lead')
+    c.cancel()
+    t = 10.002
+    expire!(0)
+    // both due tasks ran in one wake-up, then ONE re-arm for the next deadline (b and the periodic at 20)
+    assert.deepEqual(ran, ['a@10.002', 'p@10.002'])
+    assert.deepEqual(arms.map(([at]) => at), [20, 10, 20])
+    t = 20
+    expire!(0)
+    assert.deepEqual(ran.slice(2).sort(), ['b@20', 'p@20'])
+    assert.equal(s2.lateness.count, 4)
+    // a wake-up with nothing due (an earlier task was cancelled) runs nothing and re-arms
+    t = 25
+    expire!(0)
+    assert.equal(ran.length, 4)
+    assert.equal(arms[arms.length - 1][0], 30)
+    s2.cancelAll()
+    assert.equal(disarms, 1, 'the last task leaving disarms the timer')
+    assert.equal(closes, 1)
+    assert.equal(made, 1)
   })
 
-  it('fine precision falls back to immediates when the clock cannot sleep (faked performance)', () => {
-    assert.equal(systemClock.sleepSync?.(1), false)
+  it('rearm moves a pending run, runs a fired or cancelled task again, and wins over a periodic re-arm', () => {
+    const at: number[] = []
+    const t = s.addTimer('r', 100, () => void at.push(performance.now()))
+    clock.tick(50)
+    t.rearm(100) // pending at 100: moved to 150
+    clock.tick(60)
+    assert.deepEqual(at, [])
+    clock.tick(40)
+    assert.deepEqual(at, [150])
+    t.rearm(10) // fired: runs again
+    clock.tick(10)
+    assert.deepEqual(at, [150, 160])
+    t.rearm(10)
+    t.cancel()
+    t.rearm(5) // cancelled: runs again
+    clock.tick(20)
+    assert.deepEqual(at, [150, 160, 165])
+    assert.equal(t.active, false)
+    assert.equal(s.size, 0)
+    // a periodic task re-armed from its own callback runs at the new time, once, then every interval from there
+    const p: number[] = []
+    let h: TaskHandle | undefined = undefined
+    h = s.every('p', 10, () => {
+      p.push(performance.now())
+      if (p.length === 1) h!.rearm(25)
+    })
+    clock.tick(60)
+    assert.deepEqual(p.map((x) => x - 180), [10, 35, 45, 55])
+    h.cancel()
+  })
+
+  it('the spin lead follows how late the wake-ups come, within a tenth of the wait', () => {
+    let t = 0
+    let expire: ((wokeLateUs: number) => void) | undefined
+    const spins: number[] = []
+    const vclock: Clock = {
+      now: () => t, wallNow: () => t, setTimeout: () => undefined, clearTimeout: () => undefined, setImmediate: () => undefined, clearImmediate: () => undefined,
+      preciseTimer: (fn) => ((expire = fn), { arm: (_ms, spin) => void spins.push(spin ?? 0), disarm: () => undefined, close: () => undefined }),
+    }
+    const s2 = new Scheduler({ clock: vclock })
+    s2.every('p', 10, () => undefined, { precision: 'fine' })
+    const wake = (late: number) => {
+      t += 10
+      expire!(late)
+      return spins[spins.length - 1]
+    }
+    const first = spins[0]
+    assert.ok(first > 0 && first < 1, `${first}`)
+    // a 5 ms late wake-up: the lead grows, but only to a tenth of the 10 ms wait
+    assert.equal(wake(5000), 1)
+    // then quiet wake-ups: it decays back towards their delay plus a margin
+    let lead = 1
+    for (let i = 0; i < 500; i++) lead = wake(80)
+    assert.ok(lead > 0.08 && lead < 0.2, `${lead}`)
+    s2.cancelAll()
+  })
+
+  it('fine heap: random arms and cancels always run the due tasks in deadline order', () => {
+    let t = 0
+    let expire: ((wokeLateUs: number) => void) | undefined
+    let armedAt = Infinity
+    const vclock: Clock = {
+      now: () => t, wallNow: () => t, setTimeout: () => undefined, clearTimeout: () => undefined, setImmediate: () => undefined, clearImmediate: () => undefined,
+      preciseTimer: (fn) => ((expire = fn), { arm: (ms) => void (armedAt = t + ms), disarm: () => void (armedAt = Infinity), close: () => undefined }),
+    }
+    const s2 = new Scheduler({ clock: vclock })
+    let seed = 42
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+    const ran: number[] = []
+    const live = new Map<number, TaskHandle>()
+    for (let i = 0; i < 500; i++) {
+      const at = Math.floor(rnd() * 1000)
+      live.set(i, s2.addTimer(`t${i}`, at, () => void ran.push(at), { precision: 'fine' }))
+      if (rnd() < 0.3) {
+        const k = Math.floor(rnd() * i)
+        live.get(k)?.cancel()
+        live.delete(k)
+      }
+    }
+    const want = [...live.values()].filter((h) => h.active).length
+    // a one-shot timer: expiring disarms it
+    while (armedAt !== Infinity) {
+      t = armedAt
+      armedAt = Infinity
+      expire!(0)
+    }
+    assert.equal(ran.length, want)
+    assert.deepEqual(ran, [...ran].sort((x, y) => x - y))
   })
 
   it('events run on the next turn; dump lists named tasks', () => {
@@ -165,11 +266,8 @@ describe('core/scheduler on the real clock', () => {
 })
 
 describe('core/scheduler on the real clock', () => {
-  it("'fine' timers never fire early and the system clock sleeps for real", async () => {
+  it("'fine' timers never fire early and run within a millisecond of their deadline", async () => {
     const s = new Scheduler({ clock: systemClock })
-    const t0 = performance.now()
-    assert.equal(systemClock.sleepSync?.(0.3), true)
-    assert.ok(performance.now() - t0 >= 0.29)
     const errs: number[] = []
     await new Promise<void>((done) => {
       let n = 0
@@ -177,10 +275,15 @@ describe('core/scheduler on the real clock', () => {
       s.every('f', 5, () => {
         errs.push(performance.now() - want)
         want += 5
-        if (++n === 20) done()
+        if (++n === 40) done()
       }, { precision: 'fine' })
     })
+    // a cancelled task and cancelAll leave nothing armed: the process could exit
+    s.addTimer('x', 1000, () => assert.fail('cancelled'), { precision: 'fine' }).cancel()
     s.cancelAll()
-    assert.ok(errs.every((e) => e >= -0.01), `early by ${Math.min(...errs)} ms`)
+    assert.ok(errs.every((e) => e >= -0.001), `early by ${Math.min(...errs)} ms`)
+    errs.sort((a, b) => a - b)
+    // the median wake-up, even on a loaded 2-CPU machine without a realtime class (the bench measures the tail)
+    assert.ok(errs[20] < 1, `median ${errs[20]} ms late`)
   })
 })

@@ -85,7 +85,7 @@ describe('core/supervision (processes, signals, pid files)', function () {
 
   it('the VRRP and checker children run without V8\'s memory reducer, only the VRRP child with a single-threaded GC', async () => {
     const { childExecArgv } = await import('../../core/src/supervisor/supervisor.js')
-    assert.deepEqual(childExecArgv('vrrp', ['--x']), ['--x', '--no-memory-reducer', '--single-threaded-gc'])
+    assert.deepEqual(childExecArgv('vrrp', ['--x']), ['--x', '--no-memory-reducer', '--single-threaded-gc', '--expose-gc'])
     assert.deepEqual(childExecArgv('check', ['--x']), ['--x', '--no-memory-reducer'])
     assert.deepEqual(childExecArgv('bfd', ['--x']), ['--x'])
   })

@@ -1,3 +1,18 @@
+import { preciseTimer as nativePreciseTimer } from '@kad/native'
+
+/**
+ * A one-shot timer with sub-millisecond accuracy on the Clock's `now()` time base (the Scheduler's 'fine'
+ * timers). `arm(delayMs, spinMs)` (re)arms it to call its callback once, `delayMs` from now and never earlier; the
+ * implementation may wake the thread up to `spinMs` early and wait the rest on the CPU, and tells the callback how
+ * late (microseconds) the thread woke up. While armed it keeps the process alive. `disarm()` cancels; `close()`
+ * releases it (idempotent).
+ */
+export interface PreciseTimer {
+  arm(delayMs: number, spinMs?: number): void
+  disarm(): void
+  close(): void
+}
+
 /**
  * The clock every timer goes through. `now()` is monotonic milliseconds (fractions allowed). The default
  * implementation reads the globals at call time, so sinon fake timers installed by a test drive it.
@@ -11,17 +26,14 @@ export interface Clock {
   setImmediate(fn: () => void): unknown
   clearImmediate(handle: unknown): void
   /**
-   * Hold the thread for `ms` (fractions allowed) of real time and return true; false when this clock cannot
-   * (a fake clock, or the system clock while a test fakes `performance`). Only the 'fine' timers use it, for
-   * sub-millisecond slices. The system clock busy-waits: a thread that sleeps, even 0.2 ms, gives its CPU away and
-   * on a loaded machine a SCHED_OTHER thread waits milliseconds to get it back.
+   * A precise timer calling `onExpire`, or undefined when this clock has none (a fake clock): the Scheduler's
+   * 'fine' timers then fall back to setTimeout, like 'ms' ones.
    */
-  sleepSync?(ms: number): boolean
+  preciseTimer?(onExpire: (wokeLateUs: number) => void): PreciseTimer | undefined
 }
 
 const REAL_PERFORMANCE = globalThis.performance
 const REAL_PERFORMANCE_NOW = REAL_PERFORMANCE.now
-let spinSink = 0
 
 export const systemClock: Clock = {
   now: () => performance.now(),
@@ -33,13 +45,9 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   setImmediate: (fn) => setImmediate(fn),
   clearImmediate: (h) => clearImmediate(h as NodeJS.Immediate),
-  sleepSync: (ms) => {
-    // a faked performance.now would not move while the thread waits: report that we cannot
-    if (globalThis.performance !== REAL_PERFORMANCE || REAL_PERFORMANCE.now !== REAL_PERFORMANCE_NOW) return false
-    // read the clock every few hundred empty iterations only: each performance.now() can box its result, and
-    // calling it back to back allocated ~500 KB per millisecond waited
-    const end = REAL_PERFORMANCE.now() + ms
-    while (REAL_PERFORMANCE.now() < end) for (let i = 0; i < 256; i++) spinSink = (spinSink + i) | 0
-    return true
+  // the addon's timerfd runs on the real monotonic clock: none while a test fakes performance.now
+  preciseTimer: (onExpire) => {
+    if (globalThis.performance !== REAL_PERFORMANCE || REAL_PERFORMANCE.now !== REAL_PERFORMANCE_NOW) return undefined
+    return nativePreciseTimer(onExpire)
   },
 }

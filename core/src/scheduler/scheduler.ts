@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js'
+import type { Clock, PreciseTimer } from './clock.js'
 import { Histogram } from './histogram.js'
 
 /** A scheduled task; `cancel()` is idempotent. */
@@ -6,12 +6,18 @@ export interface TaskHandle {
   readonly name: string
   readonly active: boolean
   cancel(): void
+  /**
+   * Run it (again) `delayMs` from now, replacing any pending run: the same task, callback and options, nothing
+   * allocated (a timer re-armed on every advert or every received packet).
+   */
+  rearm(delayMs: number): void
 }
 
 export interface TimerOptions {
   /**
-   * 'fine' wakes up early (spinLeadMs before the deadline) and finishes the wait with setImmediate polls, for
-   * sub-millisecond accuracy (VRRP at 10 ms adverts, BFD). 'ms' (default) relies on setTimeout alone.
+   * 'fine': run within microseconds of the deadline (VRRP adverts and master-down, BFD), through the clock's
+   * precise timer (see WAKE_PEAK_DECAY). 'ms' (default): setTimeout, whose wake-ups are whole milliseconds late or
+   * worse. Without a precise timer (fake clocks) 'fine' behaves as 'ms'.
    */
   precision?: 'ms' | 'fine'
 }
@@ -37,20 +43,31 @@ export interface SchedulerDeps {
   clock: Clock
 }
 
-const SPIN_LEAD_MS = 1.5
 /**
- * Inside the lead, a 'fine' timer alternates short synchronous waits (at most SLICE_MS, so the loop still serves
- * packets and other timers between them) with one event-loop turn each, instead of thousands of bare
- * setImmediate turns: those allocated ~350 KB per wait (35 MB/s of garbage at 10 ms adverts, a scavenge every
- * 200 ms). The last FINISH_MS are waited synchronously, then it fires.
+ * The precise timer wakes the thread this much before a 'fine' deadline, and the addon waits the rest on the CPU
+ * (native/src/timer.cc): a sleeping thread does not run the instant its timer expires. How long it takes depends
+ * on the machine and its load, so the lead follows the wake-ups themselves: the worst of roughly the last hundred
+ * (each wake-up reports how late it came; the peak decays by WAKE_PEAK_DECAY per wake-up) plus a margin, but never
+ * more than SPIN_BUDGET of the wait, so that spinning cannot take more than a tenth of the CPU whatever the rate.
+ *
+ * Measured on the 2-vCPU KVM guest this project runs on: a quiet machine wakes a SCHED_RR thread 70-100 us late
+ * (p99 200-450 us), so the lead stays near 0.2-0.5 ms; under the VRRP bench's checker load (10,000 TCP checks a
+ * second on the same 2 CPUs) 1-2% of wake-ups come 0.5-2 ms late, because the kernel runs with preempt=none and
+ * the woken realtime thread waits until a SCHED_OTHER task's system call returns (perf: the timerfd expires on
+ * time, the switch comes late), and the lead grows to its cap (1 ms at 10 ms adverts).
  */
-const SLICE_MS = 0.2
-const FINISH_MS = 0.3
+const WAKE_PEAK_DECAY = 0.99
+const SPIN_MARGIN_MS = 0.05
+const SPIN_BUDGET = 0.1
 
 /**
  * keepalived's thread_master for one process: one-shot timers, periodic tasks that re-arm from their previous
  * deadline (no setInterval, no drift), events on the next turn, named tasks for the dumps, a lateness histogram
  * of every timer and an event-loop lag probe.
+ *
+ * 'fine' tasks wait in one binary heap by deadline under ONE precise timer (a timerfd in the event loop), armed
+ * for the earliest; when it expires every due task runs, in deadline order, and it is re-armed once for the next.
+ * Nothing spins in JavaScript and nothing is allocated per wake-up.
  */
 export class Scheduler {
   private readonly clock: Clock
@@ -58,6 +75,20 @@ export class Scheduler {
   readonly lateness = new Histogram()
   readonly loopLag = new Histogram()
   private lagProbe?: TaskHandle
+  /** created at the first 'fine' task; null: the clock has none */
+  private fineTimer?: PreciseTimer | null
+  /**
+   * 'fine' tasks, a binary heap by deadline in fine[0 .. fineSize) (Task.heapIndex is each one's slot); the array
+   * never shrinks, so pushing and popping a task per advert allocates nothing
+   */
+  private readonly fine: (Task | undefined)[] = []
+  private fineSize = 0
+  /** the deadline the precise timer is armed for (Infinity: disarmed) */
+  private fineArmedAt = Infinity
+  /** inside runFine: tasks armed meanwhile wait for its single re-arm */
+  private fineRunning = false
+  /** the recent worst wake-up delay of the precise timer, ms (see WAKE_PEAK_DECAY) */
+  private wakePeakMs = 0.25
 
   constructor({ clock }: SchedulerDeps) {
     this.clock = clock
@@ -94,10 +125,13 @@ export class Scheduler {
     this.lagProbe = this.every('core.loop-lag', periodMs, () => undefined)
   }
 
-  /** cancel every task (process shutdown) */
+  /** cancel every task (process shutdown); the precise timer is released */
   cancelAll(): void {
     for (const t of [...this.tasks]) t.cancel()
     this.lagProbe = undefined
+    this.fineTimer?.close()
+    this.fineTimer = undefined
+    this.fineArmedAt = Infinity
   }
 
   get size(): number {
@@ -120,6 +154,97 @@ export class Scheduler {
   _remove(t: Task): void {
     this.tasks.delete(t)
   }
+  /** @internal queue a 'fine' task; false when the clock has no precise timer */
+  _addFine(t: Task): boolean {
+    if (this.fineTimer === undefined) this.fineTimer = this.clock.preciseTimer?.(this.runFine) ?? null
+    if (this.fineTimer === null) return false
+    t.heapIndex = this.fineSize++
+    this.fine[t.heapIndex] = t
+    this.siftUp(t.heapIndex)
+    if (!this.fineRunning && t.deadline < this.fineArmedAt) this.armFine()
+    return true
+  }
+  /** @internal */
+  _removeFine(t: Task): void {
+    const h = this.fine
+    const i = t.heapIndex
+    t.heapIndex = -1
+    const last = h[--this.fineSize]!
+    h[this.fineSize] = undefined
+    if (last !== t) {
+      h[i] = last
+      last.heapIndex = i
+      this.siftDown(i)
+      this.siftUp(last.heapIndex)
+    }
+    // an earlier task leaving only costs a wake-up that finds nothing due; the last one leaving disarms
+    if (this.fineSize === 0 && !this.fineRunning) this.armFine()
+  }
+
+  /** arm the precise timer for the earliest 'fine' task, or disarm it */
+  private armFine(): void {
+    const timer = this.fineTimer
+    if (!timer) return
+    const top = this.fine[0]
+    if (top === undefined) {
+      if (this.fineArmedAt !== Infinity) timer.disarm()
+      this.fineArmedAt = Infinity
+      return
+    }
+    this.fineArmedAt = top.deadline
+    const wait = top.deadline - this.clock.now()
+    timer.arm(wait, Math.min(this.wakePeakMs + SPIN_MARGIN_MS, wait * SPIN_BUDGET))
+  }
+
+  private readonly runFine = (wokeLateUs: number): void => {
+    this.wakePeakMs = Math.max(wokeLateUs / 1000, this.wakePeakMs * WAKE_PEAK_DECAY)
+    this.fineArmedAt = Infinity
+    this.fineRunning = true
+    try {
+      const now = this.clock.now()
+      // one at a time: a task may cancel or arm others (a periodic one re-arms itself past `now`)
+      while (this.fineSize > 0 && this.fine[0]!.deadline <= now) {
+        const t = this.fine[0]!
+        this._removeFine(t)
+        t.fire()
+      }
+    } finally {
+      this.fineRunning = false
+      this.armFine()
+    }
+  }
+
+  private siftUp(i: number): void {
+    const h = this.fine as Task[]
+    const t = h[i]
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (h[p].deadline <= t.deadline) break
+      h[i] = h[p]
+      h[i].heapIndex = i
+      i = p
+    }
+    h[i] = t
+    t.heapIndex = i
+  }
+
+  private siftDown(i: number): void {
+    const h = this.fine as Task[]
+    const n = this.fineSize
+    const t = h[i]
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      const c = l + 1 < n && h[l + 1].deadline < h[l].deadline ? l + 1 : l
+      if (t.deadline <= h[c].deadline) break
+      h[i] = h[c]
+      h[i].heapIndex = i
+      i = c
+    }
+    h[i] = t
+    t.heapIndex = i
+  }
+
   /** @internal */
   _late(t: Task, lateMs: number): void {
     const us = lateMs * 1000
@@ -131,8 +256,12 @@ export class Scheduler {
 class Task implements TaskHandle {
   private handle: unknown
   private immediate: unknown
-  private deadline = 0
+  /** @internal the slot in the scheduler's 'fine' heap; -1 outside it */
+  heapIndex = -1
+  /** @internal */
+  deadline = 0
   private runs = 0
+  private arms = 0
   private live = false
 
   constructor(
@@ -154,14 +283,13 @@ class Task implements TaskHandle {
   }
 
   arm(deadline: number): void {
-    const clock = this.sched._clock()
+    this.arms++
     this.deadline = deadline
     this.live = true
     this.sched._add(this)
-    const wait = deadline - clock.now() - (this.precision === 'fine' ? SPIN_LEAD_MS : 0)
-    if (wait <= 0 && this.precision === 'fine') this.spin()
+    if (this.precision === 'fine' && this.sched._addFine(this)) return
     // Node truncates fractional delays and may fire up to 1 ms early: round up (onTimeout re-arms if still early)
-    else this.handle = clock.setTimeout(() => this.onTimeout(), Math.max(0, Math.ceil(wait)))
+    this.handle = this.sched._clock().setTimeout(this.onTimeout, Math.max(0, Math.ceil(deadline - this.sched._clock().now())))
   }
 
   armImmediate(): void {
@@ -171,44 +299,17 @@ class Task implements TaskHandle {
     this.immediate = this.sched._clock().setImmediate(() => this.fire())
   }
 
-  private onTimeout(): void {
+  private readonly onTimeout = (): void => {
     this.handle = undefined
     if (!this.live) return
-    if (this.precision === 'fine') {
-      this.spin()
-      return
-    }
     const clock = this.sched._clock()
     const early = this.deadline - clock.now()
-    if (early > 0) this.handle = clock.setTimeout(() => this.onTimeout(), Math.ceil(early))
+    if (early > 0) this.handle = clock.setTimeout(this.onTimeout, Math.ceil(early))
     else this.fire()
   }
 
-  private readonly spinNext = (): void => {
-    this.immediate = undefined
-    this.spin()
-  }
-
-  private spin(): void {
-    const clock = this.sched._clock()
-    if (!this.live) return
-    const left = this.deadline - clock.now()
-    if (left <= 0) {
-      this.fire()
-      return
-    }
-    if (clock.sleepSync) {
-      if (left <= FINISH_MS) {
-        if (clock.sleepSync(left)) {
-          this.fire()
-          return
-        }
-      } else clock.sleepSync(Math.min(SLICE_MS, left - FINISH_MS))
-    }
-    this.immediate = clock.setImmediate(this.spinNext)
-  }
-
-  private fire(): void {
+  /** @internal run it (it is due) */
+  fire(): void {
     if (!this.live) return
     const clock = this.sched._clock()
     const now = clock.now()
@@ -220,8 +321,9 @@ class Task implements TaskHandle {
       this.fn()
       return
     }
+    const arms = this.arms
     const ret = this.fn()
-    if (!this.live) return // cancelled inside fn
+    if (!this.live || this.arms !== arms) return // cancelled or re-armed inside fn
     let step = this.interval
     if (this.dynamic) {
       if (typeof ret !== 'number' || ret < 0) {
@@ -236,12 +338,18 @@ class Task implements TaskHandle {
     this.arm(next)
   }
 
+  rearm(delayMs: number): void {
+    this.cancel()
+    this.arm(this.sched._clock().now() + Math.max(0, delayMs))
+  }
+
   cancel(): void {
     if (!this.live && this.handle === undefined && this.immediate === undefined) return
     const clock = this.sched._clock()
     this.live = false
     if (this.handle !== undefined) clock.clearTimeout(this.handle)
     if (this.immediate !== undefined) clock.clearImmediate(this.immediate)
+    if (this.heapIndex >= 0) this.sched._removeFine(this)
     this.handle = undefined
     this.immediate = undefined
     this.sched._remove(this)

@@ -14,6 +14,8 @@ import { syslogSender } from './syslog.js'
 
 const role = process.argv[2] as ProcessRole
 let host: Host | undefined
+/** a full GC right after start-up and reloads, where the parent exposes it (the VRRP child: childExecArgv) */
+const collectGarbage = (globalThis as { gc?: () => void }).gc
 let stopping = false
 
 function send(m: ChildToParent): void {
@@ -60,6 +62,7 @@ process.on('message', (m: unknown) => {
           process.title = `kad_${role}`
           host = await Host.create({ role, options: o, log, ipc: { publish: (channel, payload, to) => send({ t: 'event', channel, payload, to }) } })
           await host.start(m.model)
+          collectGarbage?.()
           log.info(`started ${role} child`)
           send({ t: 'started' })
           break
@@ -67,6 +70,7 @@ process.on('message', (m: unknown) => {
         case 'reload':
           try {
             await host?.reload(m.model)
+            collectGarbage?.()
             send({ t: 'reloaded', ok: true })
           } catch (e) {
             host?.log.error(`reload failed: ${(e as Error).message}`)

@@ -46,9 +46,12 @@ const RTTIME_STARTUP_US = 10_000_000
  *    GC helper threads are not, and a main thread joining a helper that a loaded machine has preempted waited
  *    10-40 ms (a priority inversion); alone, a scavenge of its small young generation takes well under a
  *    millisecond.
+ *  - The VRRP child has `gc()` exposed so that it collects its start-up and reload garbage at once (child.ts):
+ *    once the adverts allocate little, V8 otherwise got to it tens of seconds later, in one 5-10 ms scavenge
+ *    that delayed an advert.
  */
 export function childExecArgv(role: ChildRole, base: readonly string[] = process.execArgv): string[] {
-  if (role === 'vrrp') return [...base, '--no-memory-reducer', '--single-threaded-gc']
+  if (role === 'vrrp') return [...base, '--no-memory-reducer', '--single-threaded-gc', '--expose-gc']
   if (role === 'check') return [...base, '--no-memory-reducer']
   return [...base]
 }

@@ -4,9 +4,10 @@
  * turn. Cancelled entries are dropped lazily.
  *
  * An entry may allow running early (`earlyMs`: transmissions, whose jitter range the session narrows to match);
- * detection timers never run early. The scheduler timer is armed with `precision: 'fine'` (a sub-millisecond
- * spin before the deadline) while timers are sparse; when more than `fineMaxPerSec` fire per second the spin
- * would never end, so it uses `precision: 'ms'` and relies on the early window to batch.
+ * detection timers never run early. The scheduler timer is armed with `precision: 'fine'` (the scheduler's
+ * precise timer: a timerfd wake-up, the last fraction of the wait spent on the CPU, at most a tenth of it) while
+ * timers are sparse; when more than `fineMaxPerSec` fire per second it uses `precision: 'ms'` and relies on the
+ * early window to batch.
  */
 import type { Scheduler, TaskHandle } from '@kad/core'
 

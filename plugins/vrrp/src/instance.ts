@@ -16,6 +16,8 @@ import type { NotifyScripts, ScriptRef, VipModel, VrrpGlobals, VrrpInstanceModel
 import type { AcceptFirewall } from './firewall.js'
 import { extraGarpVips, GarpPacer } from './garp.js'
 
+const FINE = { precision: 'fine' } as const
+
 export interface InstanceDeps {
   log: Logger
   scheduler: Scheduler
@@ -85,6 +87,8 @@ export class VrrpInstance {
   ifname = ''
   ifindex = 0
   private ipId = 0
+  /** the last advert packet built per destination, sent again while its priority holds (see advertPacket) */
+  private readonly adverts = new Map<string, { priority: number; pkt: Buffer }>()
   private ahSeq = 0
   private chain: Promise<void> = Promise.resolve()
   private scriptChain: Promise<void> = Promise.resolve()
@@ -387,35 +391,25 @@ export class VrrpInstance {
       case 'sendAdvert':
         this.sendAdvert(a.priority)
         break
+      // both timers are one task each for the instance's life, re-armed: nothing allocated per advert
       case 'armAdvertTimer': {
-        this.advertTask?.cancel()
         const now = this.d.clock.now()
         const base = e.type === 'advertTimer' && this.firing !== undefined ? this.firing : now
-        const deadline = base + a.ms
-        this.advertDeadline = deadline
-        this.advertTask = sch.addTimer(`vrrp.${this.name}.advert`, deadline - now, () => {
-          this.firing = this.advertDeadline
-          this.dispatch({ type: 'advertTimer', now: this.d.clock.now() })
-          this.firing = undefined
-        }, { precision: 'fine' })
+        this.advertDeadline = base + a.ms
+        if (this.advertTask) this.advertTask.rearm(this.advertDeadline - now)
+        else this.advertTask = sch.addTimer(`vrrp.${this.name}.advert`, this.advertDeadline - now, this.onAdvertTimer, FINE)
         break
       }
       case 'cancelAdvertTimer':
         this.advertTask?.cancel()
-        this.advertTask = undefined
         this.advertDeadline = undefined
         break
       case 'armMasterDown':
-        this.downTask?.cancel()
-        this.downTask = sch.addTimer(`vrrp.${this.name}.master-down`, a.ms, () => {
-          // act first (the advert leaves inside dispatch), log after
-          this.dispatch({ type: 'masterDown', now: this.d.clock.now() })
-          this.log.info(`(${this.name}) Receive advertisement timeout`)
-        }, { precision: 'fine' })
+        if (this.downTask) this.downTask.rearm(a.ms)
+        else this.downTask = sch.addTimer(`vrrp.${this.name}.master-down`, a.ms, this.onMasterDown, FINE)
         break
       case 'cancelMasterDown':
         this.downTask?.cancel()
-        this.downTask = undefined
         break
       case 'addVips':
         this.stats.become_master++
@@ -439,6 +433,18 @@ export class VrrpInstance {
         if (this.m.notify.masterRxLowerPri) this.runScript(this.m.notify.masterRxLowerPri)
         break
     }
+  }
+
+  private readonly onAdvertTimer = (): void => {
+    this.firing = this.advertDeadline
+    this.dispatch({ type: 'advertTimer', now: this.d.clock.now() })
+    this.firing = undefined
+  }
+
+  private readonly onMasterDown = (): void => {
+    // act first (the advert leaves inside dispatch), log after
+    this.dispatch({ type: 'masterDown', now: this.d.clock.now() })
+    this.log.info(`(${this.name}) Receive advertisement timeout`)
   }
 
   private enqueue(fn: () => Promise<void>): void {
@@ -466,22 +472,46 @@ export class VrrpInstance {
     })
   }
 
+  /**
+   * The packet for an advert. Nothing in it changes between adverts but the priority and, for IPv4, the IP id
+   * (patched in place; the kernel fills in the header checksum), so it is built once per priority and
+   * destination: encoding parsed every address text again, a few KB of garbage per advert and a young-generation
+   * GC every ~2 s at 10 ms adverts, each delaying an advert by 1-2 ms. AH packets are built each time (their
+   * sequence number and ICV change). A reload that changes the instance clears the cache (updateInPlace).
+   */
+  private advertPacket(priority: number, dst: string): Buffer {
+    if (this.m.auth?.type === 'AH') return this.buildAdvert(priority, dst)
+    const last = this.adverts.get(dst)
+    if (last?.priority !== priority) {
+      const pkt = this.buildAdvert(priority, dst)
+      this.adverts.set(dst, { priority, pkt })
+      return pkt
+    }
+    if (this.m.family === 4) {
+      this.ipId = (this.ipId + 1) & 0xffff || 1
+      last.pkt.writeUInt16BE(this.ipId, 4)
+    }
+    return last.pkt
+  }
+
   private sendAdvert(priority: number): void {
     if (!this.sock) return
     if (this.m.auth?.type === 'AH') this.ahSeq++
-    const dsts = this.unicast ? this.m.unicastPeers.map((p) => p.address) : [this.dstGroup]
-    for (const dst of dsts) {
-      try {
-        const pkt = this.buildAdvert(priority, dst)
-        this.sock.send(pkt, dst, this.m.family === 6 ? { src: this.src === '::' ? undefined : this.src, ifindex: this.ifindex || undefined, hopLimit: this.unicast ? (this.m.unicastTtl ?? 255) : 255 } : {})
-        this.stats.advert_sent++
-        if (priority === 0) this.stats.pri_zero_sent++
-      } catch (err) {
-        this.stats.send_error = (this.stats.send_error ?? 0) + 1
-        this.log.limited(`tx:${this.name}`, 'warn', `(${this.name}) cannot send advert to ${dst}: ${(err as Error).message}`)
-      }
-    }
+    if (this.unicast) for (const p of this.m.unicastPeers) this.sendAdvertTo(priority, p.address)
+    else this.sendAdvertTo(priority, this.dstGroup)
     if (priority === 0) this.log.info(`(${this.name}) sent 0 priority`)
+  }
+
+  private sendAdvertTo(priority: number, dst: string): void {
+    try {
+      const pkt = this.advertPacket(priority, dst)
+      this.sock!.send(pkt, dst, this.m.family === 6 ? { src: this.src === '::' ? undefined : this.src, ifindex: this.ifindex || undefined, hopLimit: this.unicast ? (this.m.unicastTtl ?? 255) : 255 } : undefined)
+      this.stats.advert_sent++
+      if (priority === 0) this.stats.pri_zero_sent++
+    } catch (err) {
+      this.stats.send_error = (this.stats.send_error ?? 0) + 1
+      this.log.limited(`tx:${this.name}`, 'warn', `(${this.name}) cannot send advert to ${dst}: ${(err as Error).message}`)
+    }
   }
 
   // ---------------------------------------------------------------- addresses
@@ -517,6 +547,7 @@ export class VrrpInstance {
   updateInPlace(next: VrrpInstanceModel): void {
     const old = this.m
     this.m = next
+    this.adverts.clear()
     if (next.priority !== old.priority) {
       this.log.info(`(${this.name}) reload: priority ${old.priority} -> ${next.priority}, state kept`)
       this.cfg.priority = next.priority

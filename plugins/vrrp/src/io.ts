@@ -122,12 +122,12 @@ export class VrrpSocket {
   }
 
   /** IPv4: a complete IP packet (HDRINCL); IPv6: the VRRP message, source chosen with pktinfo */
-  send(pkt: Buffer, dst: string, opts: { src?: string; ifindex?: number; hopLimit?: number } = {}): void {
-    if (this.key.family === 4) this.sock.send(pkt, { address: dst })
+  send(pkt: Buffer, dst: string, opts?: { src?: string; ifindex?: number; hopLimit?: number }): void {
+    if (this.key.family === 4) this.sock.send(pkt, dst)
     else {
       const scoped = dst.toLowerCase().startsWith('ff02') || dst.toLowerCase().startsWith('fe80')
-      this.sock.send(pkt, { address: dst, scopeId: scoped ? (opts.ifindex ?? this.ifindex) : 0 } as never, {
-        src: opts.src, ifindex: opts.ifindex ?? (this.ifindex || undefined), hopLimit: opts.hopLimit,
+      this.sock.send(pkt, { address: dst, scopeId: scoped ? (opts?.ifindex ?? this.ifindex) : 0 } as never, {
+        src: opts?.src, ifindex: opts?.ifindex ?? (this.ifindex || undefined), hopLimit: opts?.hopLimit,
       })
     }
   }

@@ -8,7 +8,7 @@ import { extraGarpVips, GarpPacer } from '../../../plugins/vrrp/src/garp.js'
 import { planReload } from '../../../plugins/vrrp/src/index.js'
 import { runNotifyScripts, VrrpInstance } from '../../../plugins/vrrp/src/instance.js'
 import { initialState, step, type FsmConfig } from '../../../plugins/vrrp/src/fsm.js'
-import { defaultGlobals, emptySection, type VrrpInstanceModel, type VrrpSection } from '../../../plugins/vrrp/src/model.js'
+import { defaultGlobals, emptySection, type VipModel, type VrrpInstanceModel, type VrrpSection } from '../../../plugins/vrrp/src/model.js'
 
 const log = { limited: () => undefined } as never
 
@@ -57,6 +57,28 @@ describe('vrrp: no_accept firewall (nftables table kad_vrrp)', () => {
     assert.equal(noAccept({ strict: true }), true)
     assert.equal(noAccept({ accept: true }, true), false)
     assert.equal(noAccept({ accept: false, priority: 255 }), false)
+  })
+  it('advert packets are built once per priority and destination: the next send only bumps the IPv4 id; a reload rebuilds', () => {
+    const vip = { address: '192.0.2.100', family: 4, prefixLength: 24, flags: [], noTrack: false, useVmac: false } as unknown as VipModel
+    const model = { name: 'VI_1', vrid: 51, priority: 200, family: 4, advertInt: 0.01, version: 3, state: 'BACKUP', vips: [vip], evips: [], routes: [], rules: [], unicastPeers: [] } as unknown as VrrpInstanceModel
+    const inst = new VrrpInstance(model, { globals: defaultGlobals(), log: { child: () => log } } as never)
+    ;(inst as unknown as { src: string }).src = '192.0.2.1'
+    const packet = (prio: number) => (inst as unknown as { advertPacket(p: number, dst: string): Buffer }).advertPacket(prio, '224.0.0.18')
+    const first = packet(200)
+    const bytes = Buffer.from(first)
+    const again = packet(200)
+    assert.equal(again, first, 'the same buffer is sent again')
+    assert.equal(again.readUInt16BE(4), bytes.readUInt16BE(4) + 1, 'with the next IP id')
+    assert.deepEqual(Buffer.concat([again.subarray(0, 4), again.subarray(6)]), Buffer.concat([bytes.subarray(0, 4), bytes.subarray(6)]))
+    // exactly what a fresh encoding with that id gives
+    const fresh = inst.buildAdvert(200, '224.0.0.18')
+    fresh.writeUInt16BE(again.readUInt16BE(4), 4)
+    assert.deepEqual(again, fresh)
+    const lower = packet(150)
+    assert.notEqual(lower, first)
+    assert.equal(lower[20 + 2], 150, 'a new priority builds a new packet')
+    inst.updateInPlace({ ...model, vips: [{ ...vip, address: '192.0.2.101' }] })
+    assert.equal(packet(150).subarray(28, 32).join('.'), '192.0.2.101', 'a reload that changes the instance rebuilds it')
   })
   it('an nft failure is logged, not thrown', async () => {
     const seen: string[] = []
