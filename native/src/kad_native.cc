@@ -12,6 +12,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "errno_error.h"
 #include "timer.h"
 
 #include <arpa/inet.h>
@@ -32,17 +33,7 @@
 
 namespace {
 
-Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& detail = "") {
-  const char* name = strerrorname_np(err);
-  std::string code = name ? name : ("E" + std::to_string(err));
-  std::string msg = std::string(syscall) + " " + code + ": " + strerror(err);
-  if (!detail.empty()) msg += " (" + detail + ")";
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  e.Set("errno", Napi::Number::New(env, -err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
+using kad::ErrnoError;
 
 // Runs fn() with the calling thread inside the network namespace at `path` (empty: no switch).
 // Returns 0 or an errno; on failure `failedCall` names the syscall.

@@ -26,6 +26,8 @@
 //   fd                   the timerfd, -1 once closed (tests)
 #include "timer.h"
 
+#include "errno_error.h"
+
 #include <uv.h>
 
 #include <errno.h>
@@ -41,16 +43,6 @@
 
 namespace kad {
 namespace {
-
-Napi::Error SysError(Napi::Env env, int err, const char* syscall) {
-  const char* name = strerrorname_np(err);
-  std::string code = name ? name : ("E" + std::to_string(err));
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + " " + code + ": " + strerror(err));
-  e.Set("code", Napi::String::New(env, code));
-  e.Set("errno", Napi::Number::New(env, -err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
 
 class Timer : public Napi::ObjectWrap<Timer> {
  public:
@@ -77,7 +69,7 @@ class Timer : public Napi::ObjectWrap<Timer> {
     }
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (fd < 0) {
-      SysError(env, errno, "timerfd_create").ThrowAsJavaScriptException();
+      ErrnoError(env, errno, "timerfd_create").ThrowAsJavaScriptException();
       return;
     }
     uv_loop_t* loop = nullptr;
@@ -89,7 +81,7 @@ class Timer : public Napi::ObjectWrap<Timer> {
       delete poll_;
       poll_ = nullptr;
       close(fd);
-      SysError(env, -rc, "uv_poll_start").ThrowAsJavaScriptException();
+      ErrnoError(env, -rc, "uv_poll_start").ThrowAsJavaScriptException();
       return;
     }
     poll_->data = this;
@@ -121,7 +113,7 @@ class Timer : public Napi::ObjectWrap<Timer> {
   Napi::Value Arm(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) {
-      SysError(env, EBADF, "timerfd_settime").ThrowAsJavaScriptException();
+      ErrnoError(env, EBADF, "timerfd_settime").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (!info[0].IsNumber() || !(info[1].IsNumber() || info[1].IsUndefined())) {
@@ -140,7 +132,7 @@ class Timer : public Napi::ObjectWrap<Timer> {
     spec.it_value.tv_nsec = static_cast<long>(wake % 1000000000LL);
     // absolute: a wake-up time already past expires at once (it is never 0, which would disarm)
     if (timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
-      SysError(env, errno, "timerfd_settime").ThrowAsJavaScriptException();
+      ErrnoError(env, errno, "timerfd_settime").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (!armed_) {
