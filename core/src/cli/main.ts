@@ -7,7 +7,7 @@ import { Host, importPlugins } from '../host.js'
 import { discoverPlugins, pluginSearchPath } from '../plugin/discover.js'
 import { defaultOptions, type DaemonOptions } from '../options.js'
 import { SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from '../supervisor/roles.js'
-import { formatConfigDiagnostic as formatDiagnostic } from '../config/index.js'
+import { formatConfigDiagnostic as formatDiagnostic, getCoreSection } from '../config/index.js'
 import { KAD_VERSION, KEEPALIVED_COMPAT } from '../version.js'
 import { KadError } from '../errors.js'
 
@@ -89,6 +89,7 @@ export function optionsFrom(o: Record<string, any>): DaemonOptions {
     checkOnly: !!o.check,
     noBfd: !!o.no_bfd,
     all: !!o.all,
+    ...namespacePidFiles(process.env.KAD_NETNS),
     ...(o.pid ? { pidFile: o.pid } : {}),
     ...(o.vrrp_pid ? { vrrpPidFile: o.vrrp_pid } : {}),
     ...(o.checkers_pid ? { checkersPidFile: o.checkers_pid } : {}),
@@ -107,6 +108,32 @@ export function optionsFrom(o: Record<string, any>): DaemonOptions {
     strict: !!o.strict,
     pluginPath: o.pluginPath ? String(o.pluginPath).split(':').filter(Boolean) : [],
   })
+}
+
+/** keepalived's pid files for a daemon in network namespace NS (use_pid_dir): /run/keepalived/NS/*.pid */
+export function namespacePidFiles(ns: string | undefined): Partial<DaemonOptions> {
+  if (!ns) return {}
+  const dir = `/run/keepalived/${ns}`
+  return { pidFile: `${dir}/keepalived.pid`, vrrpPidFile: `${dir}/vrrp.pid`, checkersPidFile: `${dir}/checkers.pid`, bfdPidFile: `${dir}/bfd.pid` }
+}
+
+/**
+ * Run kad again with `args` inside network namespace `ns` (`ip netns exec` setns()es and execs, so the child is
+ * the daemon) and wait for it; the signals keepalived acts on are passed on, so a service manager that signals
+ * this process reaches the daemon.
+ */
+async function runInNamespace(ns: string, args: string[]): Promise<number> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, process.argv[1], ...args], { stdio: 'inherit', env: { ...process.env, KAD_NETNS: ns } })
+  const sigs = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const
+  const pass = (sig: NodeJS.Signals) => () => child.kill(sig)
+  const handlers = sigs.map((sig) => [sig, pass(sig)] as const)
+  for (const [sig, h] of handlers) process.on(sig, h)
+  const code = await new Promise<number>((r) => {
+    child.on('error', (e) => r((process.stderr.write(`kad: cannot run in network namespace ${ns}: ${e.message}\n`), 1)))
+    child.on('exit', (c, sig) => r(sig ? 1 : c ?? 1))
+  })
+  for (const [sig, h] of handlers) process.off(sig, h)
+  return code
 }
 
 /** `kad -t`: every diagnostic once, as file:line: severity: message; keepalived's exit codes */
@@ -223,8 +250,7 @@ async function daemon(args: string[], io: CliIo): Promise<number> {
   if (opts.namespace && process.env.KAD_NETNS !== opts.namespace) {
     // -s NAME: run the whole daemon inside the network namespace, as keepalived does
     const args2 = args.filter((a, i) => !(a === '-s' || a === '--namespace' || a.startsWith('--namespace=') || (i > 0 && (args[i - 1] === '-s' || args[i - 1] === '--namespace'))))
-    const child = spawn('ip', ['netns', 'exec', opts.namespace, process.execPath, process.argv[1], ...args2], { stdio: 'inherit', env: { ...process.env, KAD_NETNS: opts.namespace } })
-    return await new Promise<number>((r) => child.on('exit', (code, sig) => r(sig ? 1 : code ?? 1)))
+    return await runInNamespace(opts.namespace, args2)
   }
   if (!opts.dontFork) {
     // keepalived forks into the background; Node cannot fork, so start ourselves detached with -n and exit
@@ -245,6 +271,13 @@ async function daemon(args: string[], io: CliIo): Promise<number> {
     log.error('configuration has errors that stop kad from running; exiting')
     return 1
   }
+  const ns = getCoreSection(model).netNamespace
+  if (ns !== undefined && process.env.KAD_NETNS === undefined) {
+    // net_namespace NAME in the config: as -s NAME (keepalived reads it before it starts anything)
+    log.info(`net_namespace ${ns}: running in network namespace ${ns}`)
+    return await runInNamespace(ns, opts.dontFork ? args : [...args, '--dont-fork'])
+  }
+  if (ns !== undefined && ns !== process.env.KAD_NETNS) log.warn(`net_namespace ${ns} ignored: already running in network namespace ${process.env.KAD_NETNS} (-s)`)
   if (opts.dumpConf) log.info(`configuration: ${JSON.stringify(model.sections)}`)
   log.info(`kad ${KAD_VERSION} starting (keepalived ${KEEPALIVED_COMPAT} compatible)`)
   await sup.start(model)

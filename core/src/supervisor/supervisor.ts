@@ -1,6 +1,6 @@
 import { execFile, fork, type ChildProcess } from 'node:child_process'
 import { setPriority } from 'node:os'
-import { writeFileSync, unlinkSync, mkdirSync } from 'node:fs'
+import { writeFileSync, unlinkSync, mkdirSync, rmdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Host } from '../host.js'
@@ -288,6 +288,8 @@ export class Supervisor {
     clearTimeout(killer)
     for (const [role] of this.children) removePid(pidFileOf(role, this.options))
     removePid(this.options.pidFile)
+    // a daemon in a network namespace keeps its pid files in /run/keepalived/NS (cli/main.ts); empty, they go
+    if (process.env.KAD_NETNS) for (const d of [dirname(this.options.pidFile), '/run/keepalived']) removeEmptyDir(d)
     this.resolveDone(0)
   }
 
@@ -319,6 +321,14 @@ export function writePid(file: string, pid: number): void {
     writeFileSync(file, `${pid}\n`)
   } catch {
     /* a pid file we cannot write is not fatal */
+  }
+}
+
+function removeEmptyDir(dir: string): void {
+  try {
+    rmdirSync(dir)
+  } catch {
+    /* not empty, or gone */
   }
 }
 

@@ -1,5 +1,5 @@
 /** The ipvs plugin: its keywords in every process; the IPVS backend (backend.ts, kernel.ts) only in the checker process. */
-import { definePlugin, HOST_API_VERSION, STAGES } from '@kad/core/plugin'
+import { definePlugin, getCoreSection, HOST_API_VERSION, STAGES } from '@kad/core/plugin'
 import type { ConfigModel } from '@kad/core'
 import type { IpvsDaemon, IpvsTimeouts } from './codec/ipvs.js'
 import type { IpvsKernel } from './kernel.js'
@@ -16,10 +16,19 @@ function globalsOf(cfg: IpvsSection): { timeouts?: IpvsTimeouts; syncDaemon?: Om
   }
 }
 
+/**
+ * net_namespace_ipvs NAME: the IPVS socket opens in /run/netns/NAME (`ip netns` names); without a NAME, in the
+ * default namespace (init's), for a daemon that runs in a net_namespace but balances in the host's.
+ */
+export function ipvsNamespace(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined
+  return name ? `/run/netns/${name}` : '/proc/1/ns/net'
+}
+
 export interface IpvsPluginOptions {
   /** open the kernel interface (tests inject a fake); default: generic netlink */
   openKernel?: () => Promise<IpvsKernel | undefined>
-  /** network namespace path for the IPVS socket (net_namespace_ipvs) */
+  /** network namespace path for the IPVS socket; overrides net_namespace_ipvs */
   netns?: string
 }
 
@@ -50,7 +59,9 @@ export default definePlugin<IpvsPluginOptions>({
         return
       }
       try {
-        kernel = await (ctx.options.openKernel ?? (() => NetlinkIpvs.open(ctx.options.netns ? { netns: ctx.options.netns } : {})))()
+        const netns = ctx.options.netns ?? ipvsNamespace(getCoreSection(m).netNamespaceIpvs)
+        if (netns) log.info(`IPVS: programming the table of network namespace ${netns} (net_namespace_ipvs)`)
+        kernel = await (ctx.options.openKernel ?? (() => NetlinkIpvs.open(netns ? { netns } : {})))()
       } catch (e) {
         log.error(`IPVS: cannot open the generic netlink socket: ${(e as Error).message}; the IPVS backend stays idle`)
         return

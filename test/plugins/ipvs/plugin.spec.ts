@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { createTestHost } from '@kad/core/testing'
 import ipvsPlugin, { ipvsSection } from '../../../plugins/ipvs/src/index.js'
+import { ipvsNamespace } from '../../../plugins/ipvs/src/plugin.js'
 import { IPVS_CMD, PROTO } from '../../../plugins/ipvs/src/codec/ipvs.js'
 import type { IpvsKernel } from '../../../plugins/ipvs/src/kernel.js'
 import { FakeIpvsKernel } from './fake-kernel.js'
@@ -25,6 +26,12 @@ const topo = {
 }
 
 describe('ipvs plugin: keywords and lifecycle', () => {
+  it('net_namespace_ipvs: NAME is /run/netns/NAME, no NAME the default namespace, absent the daemon\'s own', () => {
+    assert.equal(ipvsNamespace('lvs'), '/run/netns/lvs')
+    assert.equal(ipvsNamespace(''), '/proc/1/ns/net')
+    assert.equal(ipvsNamespace(undefined), undefined)
+  })
+
   it('parses lvs_flush, lvs_timeouts, lvs_sync_daemon, lvs_flush_on_stop and lb_backend into its section', async () => {
     const t = await createTestHost({ plugins: [withKernel(new FakeIpvsKernel())], config: CONF })
     assert.deepEqual(t.diagnostics.filter((d) => d.severity !== 'info'), [])

@@ -2,7 +2,7 @@
  * Runs INSIDE the UML guest: the real daemon (`bin/kad.js -n -C`) on a config with several virtual servers.
  * `ipvsadm -Sn` shows exactly the expected table; a reload (SIGHUP) that changes one real server changes only that
  * entry; a hand-added unrelated service survives start and stop; `-I` leaves kad's entries on stop and the next
- * start converges onto them.
+ * start converges onto them; net_namespace_ipvs programs another namespace's table.
  */
 import { strict as assert } from 'node:assert'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
@@ -161,5 +161,29 @@ describe('the kad daemon in the UML kernel', function () {
     assert.deepEqual(table(), EXPECTED(7))
     await stop()
     assert.equal(table().length, 2)
+  })
+
+  it('net_namespace_ipvs NAME: the table is programmed in that namespace, the daemon\'s own is left alone', async () => {
+    execFileSync('ip', ['netns', 'add', 'kad-lvs'])
+    try {
+      // the kernel refuses an IPv4 real server it has no route to (EINVAL): the namespace reaches 198.51.100.0/24
+      for (const c of ['link add kl0 type veth peer name kl1', 'link set lo up', 'link set kl0 up', 'link set kl1 up', 'addr add 198.51.100.1/24 dev kl0']) {
+        execFileSync('ip', ['-n', 'kad-lvs', ...c.split(' ')])
+      }
+      const nsTable = (): string[] => execFileSync('ip', ['netns', 'exec', 'kad-lvs', 'ipvsadm', '-Sn'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).sort()
+      const own = table()
+      writeFileSync(file, `net_namespace_ipvs kad-lvs\n${conf(3)}`)
+      start()
+      const mine = EXPECTED(3).filter((l) => !l.includes('203.0.113.9'))
+      await until('programmed in kad-lvs', () => nsTable().length >= mine.length, 90_000).catch((e: Error) => {
+        throw new Error(`${e.message}\nkad-lvs table:\n${nsTable().join('\n')}\nkad's log:\n${log.slice(-4000)}`)
+      })
+      assert.deepEqual(nsTable(), mine)
+      assert.deepEqual(table(), own)
+      await stop()
+      assert.deepEqual(nsTable(), [])
+    } finally {
+      execFileSync('ip', ['netns', 'del', 'kad-lvs'])
+    }
   })
 })
