@@ -87,3 +87,27 @@ export function defaultOptions(over: Partial<DaemonOptions> = {}): DaemonOptions
     ...over,
   }
 }
+
+export type PidFileOptions = Pick<DaemonOptions, 'pidFile' | 'vrrpPidFile' | 'checkersPidFile' | 'bfdPidFile'>
+
+/**
+ * keepalived 2.2.7's pid file names for a daemon in a network namespace (-s / net_namespace NS:
+ * /run/keepalived/NS/keepalived.pid …), with an `instance NAME` (/run/keepalived/keepalived_NAME.pid …) or with
+ * `use_pid_dir` (/run/keepalived/keepalived.pid …); nothing (the -p -r -c -b defaults) otherwise. Flags given on
+ * the command line win over these.
+ */
+export function pidFilesFor(where: { namespace?: string; instance?: string; usePidDir?: boolean }): Partial<PidFileOptions> {
+  const name = (dir: string, suffix: string): PidFileOptions => ({
+    pidFile: `${dir}/keepalived${suffix}.pid`,
+    vrrpPidFile: `${dir}/vrrp${suffix}.pid`,
+    checkersPidFile: `${dir}/checkers${suffix}.pid`,
+    bfdPidFile: `${dir}/bfd${suffix}.pid`,
+  })
+  if (where.namespace) return name(`${PID_DIR}/${where.namespace}`, '')
+  if (where.instance) return name(PID_DIR, `_${where.instance}`)
+  if (where.usePidDir) return name(PID_DIR, '')
+  return {}
+}
+
+/** keepalived's pid directory (use_pid_dir, instance, net_namespace) */
+export const PID_DIR = '/run/keepalived'

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert'
 import { main, optionsFrom, SIGFUNCS } from '../../core/src/cli/main.js'
+import { pidFilesFor } from '../../core/src/options.js'
 
 function io() {
   const o = { out: '', err: '' }
@@ -7,6 +8,14 @@ function io() {
 }
 
 describe('core/cli', () => {
+  it('pid files as keepalived names them: namespace, then instance, then use_pid_dir', () => {
+    assert.deepEqual(pidFilesFor({}), {})
+    assert.equal(pidFilesFor({ usePidDir: true }).vrrpPidFile, '/run/keepalived/vrrp.pid')
+    assert.equal(pidFilesFor({ instance: 'a', usePidDir: true }).pidFile, '/run/keepalived/keepalived_a.pid')
+    assert.equal(pidFilesFor({ namespace: 'ns', instance: 'a' }).checkersPidFile, '/run/keepalived/ns/checkers.pid')
+    assert.equal(pidFilesFor({ namespace: 'ns' }).bfdPidFile, '/run/keepalived/ns/bfd.pid')
+  })
+
   it('--signum prints keepalived numbers', async () => {
     for (const [name, n] of Object.entries(SIGFUNCS)) {
       const { o, io: i } = io()

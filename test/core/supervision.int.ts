@@ -155,3 +155,30 @@ describe('core/supervision (processes, signals, pid files)', function () {
     for (const n of ['parent', 'vrrp', 'check', 'bfd']) assert.ok(!existsSync(pf(n)), `${n}.pid remains`)
   })
 })
+
+describe('core/supervision: keepalived\'s pid file names from instance / use_pid_dir', function () {
+  this.timeout(30000)
+  for (const [kw, names] of [
+    ['instance kadtest', ['keepalived_kadtest', 'vrrp_kadtest', 'checkers_kadtest']],
+    ['use_pid_dir', ['keepalived', 'vrrp', 'checkers']],
+  ] as const) {
+    it(`${kw}: /run/keepalived/{${names.join(',')}}.pid while running, gone after SIGTERM`, async () => {
+      const had = existsSync('/run/keepalived')
+      const dir = mkdtempSync(join(tmpdir(), 'kad-pid-'))
+      writeFileSync(join(dir, 'keepalived.conf'), `${kw}\nglobal_defs {\n  router_id pid_test\n}\n`)
+      const kad = spawn(process.execPath, [KAD, '-n', '-l', '-G', '--all', '-B', '-f', join(dir, 'keepalived.conf')], { stdio: 'ignore' })
+      try {
+        const files = names.map((n) => `/run/keepalived/${n}.pid`)
+        await until('pid files', () => files.every((f) => readPid(f)))
+        assert.equal(readPid(files[0]), kad.pid)
+        process.kill(kad.pid!, 'SIGTERM')
+        await until('exit', () => kad.exitCode !== null, 10000)
+        for (const f of files) assert.ok(!existsSync(f), `${f} remains`)
+        if (!had) assert.ok(!existsSync('/run/keepalived'), '/run/keepalived remains')
+      } finally {
+        if (kad.exitCode === null) kad.kill('SIGKILL')
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  }
+})

@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Host, importPlugins } from '../host.js'
 import { discoverPlugins, pluginSearchPath } from '../plugin/discover.js'
-import { defaultOptions, type DaemonOptions } from '../options.js'
+import { defaultOptions, pidFilesFor, type DaemonOptions, type PidFileOptions } from '../options.js'
 import { SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from '../supervisor/roles.js'
 import { formatConfigDiagnostic as formatDiagnostic, getCoreSection } from '../config/index.js'
 import { KAD_VERSION, KEEPALIVED_COMPAT } from '../version.js'
@@ -89,11 +89,7 @@ export function optionsFrom(o: Record<string, any>): DaemonOptions {
     checkOnly: !!o.check,
     noBfd: !!o.no_bfd,
     all: !!o.all,
-    ...namespacePidFiles(process.env.KAD_NETNS),
-    ...(o.pid ? { pidFile: o.pid } : {}),
-    ...(o.vrrp_pid ? { vrrpPidFile: o.vrrp_pid } : {}),
-    ...(o.checkers_pid ? { checkersPidFile: o.checkers_pid } : {}),
-    ...(o.bfd_pid ? { bfdPidFile: o.bfd_pid } : {}),
+    ...pidFlags(o),
     dontReleaseVrrp: !!o.dontReleaseVrrp,
     dontReleaseIpvs: !!o.dontReleaseIpvs,
     releaseVips: !!o.releaseVips,
@@ -110,11 +106,14 @@ export function optionsFrom(o: Record<string, any>): DaemonOptions {
   })
 }
 
-/** keepalived's pid files for a daemon in network namespace NS (use_pid_dir): /run/keepalived/NS/*.pid */
-export function namespacePidFiles(ns: string | undefined): Partial<DaemonOptions> {
-  if (!ns) return {}
-  const dir = `/run/keepalived/${ns}`
-  return { pidFile: `${dir}/keepalived.pid`, vrrpPidFile: `${dir}/vrrp.pid`, checkersPidFile: `${dir}/checkers.pid`, bfdPidFile: `${dir}/bfd.pid` }
+/** the pid files named by -p -r -c -b */
+function pidFlags(o: Record<string, string | undefined>): Partial<PidFileOptions> {
+  return {
+    ...(o.pid ? { pidFile: o.pid } : {}),
+    ...(o.vrrp_pid ? { vrrpPidFile: o.vrrp_pid } : {}),
+    ...(o.checkers_pid ? { checkersPidFile: o.checkers_pid } : {}),
+    ...(o.bfd_pid ? { bfdPidFile: o.bfd_pid } : {}),
+  }
 }
 
 /**
@@ -277,6 +276,9 @@ async function daemon(args: string[], io: CliIo): Promise<number> {
     log.info(`net_namespace ${ns}: running in network namespace ${ns}`)
     return await runInNamespace(ns, opts.dontFork ? args : [...args, '--dont-fork'])
   }
+  // the pid files keepalived would use for this namespace / instance / use_pid_dir, unless flags named them
+  const core = getCoreSection(model)
+  Object.assign(opts, pidFilesFor({ namespace: process.env.KAD_NETNS, instance: core.instance, usePidDir: core.usePidDir }), pidFlags(o))
   if (ns !== undefined && ns !== process.env.KAD_NETNS) log.warn(`net_namespace ${ns} ignored: already running in network namespace ${process.env.KAD_NETNS} (-s)`)
   if (opts.dumpConf) log.info(`configuration: ${JSON.stringify(model.sections)}`)
   log.info(`kad ${KAD_VERSION} starting (keepalived ${KEEPALIVED_COMPAT} compatible)`)

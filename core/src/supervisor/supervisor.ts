@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { Host } from '../host.js'
 import type { Logger } from '../log.js'
 import type { ConfigModel, ConfigDiagnostic } from '../config/types.js'
-import type { DaemonOptions } from '../options.js'
+import { PID_DIR, type DaemonOptions } from '../options.js'
 import type { ProcessRole } from '../plugin/contract.js'
 import { isChildToParent, type ParentToChild } from '../ipc.js'
 import { rolesToRun, pidFileOf, dumpFileOf, SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from './roles.js'
@@ -288,8 +288,8 @@ export class Supervisor {
     clearTimeout(killer)
     for (const [role] of this.children) removePid(pidFileOf(role, this.options))
     removePid(this.options.pidFile)
-    // a daemon in a network namespace keeps its pid files in /run/keepalived/NS (cli/main.ts); empty, they go
-    if (process.env.KAD_NETNS) for (const d of [dirname(this.options.pidFile), '/run/keepalived']) removeEmptyDir(d)
+    // keepalived's pid directory (namespace, instance, use_pid_dir: options.ts) goes once empty
+    if (this.options.pidFile.startsWith(`${PID_DIR}/`)) for (const d of [dirname(this.options.pidFile), PID_DIR]) removeEmptyDir(d)
     this.resolveDone(0)
   }
 
