@@ -55,8 +55,32 @@ export function vmacName(m: VrrpInstanceModel, prefix = 'vrrp'): string {
   return m.useVmac?.name ?? `${prefix}.${m.vrid}`
 }
 export function vmacMac(m: VrrpInstanceModel): string {
-  return m.useVmac?.mac ?? `00:00:5e:00:0${m.family === 6 ? 2 : 1}:${m.vrid.toString(16).padStart(2, '0')}`
+  return m.useVmac?.mac ?? rfcVmac(m.family, m.vrid)
 }
+/** RFC 5798 §7.3's virtual router MAC: 00-00-5E-00-01-{VRID} (IPv4), 00-00-5E-00-02-{VRID} (IPv6) */
+function rfcVmac(family: 4 | 6, vrid: number): string {
+  return `00:00:5e:00:0${family === 6 ? 2 : 1}:${vrid.toString(16).padStart(2, '0')}`
+}
+
+/**
+ * The VMACs that VIPs/eVIPs on other interfaces ask for (`use_vmac` on the address, or the instance's
+ * `use_vmac_addr`): one macvlan per interface and family, named and addressed as keepalived 2.2.7 does
+ * (checked against it here): `vrrp.<vrid>` with 00:00:5e:00:01:<vrid> for IPv4, `vrrp6.<vrid>` with
+ * 00:00:5e:00:02:<vrid> for IPv6, in private mode on the address's `dev`; the addresses go on the macvlan.
+ */
+export function addressVmacs(m: VrrpInstanceModel, instanceIf: string, prefix = 'vrrp'): Map<string, { name: string; link: string; family: 4 | 6; mac: string }> {
+  const out = new Map<string, { name: string; link: string; family: 4 | 6; mac: string }>()
+  for (const v of [...m.vips, ...m.evips]) {
+    const link = v.dev ?? instanceIf
+    if (!link || !(v.useVmac || m.useVmacAddr) || (link === instanceIf && v.family === m.family)) continue
+    const key = addressVmacKey(link, v.family)
+    if (!out.has(key)) out.set(key, { name: `${prefix}${v.family === 6 ? '6' : ''}.${m.vrid}`, link, family: v.family, mac: rfcVmac(v.family, m.vrid) })
+  }
+  return out
+}
+const addressVmacKey = (link: string, family: 4 | 6) => `${family}/${link}`
+/** an interface name in a dotted sysctl key: its dots become '/' (`vrrp.51` -> net.ipv4.conf.vrrp/51.…) */
+const sysctlIf = (name: string) => name.replace(/\./g, '/')
 
 export class VrrpInstance {
   /** the instance's block; replaced by updateInPlace() when a reload changed only its addresses or priority */
@@ -93,6 +117,9 @@ export class VrrpInstance {
   private chain: Promise<void> = Promise.resolve()
   private scriptChain: Promise<void> = Promise.resolve()
   private vmacCreated = false
+  /** per-address VMACs in use (key: family/parent) and those this instance created */
+  private addrVmacs = new Map<string, string>()
+  private addrVmacsCreated: string[] = []
   private unsubSrc?: () => void
   private readonly sysctlRestore: Array<[string, string]> = []
   private readonly log: Logger
@@ -148,9 +175,10 @@ export class VrrpInstance {
     if (this.m.useVmac && base) await this.setupVmac(base)
     else if (this.m.useIpvlan && base) await this.setupIpvlan(base)
     this.ifindex = this.ifname ? net.ifNameToIndex(this.ifname) : 0
+    await this.setupAddressVmacs(base)
     if (this.m.promoteSecondaries && this.m.family === 4 && this.ifname) {
       try {
-        net.sysctl.write(`net.ipv4.conf.${this.ifname}.promote_secondaries`, '1')
+        net.sysctl.write(`net.ipv4.conf.${sysctlIf(this.ifname)}.promote_secondaries`, '1')
       } catch {
         /* no such sysctl */
       }
@@ -262,7 +290,14 @@ export class VrrpInstance {
       this.vmacCreated = true
     } else await net.rtnl.setLinkUp(name)
     this.ifname = name
-    // keepalived's settings: the VMAC answers ARP only for its own addresses, the base stops answering for them
+    this.tuneVmac(name, base, this.m.family)
+  }
+
+  /** keepalived's settings: the VMAC answers ARP only for its own addresses, the base stops answering for them */
+  private tuneVmac(vmac: string, parent: string, family: 4 | 6): void {
+    const net = this.d.net
+    const name = sysctlIf(vmac)
+    const base = sysctlIf(parent)
     const set = (key: string, value: string) => {
       try {
         const old = net.sysctl.read(key)
@@ -274,7 +309,7 @@ export class VrrpInstance {
         /* sysctl not present (IPv6 disabled, …) */
       }
     }
-    if (this.m.family === 4) {
+    if (family === 4) {
       set(`net.ipv4.conf.${name}.arp_ignore`, '1')
       set(`net.ipv4.conf.${name}.arp_filter`, '0')
       set(`net.ipv4.conf.${name}.accept_local`, '1')
@@ -283,6 +318,36 @@ export class VrrpInstance {
       set(`net.ipv4.conf.${base}.arp_filter`, '1')
     } else {
       set(`net.ipv6.conf.${name}.accept_dad`, '0')
+    }
+  }
+
+  /**
+   * `use_vmac` on a VIP/eVIP (or the instance's `use_vmac_addr`): the macvlans of addressVmacs(), created (or
+   * reused when one of that name already sits on the same interface) for the instance's life. A name taken by
+   * another interface leaves those addresses on their own device, with an error.
+   */
+  private async setupAddressVmacs(base: string): Promise<void> {
+    const rtnl = this.d.net.rtnl
+    for (const [key, w] of addressVmacs(this.m, base, this.d.globals.vmacPrefix)) {
+      if (w.name === this.ifname) continue
+      try {
+        const existing = await rtnl.getLink(w.name)
+        if (existing) {
+          if (existing.link !== this.d.net.ifNameToIndex(w.link)) {
+            this.log.error(`(${this.name}) use_vmac for addresses on ${w.link}: ${w.name} already exists on another interface - those addresses stay on ${w.link}`)
+            continue
+          }
+          await rtnl.setLinkUp(w.name)
+        } else {
+          await rtnl.addMacvlan({ name: w.name, link: w.link, mode: 'private', mac: w.mac, up: true })
+          this.addrVmacsCreated.push(w.name)
+          this.log.info(`(${this.name}) Success creating VMAC interface ${w.name} on ${w.link}`)
+        }
+        this.tuneVmac(w.name, w.link, w.family)
+        this.addrVmacs.set(key, w.name)
+      } catch (err) {
+        this.log.error(`(${this.name}) use_vmac: cannot create VMAC interface ${w.name} on ${w.link}: ${(err as Error).message} - those addresses stay on ${w.link}`)
+      }
     }
   }
 
@@ -323,6 +388,15 @@ export class VrrpInstance {
       }
     }
     this.sysctlRestore.length = 0
+    for (const name of this.addrVmacsCreated) {
+      try {
+        await this.d.net.rtnl.delLink(name)
+      } catch {
+        /* already gone */
+      }
+    }
+    this.addrVmacsCreated = []
+    this.addrVmacs.clear()
     if (this.vmacCreated) {
       try {
         await this.d.net.rtnl.delLink(this.ifname)
@@ -530,6 +604,10 @@ export class VrrpInstance {
   // ---------------------------------------------------------------- addresses
 
   private vipDev(v: VipModel): string {
+    if (this.addrVmacs.size > 0 && (v.useVmac || this.m.useVmacAddr)) {
+      const vmac = this.addrVmacs.get(addressVmacKey(v.dev ?? (this.m.interface ?? ''), v.family))
+      if (vmac) return vmac
+    }
     return v.dev ?? this.ifname
   }
 

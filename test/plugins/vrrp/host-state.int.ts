@@ -23,10 +23,36 @@ describe('vrrp: vmac, unicast, IPv6, notify scripts and FIFO, cleanup on stop', 
     await waitFor('VIP on vrrp.51 of a', () => lab.hasAddr(a, VIP, 'vrrp.51'))
     const link = JSON.parse(sh('ip', ['-j', '-n', a, 'link', 'show', 'vrrp.51']))[0]
     assert.equal(link.address, '00:00:5e:00:01:33')
+    // keepalived's sysctls on the VMAC (the name's dot is a '/' in the key)
+    assert.equal(sh('ip', ['netns', 'exec', a, 'sysctl', '-n', 'net.ipv4.conf.vrrp/51.arp_ignore', 'net.ipv4.conf.vrrp/51.accept_local']).trim().split(/\s+/).join(' '), '1 1')
     assert.ok(!lab.hasAddr(b, VIP, 'vrrp.51'))
     await da.term()
     assert.equal(sh('ip', ['-n', a, 'link', 'show', 'vrrp.51'], { ignore: true }), '')
     await waitFor('b takes over on its vmac', () => lab.hasAddr(b, VIP, 'vrrp.51'))
+  })
+
+  it('use_vmac on addresses of another interface: vrrp.51 / vrrp6.51 on it hold them (as keepalived 2.2.7), gone on stop', async () => {
+    sh('ip', ['-n', a, 'link', 'add', 'ke0', 'type', 'veth', 'peer', 'name', 'ke1'])
+    for (const l of ['ke0', 'ke1']) sh('ip', ['-n', a, 'link', 'set', l, 'up'])
+    sh('ip', ['-n', a, 'addr', 'add', '198.51.100.1/24', 'dev', 'ke0'])
+    try {
+      const extra = 'virtual_ipaddress_excluded {\n    2001:db8:5::5/128 dev ke0 use_vmac\n  }'
+      const d = lab.kad(a, 'av-a', instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`, '198.51.100.50/32 dev ke0 use_vmac'], extra }))
+      await waitFor('the VIPs on their VMACs', () => lab.hasAddr(a, VIP) && lab.hasAddr(a, '198.51.100.50', 'vrrp.51') && lab.hasAddr(a, '2001:db8:5::5', 'vrrp6.51'))
+      const link = (n: string) => JSON.parse(sh('ip', ['-j', '-d', '-n', a, 'link', 'show', n]))[0] as { address: string; link: string; linkinfo: { info_kind: string; info_data: { mode: string } } }
+      for (const [n, mac] of [['vrrp.51', '00:00:5e:00:01:33'], ['vrrp6.51', '00:00:5e:00:02:33']]) {
+        const l = link(n)
+        assert.equal(l.address, mac)
+        assert.equal(l.link, 'ke0')
+        assert.deepEqual([l.linkinfo.info_kind, l.linkinfo.info_data.mode], ['macvlan', 'private'])
+      }
+      assert.equal(sh('ip', ['netns', 'exec', a, 'sysctl', '-n', 'net.ipv4.conf.vrrp/51.arp_ignore']).trim(), '1')
+      assert.ok(!lab.hasAddr(a, '198.51.100.50', 'ke0'))
+      await d.term()
+      for (const n of ['vrrp.51', 'vrrp6.51']) assert.equal(sh('ip', ['-n', a, 'link', 'show', n], { ignore: true }), '', `${n} remains`)
+    } finally {
+      sh('ip', ['-n', a, 'link', 'del', 'ke0'], { ignore: true })
+    }
   })
 
   it('unicast peers and IPv6 between two kad routers', async () => {

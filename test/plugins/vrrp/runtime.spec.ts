@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { trackEffect, runNotifyScripts, vmacMac, vmacName } from '../../../plugins/vrrp/src/instance.js'
+import { addressVmacs, trackEffect, runNotifyScripts, vmacMac, vmacName } from '../../../plugins/vrrp/src/instance.js'
 import { Trackers } from '../../../plugins/vrrp/src/tracking.js'
 import { broadcastOf } from '../../../plugins/vrrp/src/addresses.js'
 import type { VipModel, VrrpInstanceModel, TrackProcessModel } from '../../../plugins/vrrp/src/model.js'
@@ -56,6 +56,15 @@ describe('vrrp runtime helpers', () => {
     assert.equal(vmacMac(m), '00:00:5e:00:01:33')
     assert.equal(vmacMac({ ...m, family: 6 }), '00:00:5e:00:02:33')
     assert.equal(vmacName({ ...m, useVmac: { name: 'vm1', netlinkNotify: false } }), 'vm1')
+  })
+  it('per-address VMACs: one per other interface and family (vrrp.VRID / vrrp6.VRID), only for use_vmac addresses or use_vmac_addr', () => {
+    const v = (address: string, dev?: string, useVmac = true): VipModel => ({ address, family: address.includes(':') ? 6 : 4, prefixLength: 32, dev, flags: [], noTrack: false, useVmac, loc: '' })
+    const m = { vrid: 9, family: 4, useVmacAddr: false, vips: [v('192.0.2.1', undefined, false), v('198.51.100.5', 'ke0'), v('198.51.100.6', 'ke0'), v('203.0.113.5', 'kf0', false)], evips: [v('2001:db8::5', 'ke0')] } as unknown as VrrpInstanceModel
+    assert.deepEqual([...addressVmacs(m, 'kd0').entries()], [
+      ['4/ke0', { name: 'vrrp.9', link: 'ke0', family: 4, mac: '00:00:5e:00:01:09' }],
+      ['6/ke0', { name: 'vrrp6.9', link: 'ke0', family: 6, mac: '00:00:5e:00:02:09' }],
+    ])
+    assert.deepEqual([...addressVmacs({ ...m, useVmacAddr: true }, 'kd0').keys()], ['4/ke0', '4/kf0', '6/ke0'])
   })
   it('notify scripts: the state script first, then notify with INSTANCE name STATE prio', () => {
     const calls: string[] = []
