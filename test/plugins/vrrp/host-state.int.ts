@@ -55,6 +55,21 @@ describe('vrrp: vmac, unicast, IPv6, notify scripts and FIFO, cleanup on stop', 
     }
   })
 
+  it('use_vmac with IPv6: vrrp.60 (00:00:5e:00:02:3c) on both routers, one MASTER, fail-over on stop', async () => {
+    const c = (p: number) => instance({ name: 'V6', vrid: 60, priority: p, advert: 0.1, version: 3, vips: ['2001:db8::100/64'], extra: 'use_vmac' })
+    const da = lab.kad(a, 'v6-a', c(200))
+    const db = lab.kad(b, 'v6-b', c(100))
+    await waitFor('a MASTER on its VMAC', () => lab.hasAddr(a, '2001:db8::100', 'vrrp.60'))
+    await sleep(1000)
+    assert.ok(!lab.hasAddr(b, '2001:db8::100'), 'b must stay BACKUP')
+    const link = JSON.parse(sh('ip', ['-j', '-n', a, 'link', 'show', 'vrrp.60']))[0]
+    assert.equal(link.address, '00:00:5e:00:02:3c')
+    await da.term()
+    await waitFor('b takes over on its VMAC', () => lab.hasAddr(b, '2001:db8::100', 'vrrp.60'))
+    await db.term()
+    for (const d of [da, db]) assert.ok(!d.has(/rejected advert/), d.log)
+  })
+
   it('unicast peers and IPv6 between two kad routers', async () => {
     const u = (me: number, p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: `unicast_src_ip 192.0.2.${me}\n  unicast_peer {\n    192.0.2.${3 - me}\n  }` })
     const v6 = (p: number) => instance({ name: 'V6', vrid: 60, priority: p, advert: 0.1, version: 3, vips: ['2001:db8::100/64'] })
