@@ -5,7 +5,7 @@
  * addresses, the pid files and their directory go. Root; namespace kad-nsd.
  */
 import { strict as assert } from 'node:assert'
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -73,6 +73,16 @@ describe('core: net_namespace / -s run the daemon in a network namespace', funct
     try { ip('netns', 'del', NS) } catch { /* gone */ }
     rmSync(dir, { recursive: true, force: true })
     rmSync(PID_DIR, { recursive: true, force: true })
+  })
+
+  it('a namespace that does not exist: a clear error naming it, exit 1 (keepalived exits 0)', () => {
+    const conf = join(dir, 'missing.conf')
+    writeFileSync(conf, 'net_namespace kad-nsd-missing\nglobal_defs {\n  router_id ns_test\n}\n')
+    for (const args of [['-f', conf], ['-s', 'kad-nsd-missing', '-f', conf]]) {
+      const r = spawnSync(process.execPath, [KAD, '-n', '-l', '-G', ...args], { encoding: 'utf8', timeout: 20000 })
+      assert.equal(r.status, 1, r.stdout + r.stderr)
+      assert.match(r.stdout + r.stderr, /Unable to set network namespace kad-nsd-missing/)
+    }
   })
 
   for (const how of ['net_namespace', '-s'] as const) {

@@ -121,7 +121,12 @@ function pidFlags(o: Record<string, string | undefined>): Partial<PidFileOptions
  * the daemon) and wait for it; the signals keepalived acts on are passed on, so a service manager that signals
  * this process reaches the daemon.
  */
-async function runInNamespace(ns: string, args: string[]): Promise<number> {
+async function runInNamespace(ns: string, args: string[], say: (msg: string) => void): Promise<number> {
+  if (!existsSync(`/run/netns/${ns}`)) {
+    // keepalived says the same and exits 0; kad exits 1 so that a service manager sees the failure
+    say(`Failed to open /run/netns/${ns}: no such network namespace (create it with ip netns add ${ns}). Unable to set network namespace ${ns} - exiting`)
+    return 1
+  }
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, process.argv[1], ...args], { stdio: 'inherit', env: { ...process.env, KAD_NETNS: ns } })
   const sigs = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const
   const pass = (sig: NodeJS.Signals) => () => child.kill(sig)
@@ -249,7 +254,7 @@ async function daemon(args: string[], io: CliIo): Promise<number> {
   if (opts.namespace && process.env.KAD_NETNS !== opts.namespace) {
     // -s NAME: run the whole daemon inside the network namespace, as keepalived does
     const args2 = args.filter((a, i) => !(a === '-s' || a === '--namespace' || a.startsWith('--namespace=') || (i > 0 && (args[i - 1] === '-s' || args[i - 1] === '--namespace'))))
-    return await runInNamespace(opts.namespace, args2)
+    return await runInNamespace(opts.namespace, args2, (m) => io.err(`kad: ${m}\n`))
   }
   if (!opts.dontFork) {
     // keepalived forks into the background; Node cannot fork, so start ourselves detached with -n and exit
@@ -273,8 +278,7 @@ async function daemon(args: string[], io: CliIo): Promise<number> {
   const ns = getCoreSection(model).netNamespace
   if (ns !== undefined && process.env.KAD_NETNS === undefined) {
     // net_namespace NAME in the config: as -s NAME (keepalived reads it before it starts anything)
-    log.info(`net_namespace ${ns}: running in network namespace ${ns}`)
-    return await runInNamespace(ns, opts.dontFork ? args : [...args, '--dont-fork'])
+    return await runInNamespace(ns, opts.dontFork ? args : [...args, '--dont-fork'], (m) => log.error(`${m} (net_namespace, ${opts.configFile})`))
   }
   // the pid files keepalived would use for this namespace / instance / use_pid_dir, unless flags named them
   const core = getCoreSection(model)
