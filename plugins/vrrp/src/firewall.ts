@@ -79,17 +79,25 @@ export function runNft(script: string): Promise<void> {
   })
 }
 
-/** The VIPs each no_accept MASTER wants dropped; applied to the kernel in order, one transaction per change. */
-export class AcceptFirewall {
-  private readonly owners = new Map<string, FwAddress[]>()
+/**
+ * One nftables table that holds what several owners (instances) want, rewritten by one `nft -f -` transaction per
+ * change, in order; deleted when nobody wants anything and on stop.
+ */
+class OwnedNftTable<T> {
+  private readonly owners = new Map<string, T[]>()
   private chain: Promise<void> = Promise.resolve()
   private applied = false
 
-  constructor(private readonly log: Logger, private readonly nft: (script: string) => Promise<void> = runNft, private readonly opts: NftOptions = {}) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly nft: (script: string) => Promise<void>,
+    private readonly script: (items: T[]) => string,
+    private readonly what: string,
+  ) {}
 
-  /** the addresses `owner` (an instance) wants dropped; an empty list removes them */
-  set(owner: string, addrs: FwAddress[]): Promise<void> {
-    if (addrs.length) this.owners.set(owner, addrs)
+  /** what `owner` (an instance) wants; an empty list removes it */
+  set(owner: string, items: T[]): Promise<void> {
+    if (items.length) this.owners.set(owner, items)
     else if (!this.owners.delete(owner)) return this.chain
     return this.apply()
   }
@@ -98,19 +106,19 @@ export class AcceptFirewall {
     return this.set(owner, [])
   }
 
-  addresses(): FwAddress[] {
+  items(): T[] {
     return [...this.owners.values()].flat()
   }
 
   private apply(): Promise<void> {
     this.chain = this.chain.then(async () => {
-      const addrs = this.addresses()
-      if (!addrs.length && !this.applied) return
+      const items = this.items()
+      if (!items.length && !this.applied) return
       try {
-        await this.nft(nftScript(addrs, this.opts))
-        this.applied = addrs.length > 0
+        await this.nft(this.script(items))
+        this.applied = items.length > 0
       } catch (err) {
-        this.log.limited('vrrp-nft', 'error', `no_accept: cannot update nftables table ${this.opts.table ?? NFT_TABLE}: ${(err as Error).message}`)
+        this.log.limited(`vrrp-nft:${this.what}`, 'error', `${this.what}: ${(err as Error).message}`)
       }
     })
     return this.chain
@@ -120,5 +128,71 @@ export class AcceptFirewall {
   async close(): Promise<void> {
     this.owners.clear()
     await this.apply()
+  }
+}
+
+/** The VIPs each no_accept MASTER wants dropped; applied to the kernel in order, one transaction per change. */
+export class AcceptFirewall extends OwnedNftTable<FwAddress> {
+  constructor(log: Logger, nft: (script: string) => Promise<void> = runNft, opts: NftOptions = {}) {
+    super(log, nft, (a) => nftScript(a, opts), `no_accept: cannot update nftables table ${opts.table ?? NFT_TABLE}`)
+  }
+
+  addresses(): FwAddress[] {
+    return this.items()
+  }
+}
+
+export const VMAC_TABLE = 'kad_vmac'
+
+/** a VMAC (macvlan) and the interface it sits on */
+export interface VmacLink {
+  name: string
+  parent: string
+  family: 4 | 6
+}
+
+/**
+ * keepalived 2.2.7's multicast filter for VMACs (with its `nftables` firewall; checked against it here): IGMP
+ * reports (IPv4 VMACs) and MLDv2 reports (IPv6 VMACs) leaving a VMAC are sent again from its parent interface
+ * and dropped on the VMAC, so that switches never learn the virtual MAC from a backup's multicast joins; router
+ * solicitations from IPv6 VMACs are dropped. Tables `ip kad_vmac` / `ip6 kad_vmac` (pure).
+ */
+export function vmacFilterScript(vmacs: VmacLink[], opts: NftOptions = {}): string {
+  const table = VMAC_TABLE
+  const prio = opts.priority ?? -1
+  const drop = opts.counters ? 'counter drop' : 'drop'
+  const lines = [`table ip ${table}`, `delete table ip ${table}`, `table ip6 ${table}`, `delete table ip6 ${table}`]
+  for (const family of [4, 6] as const) {
+    const mine = [...new Map(vmacs.filter((v) => v.family === family).map((v) => [v.name, v])).values()].sort((x, y) => x.name.localeCompare(y.name))
+    if (!mine.length) continue
+    const map = mine.map((v) => `"${v.name}" : "${v.parent}"`).join(', ')
+    const names = mine.map((v) => `"${v.name}"`).join(', ')
+    lines.push(
+      `table ${family === 4 ? 'ip' : 'ip6'} ${table} {`,
+      `  map vmac_map {
+    type iface_index : iface_index
+    elements = { ${map} }
+  }`,
+      ...(family === 6 ? [`  set vmac_set {
+    type iface_index
+    elements = { ${names} }
+  }`] : []),
+      '  chain out {',
+      `    type filter hook output priority ${prio}; policy accept;`,
+      family === 4
+        ? `    ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map @vmac_map ${drop}`
+        : `    icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr device oif map @vmac_map ${drop}`,
+      ...(family === 6 ? [`    icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set ${drop}`] : []),
+      '  }',
+      '}',
+    )
+  }
+  return lines.join('\n') + '\n'
+}
+
+/** The VMACs of every instance, filtered as vmacFilterScript() says. */
+export class VmacMulticastFilter extends OwnedNftTable<VmacLink> {
+  constructor(log: Logger, nft: (script: string) => Promise<void> = runNft, opts: NftOptions = {}) {
+    super(log, nft, (v) => vmacFilterScript(v, opts), `VMAC IGMP/MLD filter: cannot update nftables tables ${VMAC_TABLE}`)
   }
 }

@@ -13,7 +13,7 @@ import { type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type Vrrp
 import { KernelState } from './addresses.js'
 import type { SocketKey, SocketPool, VrrpSocket } from './io.js'
 import type { NotifyScripts, ScriptRef, VipModel, VrrpGlobals, VrrpInstanceModel } from './model.js'
-import type { AcceptFirewall } from './firewall.js'
+import type { AcceptFirewall, VmacLink, VmacMulticastFilter } from './firewall.js'
 import { extraGarpVips, GarpPacer } from './garp.js'
 
 const FINE = { precision: 'fine' } as const
@@ -30,6 +30,8 @@ export interface InstanceDeps {
   globals: VrrpGlobals
   /** no_accept: the nftables table dropping traffic to a non-owner MASTER's VIPs */
   firewall?: AcceptFirewall
+  /** keepalived's IGMP/MLD filter on VMACs (with a firewall configured) */
+  vmacFilter?: VmacMulticastFilter
   /** garp_interval / gna_interval per interface or garp_group, shared by every instance */
   garpPacer?: GarpPacer
   /** a transition of this instance that was not itself caused by its sync group */
@@ -176,6 +178,13 @@ export class VrrpInstance {
     else if (this.m.useIpvlan && base) await this.setupIpvlan(base)
     this.ifindex = this.ifname ? net.ifNameToIndex(this.ifname) : 0
     await this.setupAddressVmacs(base)
+    if (this.d.vmacFilter) {
+      const vmacs: VmacLink[] = [...addressVmacs(this.m, base, this.d.globals.vmacPrefix).entries()]
+        .filter(([key]) => this.addrVmacs.has(key))
+        .map(([, w]) => ({ name: w.name, parent: w.link, family: w.family }))
+      if (this.m.useVmac && base && this.ifname !== base) vmacs.push({ name: this.ifname, parent: base, family: this.m.family })
+      if (vmacs.length) await this.d.vmacFilter.set(this.name, vmacs)
+    }
     if (this.m.promoteSecondaries && this.m.family === 4 && this.ifname) {
       try {
         net.sysctl.write(`net.ipv4.conf.${sysctlIf(this.ifname)}.promote_secondaries`, '1')
@@ -380,6 +389,7 @@ export class VrrpInstance {
   }
 
   private async teardownVmac(): Promise<void> {
+    await this.d.vmacFilter?.clear(this.name)
     for (const [k, v] of this.sysctlRestore.reverse()) {
       try {
         this.d.net.sysctl.write(k, v)

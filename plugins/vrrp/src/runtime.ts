@@ -9,7 +9,7 @@ import { KernelState } from './addresses.js'
 import { VrrpInstance } from './instance.js'
 import { SyncGroup } from './sync.js'
 import { Trackers } from './tracking.js'
-import { AcceptFirewall, nftOptions, runNft } from './firewall.js'
+import { AcceptFirewall, VmacMulticastFilter, nftOptions, runNft } from './firewall.js'
 import { GarpPacer } from './garp.js'
 import { StaticGuard } from './statics.js'
 import type { VrrpInstanceModel, VrrpSection } from './model.js'
@@ -68,6 +68,8 @@ export class VrrpRuntime {
   readonly kernel: KernelState
   readonly trackers: Trackers
   readonly firewall: AcceptFirewall
+  /** keepalived's IGMP/MLD filter for VMACs, with a firewall configured (`nftables` or `vrrp_iptables`) */
+  readonly vmacFilter: VmacMulticastFilter | undefined
   readonly garpPacer: GarpPacer
   readonly staticGuard: StaticGuard
   private readonly statics: Promise<void>[] = []
@@ -90,7 +92,9 @@ export class VrrpRuntime {
     this.trackers.delays = new Map(section.interfaceUpDownDelays.map((d) => [d.name, { down: d.down, up: d.up }]))
     const polled = [...section.linkbeatInterfaces.map((l) => l.name), ...section.instances.filter((m) => m.linkbeatUsePolling && m.interface).map((m) => m.interface!)]
     this.trackers.linkbeat = { all: section.linkbeatUsePolling === true, names: new Set(polled) }
-    this.firewall = new AcceptFirewall(ctx.log, runNft, nftOptions(section.globals.tuning))
+    const tuning = section.globals.tuning
+    this.firewall = new AcceptFirewall(ctx.log, runNft, nftOptions(tuning))
+    this.vmacFilter = tuning.nftables !== undefined || tuning.vrrp_iptables !== undefined ? new VmacMulticastFilter(ctx.log, runNft, nftOptions(tuning)) : undefined
     this.garpPacer = new GarpPacer(section.globals, section.garpGroups)
     const statics = section.staticAddresses.map((v) => ({ v, dev: v.dev ?? section.globals.defaultInterface ?? 'eth0', group: v.trackGroup }))
     const others = [
@@ -112,7 +116,7 @@ export class VrrpRuntime {
     const ctx = this.ctx
     return new VrrpInstance(m, {
       log: ctx.log, scheduler: ctx.scheduler, clock: ctx.clock, net: ctx.net, pool: this.pool, kernel: this.kernel,
-      scriptRunner: ctx.scriptRunner, publish: ctx.publish, globals: this.section.globals, firewall: this.firewall, garpPacer: this.garpPacer,
+      scriptRunner: ctx.scriptRunner, publish: ctx.publish, globals: this.section.globals, firewall: this.firewall, vmacFilter: this.vmacFilter, garpPacer: this.garpPacer,
       onTransition: (i, _from, to, reason) => (i.syncGroup ? this.groups.get(i.syncGroup)?.onMemberTransition(i, to === 'DELETED' ? 'STOP' : to, reason) : undefined),
     })
   }
@@ -234,6 +238,7 @@ export class VrrpRuntime {
     if (keep) this.kernel.forgetAll()
     else await this.kernel.releaseAll()
     await this.firewall.close()
+    await this.vmacFilter?.close()
     this.pool.closeAll()
   }
 

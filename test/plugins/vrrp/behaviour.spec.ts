@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Trackers } from '../../../plugins/vrrp/src/tracking.js'
-import { AcceptFirewall, nftOptions, nftScript } from '../../../plugins/vrrp/src/firewall.js'
+import { AcceptFirewall, nftOptions, nftScript, vmacFilterScript, VmacMulticastFilter } from '../../../plugins/vrrp/src/firewall.js'
 import { extraGarpVips, GarpPacer } from '../../../plugins/vrrp/src/garp.js'
 import { planReload } from '../../../plugins/vrrp/src/index.js'
 import { runNotifyScripts, VrrpInstance } from '../../../plugins/vrrp/src/instance.js'
@@ -11,6 +11,37 @@ import { initialState, step, type FsmConfig } from '../../../plugins/vrrp/src/fs
 import { defaultGlobals, emptySection, type VipModel, type VrrpInstanceModel, type VrrpSection } from '../../../plugins/vrrp/src/model.js'
 
 const log = { limited: () => undefined } as never
+
+describe('vrrp: IGMP/MLD filter on VMACs (nftables tables kad_vmac, as keepalived 2.2.7)', () => {
+  it('IPv4 VMACs: IGMP re-sent from the parent and dropped; IPv6: MLDv2 the same, router solicitations dropped', () => {
+    assert.equal(vmacFilterScript([{ name: 'vrrp.9', parent: 'eth0', family: 4 }, { name: 'vrrp.10', parent: 'eth1', family: 6 }, { name: 'vrrp.9', parent: 'eth0', family: 4 }]), [
+      'table ip kad_vmac', 'delete table ip kad_vmac', 'table ip6 kad_vmac', 'delete table ip6 kad_vmac',
+      'table ip kad_vmac {', '  map vmac_map {', '    type iface_index : iface_index', '    elements = { "vrrp.9" : "eth0" }', '  }',
+      '  chain out {', '    type filter hook output priority -1; policy accept;',
+      '    ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map @vmac_map drop', '  }', '}',
+      'table ip6 kad_vmac {', '  map vmac_map {', '    type iface_index : iface_index', '    elements = { "vrrp.10" : "eth1" }', '  }',
+      '  set vmac_set {', '    type iface_index', '    elements = { "vrrp.10" }', '  }',
+      '  chain out {', '    type filter hook output priority -1; policy accept;',
+      '    icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr device oif map @vmac_map drop',
+      '    icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set drop', '  }', '}', '',
+    ].join('\n'))
+    assert.equal(vmacFilterScript([]), 'table ip kad_vmac\ndelete table ip kad_vmac\ntable ip6 kad_vmac\ndelete table ip6 kad_vmac\n')
+  })
+  it('VmacMulticastFilter: one transaction per change, the tables deleted when the last VMAC goes', async () => {
+    const scripts: string[] = []
+    const log = { limited: () => undefined } as unknown as ConstructorParameters<typeof VmacMulticastFilter>[0]
+    const f = new VmacMulticastFilter(log, async (s) => void scripts.push(s))
+    await f.set('A', [{ name: 'vrrp.1', parent: 'eth0', family: 4 }])
+    await f.set('B', [{ name: 'vrrp.2', parent: 'eth0', family: 4 }])
+    assert.match(scripts[1], /"vrrp\.1" : "eth0", "vrrp\.2" : "eth0"/)
+    await f.clear('A')
+    await f.clear('B')
+    assert.equal(scripts.length, 4)
+    assert.doesNotMatch(scripts[3], /chain/)
+    await f.close()
+    assert.equal(scripts.length, 4, 'nothing applied: nothing to delete')
+  })
+})
 
 describe('vrrp: no_accept firewall (nftables table kad_vrrp)', () => {
   it('the script drops traffic to and from the VIPs, neighbour discovery excepted, in one transaction', () => {

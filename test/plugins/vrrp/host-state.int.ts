@@ -70,6 +70,32 @@ describe('vrrp: vmac, unicast, IPv6, notify scripts and FIFO, cleanup on stop', 
     for (const d of [da, db]) assert.ok(!d.has(/rejected advert/), d.log)
   })
 
+  it('nftables: IGMP reports of a VMAC leave from its parent (keepalived\'s kad_vmac filter), the table goes on stop', async () => {
+    const conf = 'global_defs {\n  nftables\n}\n' + instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'use_vmac' }) +
+      instance({ name: 'V6', vrid: 60, priority: 200, advert: 0.1, version: 3, vips: ['2001:db8::100/64'], extra: 'use_vmac' })
+    const d = lab.kad(a, 'ig-a', conf)
+    await waitFor('both MASTER on their VMACs', () => lab.hasAddr(a, VIP, 'vrrp.51') && lab.hasAddr(a, '2001:db8::100', 'vrrp.60'))
+    const tables = () => (JSON.parse(sh('ip', ['netns', 'exec', a, 'nft', '-j', 'list', 'tables'])).nftables as { table?: { family: string; name: string } }[])
+      .flatMap((t) => (t.table?.name === 'kad_vmac' ? [t.table.family] : []))
+    await waitFor('kad_vmac tables', () => tables().length === 2)
+    assert.match(sh('ip', ['netns', 'exec', a, 'nft', 'list', 'table', 'ip', 'kad_vmac']), /"vrrp\.51" : "eth0"/)
+    assert.match(sh('ip', ['netns', 'exec', a, 'nft', 'list', 'table', 'ip6', 'kad_vmac']), /"vrrp\.60" : "eth0"/)
+    // a multicast join on the VMAC: its IGMP report reaches b with a's own MAC, never the virtual one
+    const mac = (JSON.parse(sh('ip', ['-j', '-n', a, 'link', 'show', 'eth0']))[0] as { address: string }).address
+    const { spawn } = await import('node:child_process')
+    const cap = spawn('ip', ['netns', 'exec', b, 'tshark', '-l', '-n', '-i', 'eth0', '-f', 'igmp', '-a', 'duration:6', '-T', 'fields', '-e', 'eth.src', '-e', 'igmp.maddr'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    let seen = ''
+    cap.stdout.on('data', (b: Buffer) => (seen += b.toString()))
+    await sleep(2500)
+    sh('ip', ['-n', a, 'addr', 'add', '239.1.2.3/32', 'dev', 'vrrp.51', 'autojoin'])
+    await new Promise((r) => cap.on('close', r))
+    const reports = seen.split('\n').filter((l) => l.includes('239.1.2.3'))
+    assert.ok(reports.length > 0, `no IGMP report for 239.1.2.3 seen by b: ${seen}`)
+    for (const r of reports) assert.equal(r.split('\t')[0], mac, `an IGMP report left with ${r}`)
+    await d.term()
+    assert.deepEqual(tables(), [])
+  })
+
   it('unicast peers and IPv6 between two kad routers', async () => {
     const u = (me: number, p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: `unicast_src_ip 192.0.2.${me}\n  unicast_peer {\n    192.0.2.${3 - me}\n  }` })
     const v6 = (p: number) => instance({ name: 'V6', vrid: 60, priority: p, advert: 0.1, version: 3, vips: ['2001:db8::100/64'] })
