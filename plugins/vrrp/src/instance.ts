@@ -209,6 +209,7 @@ export class VrrpInstance {
     this.sockKey = { family: this.m.family, ifname: this.m.useVmac ? xmitIf : base, unicast: this.unicast, group: this.unicast ? undefined : this.dstGroup, ah: this.m.auth?.type === 'AH' }
     if (!noSocket) {
       this.sock = this.d.pool.acquire(this.sockKey)
+      await this.sizeRxBuf()
       this.sock.register(this.m.vrid, (p) => this.onPacket(p.buf, p.info))
     }
     if (this.st.fault || this.groupFault) this.st = { ...this.st, fault: true }
@@ -577,6 +578,28 @@ export class VrrpInstance {
       last.pkt.writeUInt16BE(this.ipId, 4)
     }
     return last.pkt
+  }
+
+  /**
+   * keepalived's receive-buffer sizing: `kernel_rx_buf_size` on the instance, else global_defs
+   * `vrrp_rx_bufs_policy MTU|ADVERT|NUMBER` times `vrrp_rx_bufs_multiplier` (default 3; a NUMBER is taken as
+   * it is), else the system default. The socket's SO_RCVBUF is the sum over the instances sharing it.
+   */
+  private async sizeRxBuf(): Promise<void> {
+    const g = this.d.globals.tuning
+    const policy = g.vrrp_rx_bufs_policy?.[0]?.toUpperCase()
+    const mult = Number(g.vrrp_rx_bufs_multiplier?.[0] ?? 3) || 3
+    let bytes = this.m.kernelRxBufSize
+    if (bytes === undefined && policy === 'MTU') bytes = ((this.ifname ? (await this.d.net.rtnl.getLink(this.ifname))?.mtu : undefined) ?? 1500) * mult
+    else if (bytes === undefined && policy === 'ADVERT') bytes = this.buildAdvert(this.st.effectivePriority, this.unicast ? (this.m.unicastPeers[0]?.address ?? this.dstGroup) : this.dstGroup).length * mult
+    else if (bytes === undefined && policy !== undefined && /^\d+$/.test(policy)) bytes = Number(policy)
+    if (bytes === undefined) return
+    try {
+      const kernel = this.sock?.setRxBuf(this.m.vrid, bytes)
+      this.log.info(`(${this.name}) receive buffer share ${bytes} bytes; the socket's SO_RCVBUF is now ${kernel}`)
+    } catch (err) {
+      this.log.warn(`(${this.name}) cannot set the receive buffer to ${bytes} bytes: ${(err as Error).message}`)
+    }
   }
 
   /**

@@ -5,7 +5,7 @@
  * destination come from the packet or ancillary data and are checked by the instance (codec/validate.ts).
  */
 import { endianness } from 'node:os'
-import { IP, IPV6, SOL, formatIPv4, parseIPv4, parseIPv6, type KadSocket, type MessageInfo, type Networking } from '@kad/native'
+import { IP, IPV6, SO, SOL, formatIPv4, parseIPv4, parseIPv6, type KadSocket, type MessageInfo, type Networking } from '@kad/native'
 import { IPPROTO_AH, IPPROTO_VRRP, peekVrid, type RejectReason } from './codec/index.js'
 
 export interface RxPacket {
@@ -115,6 +115,29 @@ export class VrrpSocket {
 
   unregister(vrid: number): void {
     this.handlers.delete(vrid)
+    if (this.rxBufs.delete(vrid)) this.applyRxBuf()
+  }
+
+  /** each instance's share of the kernel receive buffer (vrrp_rx_bufs_policy, kernel_rx_buf_size) */
+  private readonly rxBufs = new Map<number, number>()
+
+  /**
+   * An instance's share of SO_RCVBUF; the socket's buffer is the sum of its instances' shares, as keepalived
+   * sizes it (undefined: the instance leaves the system default). Returns the kernel's SO_RCVBUF, if set.
+   */
+  setRxBuf(vrid: number, bytes: number | undefined): number | undefined {
+    if (bytes === undefined || bytes <= 0) this.rxBufs.delete(vrid)
+    else this.rxBufs.set(vrid, bytes)
+    return this.applyRxBuf()
+  }
+
+  /** sets SO_RCVBUF to the sum of the shares and returns what the kernel reports back (it doubles the request) */
+  private applyRxBuf(): number | undefined {
+    let total = 0
+    for (const b of this.rxBufs.values()) total += b
+    if (total === 0) return undefined
+    for (const s of [this.sock, this.ahSock]) s?.setOption(SOL.SOCKET, SO.RCVBUF, total)
+    return this.sock.getOption(SOL.SOCKET, SO.RCVBUF)
   }
 
   get size(): number {

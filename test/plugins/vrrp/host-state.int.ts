@@ -96,6 +96,21 @@ describe('vrrp: vmac, unicast, IPv6, notify scripts and FIFO, cleanup on stop', 
     assert.deepEqual(tables(), [])
   })
 
+  it('vrrp_rx_bufs_policy MTU x vrrp_rx_bufs_multiplier plus kernel_rx_buf_size: the shared socket\'s SO_RCVBUF is the sum', async () => {
+    const conf = 'global_defs {\n  vrrp_rx_bufs_policy MTU\n  vrrp_rx_bufs_multiplier 4\n}\n' +
+      instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`] }) +
+      instance({ name: 'V2', vrid: 52, priority: 200, advert: 0.1, version: 3, vips: ['192.0.2.201/24'], extra: 'kernel_rx_buf_size 100000' })
+    const d = lab.kad(a, 'rb-a', conf)
+    await waitFor('MASTER', () => lab.hasAddr(a, VIP) && lab.hasAddr(a, '192.0.2.201'))
+    const mtu = (JSON.parse(sh('ip', ['-j', '-n', a, 'link', 'show', 'eth0']))[0] as { mtu: number }).mtu
+    // the kernel doubles what SO_RCVBUF asks for (socket(7))
+    const want = 2 * (mtu * 4 + 100000)
+    // read back from the kernel by getsockopt after each instance's setsockopt (ss shows no skmem for raw sockets)
+    await waitFor('both shares applied', () => d.has(new RegExp(`SO_RCVBUF is now ${want}\\b`)))
+    assert.ok(d.has(new RegExp(`\\(V2\\) receive buffer share 100000 bytes`)), d.log)
+    await d.term()
+  })
+
   it('unicast peers and IPv6 between two kad routers', async () => {
     const u = (me: number, p: number) => instance({ priority: p, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: `unicast_src_ip 192.0.2.${me}\n  unicast_peer {\n    192.0.2.${3 - me}\n  }` })
     const v6 = (p: number) => instance({ name: 'V6', vrid: 60, priority: p, advert: 0.1, version: 3, vips: ['2001:db8::100/64'] })
