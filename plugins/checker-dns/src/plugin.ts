@@ -1,7 +1,7 @@
 /** DNS_CHECK: the keywords in every process; the checker (index.ts) is imported only where checks run. */
 import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
-import { checkerBlock } from '@kad/plugin-checkers/keywords'
-import { parseSocketPluginOptions, socketPlace, type SocketPluginOptions } from '@kad/plugin-checkers/socket-options'
+import { checkerBlock, registerCheckerType } from '@kad/plugin-checkers/keywords'
+import { parseSocketPluginOptions, type SocketPluginOptions } from '@kad/plugin-checkers/socket-options'
 
 export const PLUGIN_NAME = 'checker-dns'
 export const TYPE = 'DNS_CHECK'
@@ -16,32 +16,31 @@ export interface DnsOptions {
 export default definePlugin<SocketPluginOptions>({
   parseOptions: parseSocketPluginOptions,
   meta: { name: PLUGIN_NAME, version: '0.1.0', host: '^' + HOST_API_VERSION, roles: ['check'], dependencies: ['checkers'], description: 'DNS_CHECK' },
-  async register(ctx) {
-    ctx.keywords.extend('virtual_server/real_server', (b) =>
-      b.block(
-        TYPE,
-        checkerBlock(TYPE, {
-          children: (cb) =>
-            cb
-              .keyword('type', (k, c) => {
-                const v = k.string(0, 'type')
-                if (v === undefined) return
-                const u = v.toUpperCase()
-                if (!(DNS_TYPES as readonly string[]).includes(u)) {
-                  k.error(`DNS_CHECK: unknown type ${v} - ignoring`)
-                  return
-                }
-                ;(c.options as DnsOptions).type = u as DnsType
-              })
-              .keyword('name', (k, c) => {
-                const v = k.string(0, 'name')
-                if (v !== undefined) (c.options as DnsOptions).name = v
-              }),
-        }),
-      ),
-    )
-    if (!ctx.active) return
-    const { DnsChecker } = await import('./index.js')
-    ctx.hooks.createChecker.for(TYPE).tap(PLUGIN_NAME, (spec) => new DnsChecker(spec, socketPlace(ctx.options.netns, ctx.container)))
-  },
+  register: (ctx) =>
+    registerCheckerType(
+      ctx,
+      TYPE,
+      async () => {
+        const { DnsChecker } = await import('./index.js')
+        return (spec, place) => new DnsChecker(spec, place)
+      },
+      checkerBlock(TYPE, {
+        children: (cb) =>
+          cb
+            .keyword('type', (k, c) => {
+              const v = k.string(0, 'type')
+              if (v === undefined) return
+              const u = v.toUpperCase()
+              if (!(DNS_TYPES as readonly string[]).includes(u)) {
+                k.error(`DNS_CHECK: unknown type ${v} - ignoring`)
+                return
+              }
+              ;(c.options as DnsOptions).type = u as DnsType
+            })
+            .keyword('name', (k, c) => {
+              const v = k.string(0, 'name')
+              if (v !== undefined) (c.options as DnsOptions).name = v
+            }),
+      }),
+    ),
 })

@@ -2,7 +2,8 @@
  * The keywords of `virtual_server`, `virtual_server_group`, `real_server`, `SSL` and the common keywords of
  * every checker block, with keepalived 2.2.7's validation messages.
  */
-import type { BlockBuilder, BlockSpec, ForwardingMethod, KeywordContext, KeywordRegistrar, RootTarget, TunnelSpec } from '@kad/core'
+import type { BlockBuilder, BlockSpec, Checker, CheckerSpec, ForwardingMethod, KeywordContext, KeywordRegistrar, PluginContext, RootTarget, TunnelSpec } from '@kad/core'
+import { socketPlace, type SocketPlace, type SocketPluginOptions } from './socket-options.js'
 import { isIP } from 'node:net'
 import {
   SECTION,
@@ -763,4 +764,24 @@ export function validateSection(s: CheckersSection, report: (msg: string) => voi
       // keepalived accepts it silently (nothing to check); no diagnostic
     }
   }
+}
+
+/** makes a checker for a spec; `place` is where its sockets open (the plugin's `netns` option or net_namespace) */
+export type CheckerFactory = (spec: CheckerSpec, place: SocketPlace) => Checker
+
+/**
+ * A checker plugin's register() for one TYPE: its block (default: the common checker keywords only) under
+ * real_server in every process, so that a parse (`kad -t`, the parent) knows the keyword; where checks run,
+ * `load()` imports the checker module, which no parse ever loads, and its factory is tapped on createChecker.
+ */
+export async function registerCheckerType(
+  ctx: PluginContext<SocketPluginOptions>,
+  type: string,
+  load: () => Promise<CheckerFactory>,
+  block: BlockSpec<RealServerModel, CheckerBlockModel> = checkerBlock(type),
+): Promise<void> {
+  ctx.keywords.extend('virtual_server/real_server', (b) => b.block(type, block))
+  if (!ctx.active) return
+  const make = await load()
+  ctx.hooks.createChecker.for(type).tap(ctx.meta.name, (spec) => make(spec, socketPlace(ctx.options.netns, ctx.container)))
 }
