@@ -12,7 +12,7 @@
 #include <napi.h>
 #include <uv.h>
 
-#include "errno_error.h"
+#include "common.h"
 #include "timer.h"
 
 #include <arpa/inet.h>
@@ -33,6 +33,7 @@
 
 namespace {
 
+using kad::ClosePoll;
 using kad::ErrnoError;
 
 // Runs fn() with the calling thread inside the network namespace at `path` (empty: no switch).
@@ -128,12 +129,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
 
   // Finalizer path (GC or environment teardown): release OS resources only, never touch JS references.
   ~Socket() override {
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      poll_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-    }
+    ClosePoll(poll_);
     if (fd_ >= 0) {
       close(fd_);
       fd_ = -1;
@@ -347,9 +343,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
 
   void StopPoll() {
     if (poll_ == nullptr) return;
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
+    ClosePoll(poll_);
     callback_.Reset();
     Napi::ObjectWrap<Socket>::Unref();
   }
@@ -585,9 +579,7 @@ class Streams : public Napi::ObjectWrap<Streams> {
 
   ~Streams() override {
     if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      poll_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      ClosePoll(poll_);
       uv_timer_stop(hold_);
       uv_close(reinterpret_cast<uv_handle_t*>(hold_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
     }

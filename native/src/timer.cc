@@ -26,7 +26,7 @@
 //   fd                   the timerfd, -1 once closed (tests)
 #include "timer.h"
 
-#include "errno_error.h"
+#include "common.h"
 
 #include <uv.h>
 
@@ -166,12 +166,7 @@ class Timer : public Napi::ObjectWrap<Timer> {
   }
 
   void Release() {
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      poll_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-    }
+    ClosePoll(poll_);
     if (fd_ >= 0) {
       close(fd_);
       fd_ = -1;
