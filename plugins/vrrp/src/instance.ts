@@ -120,7 +120,7 @@ export class VrrpInstance {
   private scriptChain: Promise<void> = Promise.resolve()
   private vmacCreated = false
   /** per-address VMACs in use (key: family/parent) and those this instance created */
-  private addrVmacs = new Map<string, string>()
+  private addrVmacs = new Map<string, VmacLink>()
   private addrVmacsCreated: string[] = []
   private unsubSrc?: () => void
   private readonly sysctlRestore: Array<[string, string]> = []
@@ -179,9 +179,7 @@ export class VrrpInstance {
     this.ifindex = this.ifname ? net.ifNameToIndex(this.ifname) : 0
     await this.setupAddressVmacs(base)
     if (this.d.vmacFilter) {
-      const vmacs: VmacLink[] = [...addressVmacs(this.m, base, this.d.globals.vmacPrefix).entries()]
-        .filter(([key]) => this.addrVmacs.has(key))
-        .map(([, w]) => ({ name: w.name, parent: w.link, family: w.family }))
+      const vmacs = [...this.addrVmacs.values()]
       if (this.m.useVmac && base && this.ifname !== base) vmacs.push({ name: this.ifname, parent: base, family: this.m.family })
       if (vmacs.length) await this.d.vmacFilter.set(this.name, vmacs)
     }
@@ -354,7 +352,7 @@ export class VrrpInstance {
           this.log.info(`(${this.name}) Success creating VMAC interface ${w.name} on ${w.link}`)
         }
         this.tuneVmac(w.name, w.link, w.family)
-        this.addrVmacs.set(key, w.name)
+        this.addrVmacs.set(key, { name: w.name, parent: w.link, family: w.family })
       } catch (err) {
         this.log.error(`(${this.name}) use_vmac: cannot create VMAC interface ${w.name} on ${w.link}: ${(err as Error).message} - those addresses stay on ${w.link}`)
       }
@@ -591,7 +589,7 @@ export class VrrpInstance {
     const mult = Number(g.vrrp_rx_bufs_multiplier?.[0] ?? 3) || 3
     let bytes = this.m.kernelRxBufSize
     if (bytes === undefined && policy === 'MTU') bytes = ((this.ifname ? (await this.d.net.rtnl.getLink(this.ifname))?.mtu : undefined) ?? 1500) * mult
-    else if (bytes === undefined && policy === 'ADVERT') bytes = this.buildAdvert(this.st.effectivePriority, this.unicast ? (this.m.unicastPeers[0]?.address ?? this.dstGroup) : this.dstGroup).length * mult
+    else if (bytes === undefined && policy === 'ADVERT') bytes = this.advertPacket(this.st.effectivePriority, this.unicast ? (this.m.unicastPeers[0]?.address ?? this.dstGroup) : this.dstGroup).length * mult
     else if (bytes === undefined && policy !== undefined && /^\d+$/.test(policy)) bytes = Number(policy)
     if (bytes === undefined) return
     try {
@@ -639,7 +637,7 @@ export class VrrpInstance {
   private vipDev(v: VipModel): string {
     if (this.addrVmacs.size > 0 && (v.useVmac || this.m.useVmacAddr)) {
       const vmac = this.addrVmacs.get(addressVmacKey(v.dev ?? (this.m.interface ?? ''), v.family))
-      if (vmac) return vmac
+      if (vmac) return vmac.name
     }
     return v.dev ?? this.ifname
   }
