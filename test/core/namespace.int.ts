@@ -9,6 +9,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { waitFor as until } from '../plugins/vrrp/helpers/lab.js'
 
 const KAD = new URL('../../bin/kad.js', import.meta.url).pathname
 const NS = 'kad-nsd'
@@ -19,15 +20,6 @@ const ip = (...a: string[]) => execFileSync('ip', a, { encoding: 'utf8', stdio: 
 const addrs = (ns?: string): string[] => {
   const out = JSON.parse(ns ? ip('-n', ns, '-j', 'addr') : ip('-j', 'addr')) as { addr_info: { local: string }[] }[]
   return out.flatMap((l) => l.addr_info.map((a) => a.local))
-}
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 10000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 const alive = (pid: number): boolean => {
   try {
