@@ -6,7 +6,7 @@ export type { OpenSocketOptions, SendOptions, MessageInfo, MessageHandler, Error
 export { createNetworking } from './networking.js'
 export type { Networking, NetworkingOptions } from './networking.js'
 export { Rtnl } from './rtnl.js'
-export type { Dev, AddressInput, RouteInput, MacvlanInput, RtnlEvent, RtnlOptions } from './rtnl.js'
+export type { Dev, AddressInput, RouteInput, MacvlanInput, RtnlBuffers, RtnlEvent, RtnlOptions } from './rtnl.js'
 export { Genl } from './genl.js'
 export { Arp, Nd } from './arp-nd.js'
 export type { GratuitousArpOptions, UnsolicitedNaOptions } from './arp-nd.js'

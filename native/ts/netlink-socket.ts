@@ -11,6 +11,8 @@ import { openSocket, type ErrorHandler, type MessageHandler, type SockAddrInput 
 /** The part of KadSocket a NetlinkSocket uses (tests substitute a fake kernel). */
 export interface NetlinkTransport {
   setOption(level: number, name: number, value: number | boolean | Buffer): unknown
+  /** an integer option (absent from test transports) */
+  getOption?(level: number, name: number): number
   bind(addr: SockAddrInput): unknown
   onError(h: ErrorHandler): unknown
   onMessage(h: MessageHandler): unknown
@@ -32,6 +34,8 @@ export interface NetlinkSocketOptions {
   window?: number
   /** Kernel receive buffer (SO_RCVBUFFORCE when permitted, else SO_RCVBUF); default 4 MiB. */
   receiveBufferBytes?: number
+  /** false: plain SO_RCVBUF, capped by net.core.rmem_max (keepalived's `*_rcv_bufs` without `*_force`) */
+  forceReceiveBuffer?: boolean
   /** Names request types in error messages. */
   typeNames?: Record<number, string>
   /** Use this transport instead of opening a netlink socket (tests). */
@@ -75,12 +79,7 @@ export class NetlinkSocket {
     this.timeoutMs = opts.timeoutMs ?? 5000
     this.typeNames = opts.typeNames ?? {}
     this.seq = (Date.now() & 0xffff) << 8
-    const rcv = opts.receiveBufferBytes ?? 4 * 1024 * 1024
-    try {
-      this.sock.setOption(SOL.SOCKET, SO.RCVBUFFORCE, rcv)
-    } catch {
-      try { this.sock.setOption(SOL.SOCKET, SO.RCVBUF, rcv) } catch { /* keep the default */ }
-    }
+    this.setReceiveBuffer(opts.receiveBufferBytes ?? 4 * 1024 * 1024, opts.forceReceiveBuffer ?? true)
     for (const [opt, v] of [[NETLINK.EXT_ACK, 1], [NETLINK.CAP_ACK, 1]]) {
       try { this.sock.setOption(SOL.NETLINK, opt, v) } catch { /* older kernels: plain ACKs */ }
     }
@@ -88,6 +87,30 @@ export class NetlinkSocket {
     for (const g of opts.groups ?? []) this.sock.setOption(SOL.NETLINK, NETLINK.ADD_MEMBERSHIP, g)
     this.sock.onError((e) => this.onSocketError(e))
     this.sock.onMessage((buf, info) => this.onDatagram(buf, info.truncated === true))
+  }
+
+  /**
+   * The kernel receive buffer: SO_RCVBUFFORCE (beyond net.core.rmem_max; needs CAP_NET_ADMIN, else SO_RCVBUF) or,
+   * with force false, SO_RCVBUF. Returns what the kernel reports (twice the request, as it accounts overhead), or
+   * undefined when it cannot be read. A failure keeps the previous size.
+   */
+  setReceiveBuffer(bytes: number, force = true): number | undefined {
+    try {
+      if (!force) throw new Error('not forced')
+      this.sock.setOption(SOL.SOCKET, SO.RCVBUFFORCE, bytes)
+    } catch {
+      try { this.sock.setOption(SOL.SOCKET, SO.RCVBUF, bytes) } catch { /* keep the size it has */ }
+    }
+    return this.receiveBuffer()
+  }
+
+  /** SO_RCVBUF as the kernel reports it, undefined when it cannot be read */
+  receiveBuffer(): number | undefined {
+    try {
+      return this.sock.getOption?.(SOL.SOCKET, SO.RCVBUF)
+    } catch {
+      return undefined
+    }
   }
 
   /** Does not keep the process alive by itself. */

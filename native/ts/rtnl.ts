@@ -42,12 +42,20 @@ export interface RtnlOptions {
   eventReceiveBufferBytes?: number
 }
 
+/** a receive buffer size, forced (SO_RCVBUFFORCE) or not */
+export interface RtnlBuffers {
+  cmd?: { bytes: number; force: boolean }
+  events?: { bytes: number; force: boolean }
+}
+
 export class Rtnl {
   private readonly netns: string | undefined
   private readonly timeoutMs: number | undefined
   private readonly eventBuffer: number | undefined
   private cmd?: NetlinkSocket
   private events?: NetlinkSocket
+  /** receive buffers asked for by setReceiveBuffers() (keepalived's `vrrp_netlink_*_rcv_bufs[_force]`) */
+  private buffers: RtnlBuffers = {}
   private readonly eventHandlers: Array<(e: RtnlEvent) => void> = []
 
   constructor(opts: RtnlOptions = {}) {
@@ -63,8 +71,28 @@ export class Rtnl {
 
   /** The command socket (opened on first use). */
   get socket(): NetlinkSocket {
-    if (!this.cmd) this.cmd = new NetlinkSocket({ protocol: NETLINK.ROUTE, netns: this.netns, timeoutMs: this.timeoutMs, typeNames: RTM_NAMES }).unref()
+    if (!this.cmd) {
+      const b = this.buffers.cmd
+      this.cmd = new NetlinkSocket({ protocol: NETLINK.ROUTE, netns: this.netns, timeoutMs: this.timeoutMs, typeNames: RTM_NAMES, receiveBufferBytes: b?.bytes, forceReceiveBuffer: b?.force }).unref()
+    }
     return this.cmd
+  }
+
+  /**
+   * The receive buffers of the command and the event (monitor) socket, for the sockets open now and those opened
+   * later; a side left out keeps kad's default (4 MiB, forced). Returns the sizes the kernel reports for the open ones.
+   */
+  setReceiveBuffers(b: RtnlBuffers): { cmd?: number; events?: number } {
+    this.buffers = { ...this.buffers, ...b }
+    const out: { cmd?: number; events?: number } = {}
+    if (b.cmd && this.cmd) out.cmd = this.cmd.setReceiveBuffer(b.cmd.bytes, b.cmd.force)
+    if (b.events && this.events) out.events = this.events.setReceiveBuffer(b.events.bytes, b.events.force)
+    return out
+  }
+
+  /** SO_RCVBUF of the open command and event sockets, as the kernel reports it */
+  receiveBuffers(): { cmd?: number; events?: number } {
+    return { cmd: this.cmd?.receiveBuffer(), events: this.events?.receiveBuffer() }
   }
 
   /**
@@ -196,7 +224,11 @@ export class Rtnl {
   subscribe(handler: (e: RtnlEvent) => void): () => void {
     this.eventHandlers.push(handler)
     if (!this.events) {
-      const s = new NetlinkSocket({ protocol: NETLINK.ROUTE, netns: this.netns, groups: [RTNLGRP.LINK, RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR], typeNames: RTM_NAMES, receiveBufferBytes: this.eventBuffer })
+      const b = this.buffers.events
+      const s = new NetlinkSocket({
+        protocol: NETLINK.ROUTE, netns: this.netns, groups: [RTNLGRP.LINK, RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR], typeNames: RTM_NAMES,
+        receiveBufferBytes: b?.bytes ?? this.eventBuffer, forceReceiveBuffer: b?.force,
+      })
       s.onNotification((m) => this.onEvent(m))
       s.onOverrun(() => void this.resync())
       this.events = s

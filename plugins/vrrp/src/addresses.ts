@@ -106,6 +106,16 @@ export class KernelState {
     await this.remove(KernelState.ruleKey(r))
   }
 
+  /** remove what KEY names, if kad added it */
+  async removeKey(key: string): Promise<void> {
+    await this.remove(key)
+  }
+
+  /** stop owning KEY without removing it (a reload adds it again: EEXIST adopts it) */
+  forget(key: string): void {
+    this.added.delete(key)
+  }
+
   has(key: string): boolean {
     return this.added.has(key)
   }

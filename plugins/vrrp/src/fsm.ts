@@ -51,6 +51,12 @@ export type FsmEvent =
   | { type: 'priority'; now: number; priority: number }
   | { type: 'sync'; now: number; to: 'MASTER' | 'BACKUP' | 'FAULT' } // sync group: follow the group
   | { type: 'shutdown'; now: number; notifyAs?: 'STOP' | 'DELETED' | 'FAULT' } // FAULT/DELETED: removed at a reload
+  /**
+   * a reload handed this (new) instance the state of the one it replaces (keepalived's restore_vrrp_state): it
+   * carries on in that state without a transition of its own (no notify, no GARP); a tracker fault found by then
+   * or one that has cleared moves it on as usual
+   */
+  | { type: 'resume'; now: number; state: VrrpState; masterIp?: string; masterPriority?: number; masterAdvertIntCs?: number }
 
 export type FsmAction =
   | { type: 'sendAdvert'; priority: number }
@@ -59,6 +65,8 @@ export type FsmAction =
   | { type: 'armMasterDown'; ms: number }
   | { type: 'cancelMasterDown' }
   | { type: 'addVips' }
+  /** a resumed MASTER: its addresses are (mostly) in place already; add what is missing, announce nothing */
+  | { type: 'restoreVips' }
   | { type: 'removeVips' }
   | { type: 'sendGarp'; lowerPrio?: boolean }
   | { type: 'notify'; from: VrrpState; to: VrrpState | 'STOP' | 'DELETED'; reason: string }
@@ -139,6 +147,30 @@ export function step(c: FsmConfig, s: FsmState, e: FsmEvent): StepResult {
       if (s.fault) return { state: becomeFault(c, s, 'init', actions), actions }
       if (owner || (c.initialState === 'MASTER' && s.effectivePriority === PRIO_OWNER)) return { state: becomeMaster(c, s, 'owner', actions), actions }
       return { state: becomeBackup(c, s, 'init', actions), actions }
+    }
+    case 'resume': {
+      if (s.state !== 'INIT') return { state: s, actions }
+      if (e.state === 'INIT') return step(c, s, { type: 'startup', now: e.now })
+      if (e.state === 'MASTER') {
+        const m: FsmState = { ...s, state: 'MASTER', masterAdvertIntCs: c.advertIntCs, masterIp: c.primaryIp, masterPriority: s.effectivePriority }
+        if (s.fault) return { state: becomeFault(c, m, 'tracking', actions), actions }
+        actions.push({ type: 'restoreVips' }, { type: 'sendAdvert', priority: s.effectivePriority }, { type: 'armAdvertTimer', ms: c.advertIntCs * 10 })
+        return { state: m, actions }
+      }
+      if (e.state === 'BACKUP') {
+        const b: FsmState = {
+          ...s, state: 'BACKUP', masterIp: e.masterIp, masterPriority: e.masterPriority,
+          masterAdvertIntCs: c.version === 3 && e.masterAdvertIntCs ? e.masterAdvertIntCs : c.advertIntCs,
+        }
+        if (s.fault) return { state: becomeFault(c, b, 'tracking', actions), actions }
+        actions.push({ type: 'armMasterDown', ms: masterDownMs(c, b) })
+        return { state: b, actions }
+      }
+      // FAULT: stays there while a tracker says so, else leaves it as a cleared fault does
+      const f: FsmState = { ...s, state: 'FAULT', masterIp: undefined, masterPriority: undefined }
+      if (s.fault) return { state: f, actions }
+      if (owner) return { state: becomeMaster(c, f, 'fault cleared (owner)', actions), actions }
+      return { state: becomeBackup(c, f, 'fault cleared', actions), actions }
     }
     case 'shutdown': {
       if (s.state === 'MASTER') actions.push({ type: 'cancelAdvertTimer' }, { type: 'sendAdvert', priority: PRIO_STOP }, { type: 'removeVips' })

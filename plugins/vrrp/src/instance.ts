@@ -18,6 +18,25 @@ import { extraGarpVips, GarpPacer } from './garp.js'
 
 const FINE = { precision: 'fine' } as const
 
+/**
+ * What a reload hands from a running instance to the one that replaces it (keepalived's restore_vrrp_state): its
+ * state, counters and AH sequence number, the interfaces and sysctls it set up, and the kernel entries it holds.
+ */
+export interface InstanceCarry {
+  name: string
+  st: FsmState
+  stats: Record<string, number>
+  ahSeq: number
+  lastTransition: number
+  /** the interface it ran on (its VMAC or ipvlan, when it had one) and whether kad created that */
+  ifname: string
+  vmacCreated: boolean
+  addrVmacsCreated: string[]
+  sysctlRestore: Array<[string, string]>
+  /** KernelState keys of the addresses, routes and rules it had in place (a MASTER's; none otherwise) */
+  kernelKeys: string[]
+}
+
 export interface InstanceDeps {
   log: Logger
   scheduler: Scheduler
@@ -124,6 +143,8 @@ export class VrrpInstance {
   private addrVmacsCreated: string[] = []
   private unsubSrc?: () => void
   private readonly sysctlRestore: Array<[string, string]> = []
+  /** while a resumed MASTER restores its addresses: the kernel keys it already had */
+  private resumedKeys?: Set<string>
   private readonly log: Logger
 
   constructor(model: VrrpInstanceModel, private readonly d: InstanceDeps) {
@@ -170,14 +191,35 @@ export class VrrpInstance {
 
   // ---------------------------------------------------------------- start / stop
 
-  async start(): Promise<void> {
+  /**
+   * Start from INIT, or (a reload) carry on from the state of the instance this one replaces: no transition, no
+   * notify, no stale-address sweep; what the old instance set up and this one no longer uses goes.
+   */
+  async start(carry?: InstanceCarry): Promise<void> {
     const net = this.d.net
     const base = this.m.interface ?? ''
+    if (carry) {
+      Object.assign(this.stats, carry.stats)
+      this.ahSeq = carry.ahSeq
+      this.lastTransition = carry.lastTransition
+      this.sysctlRestore.push(...carry.sysctlRestore)
+    }
     this.ifname = base
     if (this.m.useVmac && base) await this.setupVmac(base)
     else if (this.m.useIpvlan && base) await this.setupIpvlan(base)
+    if (carry?.vmacCreated) {
+      if (carry.ifname === this.ifname) this.vmacCreated = true
+      else await net.rtnl.delLink(carry.ifname).catch(() => undefined)
+    }
     this.ifindex = this.ifname ? net.ifNameToIndex(this.ifname) : 0
     await this.setupAddressVmacs(base)
+    if (carry) {
+      const inUse = new Set([...this.addrVmacs.values()].map((v) => v.name))
+      for (const name of carry.addrVmacsCreated) {
+        if (!inUse.has(name)) await net.rtnl.delLink(name).catch(() => undefined)
+        else if (!this.addrVmacsCreated.includes(name)) this.addrVmacsCreated.push(name)
+      }
+    }
     if (this.d.vmacFilter) {
       const vmacs = [...this.addrVmacs.values()]
       if (this.m.useVmac && base && this.ifname !== base) vmacs.push({ name: this.ifname, parent: base, family: this.m.family })
@@ -191,7 +233,11 @@ export class VrrpInstance {
       }
     }
     this.src = await this.pickSource(base)
-    await this.removeStale()
+    if (!carry) await this.removeStale()
+    else {
+      const wanted = new Set(this.kernelKeys())
+      for (const k of carry.kernelKeys) if (!wanted.has(k)) await this.d.kernel.removeKey(k)
+    }
     this.cfg.primaryIp = this.src
     // unicast_fault_no_peer: no peers means FAULT instead of falling back to multicast
     const faultNoPeer = this.m.unicastFaultNoPeer && !this.unicast
@@ -211,8 +257,44 @@ export class VrrpInstance {
       this.sock.register(this.m.vrid, (p) => this.onPacket(p.buf, p.info))
     }
     if (this.st.fault || this.groupFault) this.st = { ...this.st, fault: true }
-    this.dispatch({ type: 'startup', now: this.d.clock.now() })
+    const now = this.d.clock.now()
+    if (!carry) this.dispatch({ type: 'startup', now })
+    else {
+      const c = carry.st
+      this.resumedKeys = new Set(carry.kernelKeys)
+      this.dispatch({ type: 'resume', now, state: c.state, masterIp: c.masterIp, masterPriority: c.masterPriority, masterAdvertIntCs: c.masterAdvertIntCs })
+      this.log.info(`(${this.name}) reload: ${c.state} state kept${carry.name !== this.name ? ` (was ${carry.name})` : ''}`)
+    }
     this.warmAdverts()
+  }
+
+  /**
+   * A reload replaces this instance by one that carries on (start(carry)): stop its timers and socket, leave its
+   * addresses, VMACs and sysctls in place, send nothing, notify nothing, and say what it hands over.
+   */
+  async suspend(): Promise<InstanceCarry> {
+    this.cancelTimers()
+    this.unsubSrc?.()
+    this.unsubSrc = undefined
+    await this.chain
+    if (this.sock && this.sockKey) this.d.pool.release(this.sockKey, this.m.vrid)
+    this.sock = undefined
+    const carry: InstanceCarry = {
+      name: this.name, st: { ...this.st }, stats: { ...this.stats }, ahSeq: this.ahSeq, lastTransition: this.lastTransition,
+      ifname: this.ifname, vmacCreated: this.vmacCreated, addrVmacsCreated: [...this.addrVmacsCreated], sysctlRestore: [...this.sysctlRestore],
+      kernelKeys: this.state === 'MASTER' ? this.kernelKeys() : [],
+    }
+    this.st = { ...this.st, state: 'INIT' }
+    return carry
+  }
+
+  /** the KernelState keys of this instance's addresses, virtual routes and rules */
+  private kernelKeys(): string[] {
+    return [
+      ...[...this.m.vips, ...this.m.evips].map((v) => KernelState.vipKey(v, this.vipDev(v))),
+      ...this.m.routes.map((r) => KernelState.routeKey(r)),
+      ...this.m.rules.map((r) => KernelState.ruleKey(r)),
+    ]
   }
 
   /**
@@ -499,6 +581,15 @@ export class VrrpInstance {
         this.stats.become_master++
         this.enqueue(() => this.setAddresses(true))
         break
+      case 'restoreVips': {
+        // keepalived: "setting VIPs." again; GARP/NA only when addresses were added (for all of them, as keepalived)
+        const had = this.resumedKeys ?? new Set<string>()
+        this.resumedKeys = undefined
+        const added = this.kernelKeys().some((k) => !had.has(k))
+        this.enqueue(() => this.setAddresses(true))
+        this.scheduleGarps(false, added)
+        break
+      }
       case 'removeVips':
         if (e.type !== 'startup') this.stats.release_master++
         if (!keep) this.enqueue(() => this.setAddresses(false))
@@ -721,15 +812,16 @@ export class VrrpInstance {
     }
   }
 
-  private scheduleGarps(lowerPrio: boolean): void {
+  /** the GARP/NA bursts of a new MASTER (or of a lower-priority advert), and a MASTER's periodic ones; burst=false: only the periodic ones (a MASTER kept by a reload) */
+  private scheduleGarps(lowerPrio: boolean, burst = true): void {
     const g = this.d.globals
     const repeat = lowerPrio ? (this.m.garpLowerPrioRepeat ?? g.garpLowerPrioRepeat ?? this.m.garpMasterRepeat ?? g.garpMasterRepeat) : (this.m.garpMasterRepeat ?? g.garpMasterRepeat)
     const delay = lowerPrio ? (this.m.garpLowerPrioDelay ?? g.garpLowerPrioDelay ?? this.m.garpMasterDelay ?? g.garpMasterDelay) : (this.m.garpMasterDelay ?? g.garpMasterDelay)
     if (repeat <= 0) return
-    if (!lowerPrio) this.log.info(`(${this.name}) Sending/queueing gratuitous ARPs on ${this.ifname}`)
+    if (burst && !lowerPrio) this.log.info(`(${this.name}) Sending/queueing gratuitous ARPs on ${this.ifname}`)
     // after the VIPs are in place
-    this.enqueue(() => this.garpBurst(repeat))
-    if (delay > 0 && !g.minGarp) {
+    if (burst) this.enqueue(() => this.garpBurst(repeat))
+    if (burst && delay > 0 && !g.minGarp) {
       this.garpTasks.push(this.d.scheduler.addTimer(`vrrp.${this.name}.garp`, delay * 1000, () => {
         if (this.state === 'MASTER') this.enqueue(() => this.garpBurst(repeat))
       }))

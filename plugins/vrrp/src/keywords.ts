@@ -769,10 +769,21 @@ function globalsChildren(b: BlockBuilder<unknown>): void {
   bool('disable_local_igmp', 'disableLocalIgmp')
   for (const n of [
     'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_counters', 'nftables_ifindex',
-    'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs',
-    'vrrp_netlink_monitor_rcv_bufs_force', 'vrrp_rx_bufs_policy', 'vrrp_rx_bufs_multiplier',
+    'vrrp_rx_bufs_policy', 'vrrp_rx_bufs_multiplier',
   ]) stored(n)
+  // the netlink sockets' receive buffers (netlinkBuffers() reads them): checked here, kept as text with the rest
+  for (const n of ['vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_monitor_rcv_bufs']) {
+    b.keyword(n, (k) => {
+      const v = k.unsigned(0, { min: 1 })
+      if (v !== undefined) G(k).tuning[n] = [String(v)]
+    })
+    b.keyword(`${n}_force`, (k) => {
+      const v = k.args.length === 0 ? true : k.bool(0)
+      if (v !== undefined) G(k).tuning[`${n}_force`] = [v ? 'true' : 'false']
+    })
+  }
 }
+
 
 // ---------------------------------------------------------------------------------------------------------------
 // install

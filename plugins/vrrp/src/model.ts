@@ -308,3 +308,18 @@ export function emptySection(): VrrpSection {
 export function vrrpSection(model: ConfigModel | undefined): VrrpSection {
   return (model?.sections?.[SECTION] as VrrpSection | undefined) ?? emptySection()
 }
+
+/**
+ * keepalived's `vrrp_netlink_cmd_rcv_bufs BYTES` / `vrrp_netlink_monitor_rcv_bufs BYTES` and their `_force`
+ * flags, for @kad/native's Rtnl.setReceiveBuffers(): a size without `_force` is a plain SO_RCVBUF (capped by
+ * net.core.rmem_max), with it SO_RCVBUFFORCE. Sides not configured are left out (kad's default stays). Pure.
+ */
+export function netlinkBuffers(tuning: Record<string, string[]>): { cmd?: { bytes: number; force: boolean }; events?: { bytes: number; force: boolean } } {
+  const side = (n: string) => {
+    const bytes = Number(tuning[n]?.[0])
+    return Number.isInteger(bytes) && bytes > 0 ? { bytes, force: tuning[`${n}_force`]?.[0] === 'true' } : undefined
+  }
+  const cmd = side('vrrp_netlink_cmd_rcv_bufs')
+  const events = side('vrrp_netlink_monitor_rcv_bufs')
+  return { ...(cmd ? { cmd } : {}), ...(events ? { events } : {}) }
+}

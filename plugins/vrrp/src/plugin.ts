@@ -35,10 +35,14 @@ export default definePlugin({
     const [{ VrrpRuntime, planReload }, { createNetworking }] = await Promise.all([import('./runtime.js'), import('@kad/native')])
     let rt: InstanceType<typeof VrrpRuntime> | undefined
     let net: Networking | undefined
-    const startRuntime = async (model: ConfigModel): Promise<void> => {
+    /** start the stack for MODEL; at a reload, PREV (the running one) makes way for it and hands over its instances' states */
+    const startRuntime = async (model: ConfigModel, prev?: InstanceType<typeof VrrpRuntime>): Promise<void> => {
       const c = ctx.container.cradle as unknown as CoreCradle
       const section = vrrpSection(model)
-      if (section.instances.length === 0 && section.staticAddresses.length === 0) return
+      if (section.instances.length === 0 && section.staticAddresses.length === 0) {
+        await prev?.stop(false)
+        return
+      }
       const has = (k: string) => ctx.container.hasRegistration(k)
       net ??= has('net') ? ((c as unknown as { net: Networking }).net) : createNetworking()
       const notifications = has('notifications') ? c.notifications : undefined
@@ -50,16 +54,17 @@ export default definePlugin({
           if (n.kind === 'vrrp-instance' && !n.to.endsWith('_PRIORITY') && has('ipc')) c.ipc.publish('vrrp.state', { instance: n.name, state: n.to }, ['check'])
         },
         model,
-      })
-      await rt.start()
+      }, prev)
+      await rt.start(prev ? await prev.suspendForReload(rt) : undefined)
     }
     ctx.hooks.start.tapPromise(PLUGIN_NAME, async (model) => {
       const delay = vrrpSection(model).globals.startupDelay
       if (delay > 0) await new Promise((r) => setTimeout(r, delay * 1000))
       await startRuntime(model)
     })
-    // reload: unchanged instances keep running untouched (state, timers, addresses), removed/changed ones stop,
-    // new ones start; a change outside the instance list (globals, scripts, sync groups, statics) restarts the stack
+    // reload: unchanged instances keep running untouched (state, timers, addresses), removed ones stop, new ones
+    // start, changed ones carry their state on (keepalived's restore_vrrp_state); a change outside the instance list
+    // (globals, scripts, sync groups, statics) builds a new stack that carries the instances' states on
     ctx.hooks.reload.tapPromise(PLUGIN_NAME, async (next, prev) => {
       const plan = planReload(vrrpSection(prev), vrrpSection(next), prev.sections.bfd, next.sections.bfd)
       if (!plan.full && plan.remove.length + plan.add.length + plan.update.length === 0) {
@@ -71,9 +76,12 @@ export default definePlugin({
         await rt.reloadInstances(vrrpSection(next), next, plan)
         return
       }
-      if (rt) await rt.stop(false)
+      const running = rt
       rt = undefined
-      await startRuntime(next)
+      if (running) ctx.log.info('VRRP reload: a new stack; instances carry on their states')
+      await startRuntime(next, running)
+      // (rt is set by startRuntime: TypeScript cannot see that through the closure)
+      if (vrrpSection(next).globals.fifoWriteStatesOnReload) (rt as InstanceType<typeof VrrpRuntime> | undefined)?.republishStates()
     })
     ctx.hooks.shutdown.tapPromise(PLUGIN_NAME, async () => {
       if (!rt) return

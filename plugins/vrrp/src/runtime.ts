@@ -6,20 +6,20 @@ import type { ConfigModel, DumpWriter, Notification, PluginContext } from '@kad/
 import type { Networking } from '@kad/native'
 import { SocketPool } from './io.js'
 import { KernelState } from './addresses.js'
-import { VrrpInstance } from './instance.js'
+import { VrrpInstance, type InstanceCarry } from './instance.js'
 import { SyncGroup } from './sync.js'
 import { Trackers } from './tracking.js'
 import { AcceptFirewall, VmacMulticastFilter, nftOptions, runNft } from './firewall.js'
 import { GarpPacer } from './garp.js'
 import { StaticGuard } from './statics.js'
-import type { VrrpInstanceModel, VrrpSection } from './model.js'
+import { netlinkBuffers, type VrrpInstanceModel, type VrrpSection } from './model.js'
 
 const noLoc = (k: string, v: unknown): unknown => (k === 'loc' ? undefined : v)
 /** equal apart from source locations (a comment added above an instance must not restart it) */
 export const sameConfig = (a: unknown, b: unknown): boolean => JSON.stringify(a, noLoc) === JSON.stringify(b, noLoc)
 
 export interface ReloadPlan {
-  /** everything but the instance list changed (globals, scripts, sync groups, statics, …): restart the stack */
+  /** more than the instance list changed (globals, scripts, sync groups, statics, …): a new stack, which carries on the instances' states */
   full: boolean
   keep: string[]
   /** kept, but their VIPs / eVIPs / virtual routes / rules or (non-owner) priority changed: updated in place */
@@ -31,8 +31,9 @@ export interface ReloadPlan {
 /**
  * What a reload (SIGHUP) does with the VRRP section, as keepalived's clear_diff_vrrp: unchanged instances keep
  * running, removed ones go, new ones start; an instance whose addresses or (non-owner) priority alone changed is
- * updated in place, one with any other change is removed and added again. Anything outside the instance list
- * that changed, or a sync-group member that changed, restarts the whole stack. Pure.
+ * updated in place, one with any other change is replaced (by one that carries its state on when carryPairs
+ * matches them). Anything outside the instance list that changed, or a sync-group member that changed, builds a
+ * new stack (`full`), whose instances carry on the states of the old ones they match. Pure.
  */
 export function planReload(prev: VrrpSection, next: VrrpSection, prevBfd?: unknown, nextBfd?: unknown): ReloadPlan {
   const rest = (s: VrrpSection) => ({ ...s, instances: undefined })
@@ -43,8 +44,10 @@ export function planReload(prev: VrrpSection, next: VrrpSection, prevBfd?: unkno
   const update: string[] = []
   const remove: string[] = []
   const add: string[] = []
-  // what an instance can change in place: its addresses, and its priority unless it becomes or stops being the owner
-  const sansMutable = (m: VrrpInstanceModel) => ({ ...m, vips: [], evips: [], routes: [], rules: [], priority: m.priority === 255 ? 255 : 0 })
+  // what an instance can change in place: its addresses (as long as they need the same per-address VMACs), and its
+  // priority unless it becomes or stops being the owner
+  const addrVmacLinks = (m: VrrpInstanceModel) => [...new Set([...m.vips, ...m.evips].filter((v) => v.useVmac || m.useVmacAddr).map((v) => `${v.family}/${v.dev ?? ''}`))].sort()
+  const sansMutable = (m: VrrpInstanceModel) => ({ ...m, vips: [], evips: [], routes: [], rules: [], priority: m.priority === 255 ? 255 : 0, addrVmacs: addrVmacLinks(m) })
   for (const [name, m] of p) {
     const nm = n.get(name)
     if (nm && sameConfig(m, nm)) keep.push(name)
@@ -58,6 +61,39 @@ export function planReload(prev: VrrpSection, next: VrrpSection, prevBfd?: unkno
   const full = !sameConfig(rest(prev), rest(next)) || !sameConfig(prevBfd, nextBfd) || [...remove, ...add, ...update].some((x) => grouped.has(x)) ||
     add.some((x) => n.get(x)?.linkbeatUsePolling) // the poll list is built once per stack
   return { full, keep, update, remove, add }
+}
+
+/**
+ * keepalived's vrrp_exist(): the instance of the new configuration that carries on an old one is the one with the
+ * same VRID, family and configured interface, both multicast or both unicast (then from the same source address),
+ * and the same use_vmac / use_vmac_addr; the name may change. Pure.
+ */
+export function instanceIdentity(m: VrrpInstanceModel): string {
+  const unicast = m.unicastPeers.length > 0 ? `unicast ${m.unicastSrcIp ?? ''}` : 'multicast'
+  return [m.family, m.vrid, m.interface ?? '', unicast, m.useVmac ? 'vmac' : '', m.useVmacAddr ? 'vmac_addr' : ''].join('|')
+}
+
+/** old instance name -> the name of the new instance that carries it on (instanceIdentity), among those given. Pure. */
+export function carryPairs(prev: readonly VrrpInstanceModel[], next: readonly VrrpInstanceModel[]): Map<string, string> {
+  const byId = new Map<string, string>()
+  for (const m of next) if (m.vrid && !byId.has(instanceIdentity(m))) byId.set(instanceIdentity(m), m.name)
+  const out = new Map<string, string>()
+  for (const m of prev) {
+    const to = m.vrid ? byId.get(instanceIdentity(m)) : undefined
+    if (to === undefined) continue
+    out.set(m.name, to)
+    byId.delete(instanceIdentity(m))
+  }
+  return out
+}
+
+/** the KernelState keys of a section's static addresses, routes and rules */
+function staticKeys(s: VrrpSection): string[] {
+  return [
+    ...s.staticAddresses.map((v) => KernelState.vipKey(v, v.dev ?? s.globals.defaultInterface ?? 'eth0')),
+    ...s.staticRoutes.map((r) => KernelState.routeKey(r)),
+    ...s.staticRules.map((r) => KernelState.ruleKey(r)),
+  ]
 }
 
 /** The running stack of one vrrp process (exposed for tests, dumps and the demo). */
@@ -85,16 +121,21 @@ export class VrrpRuntime {
       publish: (n: Notification) => void
       model: ConfigModel
     },
+    /** the stack this one replaces at a reload: its kernel entries, and its firewall tables when their options are the same */
+    prev?: VrrpRuntime,
   ) {
     this.pool = new SocketPool(ctx.net)
-    this.kernel = new KernelState(ctx.net, ctx.log)
+    this.kernel = prev?.kernel ?? new KernelState(ctx.net, ctx.log)
     this.trackers = new Trackers({ net: ctx.net, scheduler: ctx.scheduler, scriptRunner: ctx.scriptRunner, log: ctx.log, model: ctx.model }, section.scripts, section.trackProcesses)
+    if (prev) this.trackers.seedFrom(prev.trackers)
     this.trackers.delays = new Map(section.interfaceUpDownDelays.map((d) => [d.name, { down: d.down, up: d.up }]))
     const polled = [...section.linkbeatInterfaces.map((l) => l.name), ...section.instances.filter((m) => m.linkbeatUsePolling && m.interface).map((m) => m.interface!)]
     this.trackers.linkbeat = { all: section.linkbeatUsePolling === true, names: new Set(polled) }
     const tuning = section.globals.tuning
-    this.firewall = new AcceptFirewall(ctx.log, runNft, nftOptions(tuning))
-    this.vmacFilter = tuning.nftables !== undefined || tuning.vrrp_iptables !== undefined ? new VmacMulticastFilter(ctx.log, runNft, nftOptions(tuning)) : undefined
+    const sameNft = prev !== undefined && sameConfig(nftOptions(tuning), nftOptions(prev.section.globals.tuning))
+    this.firewall = sameNft ? prev.firewall : new AcceptFirewall(ctx.log, runNft, nftOptions(tuning))
+    const filter = tuning.nftables !== undefined || tuning.vrrp_iptables !== undefined
+    this.vmacFilter = filter ? (sameNft && prev.vmacFilter ? prev.vmacFilter : new VmacMulticastFilter(ctx.log, runNft, nftOptions(tuning))) : undefined
     this.garpPacer = new GarpPacer(section.globals, section.garpGroups)
     const statics = section.staticAddresses.map((v) => ({ v, dev: v.dev ?? section.globals.defaultInterface ?? 'eth0', group: v.trackGroup }))
     const others = [
@@ -128,12 +169,18 @@ export class VrrpRuntime {
    * ones start from INIT.
    */
   async reloadInstances(next: VrrpSection, model: ConfigModel, plan: ReloadPlan): Promise<void> {
+    // a changed instance that keepalived would match (same VRID, interface, …) carries its state on
+    const models = (names: string[], s: VrrpSection) => s.instances.filter((m) => names.includes(m.name))
+    const pairs = carryPairs(models(plan.remove, this.section), models(plan.add, next))
+    const carries = new Map<string, InstanceCarry>()
     for (const name of plan.remove) {
       const inst = this.instances.get(name)
       if (!inst) continue
       this.trackers.unsubscribe(inst)
       this.instances.delete(name)
-      await inst.stop(false, !next.instances.some((m) => m.name === name))
+      const to = pairs.get(name)
+      if (to === undefined) await inst.stop(false, !next.instances.some((m) => m.name === name))
+      else carries.set(to, await this.suspendOne(inst, to))
     }
     for (const name of plan.update) {
       const m = next.instances.find((x) => x.name === name)
@@ -152,13 +199,56 @@ export class VrrpRuntime {
     if (next.globals.fifoWriteStatesOnReload) this.republishStates(plan.keep)
     this.wireTrackers(added)
     await this.trackers.refresh()
-    for (const i of added) {
-      try {
-        await i.start()
-      } catch (err) {
-        this.ctx.log.error(`(${i.name}) cannot start: ${(err as Error).message}`)
-      }
+    for (const i of added) await this.startOne(i, carries.get(i.name))
+  }
+
+  private async startOne(i: VrrpInstance, carry?: InstanceCarry): Promise<void> {
+    try {
+      await i.start(carry)
+    } catch (err) {
+      this.ctx.log.error(`(${i.name}) cannot start: ${(err as Error).message}`)
     }
+  }
+
+  /** suspend an instance that the new one named TO carries on; a renamed one leaves the firewall tables under its old name */
+  private async suspendOne(inst: VrrpInstance, to: string): Promise<InstanceCarry> {
+    const carry = await inst.suspend()
+    if (to !== inst.name) {
+      await this.firewall.clear(inst.name)
+      await this.vmacFilter?.clear(inst.name)
+    }
+    return carry
+  }
+
+  /**
+   * A reload that changed more than the instance list (globals, scripts, sync groups, statics, the bfd section):
+   * this stack makes way for NEXT, built with this one as its `prev`. As keepalived's reload: every instance
+   * that one of NEXT carries on (carryPairs) stops without a word and hands over its state; the others stop as
+   * removed ones do. Static entries NEXT still has stay in place (NEXT adopts them); the others go. Returns the
+   * carries by the new instance's name, for NEXT.start().
+   */
+  async suspendForReload(next: VrrpRuntime): Promise<Map<string, InstanceCarry>> {
+    this.staticGuard.stop()
+    await this.staticGuard.flush()
+    this.trackers.stop()
+    const pairs = carryPairs([...this.instances.values()].map((i) => i.m), [...next.instances.values()].map((i) => i.m))
+    const carries = new Map<string, InstanceCarry>()
+    for (const [name, inst] of this.instances) {
+      const to = pairs.get(name)
+      if (to === undefined) await inst.stop(false, !next.instances.has(name))
+      else carries.set(to, await this.suspendOne(inst, to))
+    }
+    this.instances.clear()
+    await Promise.all(this.statics)
+    const still = new Set(staticKeys(next.section))
+    for (const k of staticKeys(this.section)) {
+      if (still.has(k)) this.kernel.forget(k)
+      else await this.kernel.removeKey(k)
+    }
+    if (next.firewall !== this.firewall) await this.firewall.close()
+    if (this.vmacFilter && next.vmacFilter !== this.vmacFilter) await this.vmacFilter.close()
+    this.pool.closeAll()
+    return carries
   }
 
   /** where an instance's trackers report: the instance, or through its sync group */
@@ -213,19 +303,23 @@ export class VrrpRuntime {
     }
   }
 
-  async start(): Promise<void> {
+  /** start everything; CARRIES (a reload, suspendForReload of the stack replaced) lets instances carry on */
+  async start(carries?: Map<string, InstanceCarry>): Promise<void> {
     const s = this.section
+    // vrrp_netlink_{cmd,monitor}_rcv_bufs[_force]: for the sockets open now and those opened from here on
+    const nb = netlinkBuffers(s.globals.tuning)
+    if (nb.cmd || nb.events) this.ctx.net.rtnl.setReceiveBuffers(nb)
     await this.staticGuard.start()
     for (const r of s.staticRoutes) if (!r.trackGroup) await this.kernel.addRoute(r)
     for (const r of s.staticRules) if (!r.trackGroup) await this.kernel.addRule(r)
     await this.staticGuard.startRoutesAndRules()
     await this.trackers.start()
-    for (const i of this.instances.values()) {
-      try {
-        await i.start()
-      } catch (err) {
-        this.ctx.log.error(`(${i.name}) cannot start: ${(err as Error).message}`)
-      }
+    for (const i of this.instances.values()) await this.startOne(i, carries?.get(i.name))
+    if (carries?.size) for (const g of this.groups.values()) g.adoptMemberStates()
+    if (nb.cmd || nb.events) {
+      const got = this.ctx.net.rtnl.receiveBuffers()
+      const side = (what: string, want?: { bytes: number; force: boolean }, have?: number) => (want ? ` ${what} ${want.bytes}${want.force ? ' (forced)' : ''}: SO_RCVBUF ${have ?? 'not open'}` : '')
+      this.ctx.log.info(`netlink receive buffers:${side('command', nb.cmd, got.cmd)}${side('monitor', nb.events, got.events)}`)
     }
   }
 

@@ -36,6 +36,12 @@ export class SyncGroup {
     }
   }
 
+  /** after a reload: the group is in the state its members carried on in, when they all agree (no notify) */
+  adoptMemberStates(): void {
+    const s = this.members[0]?.state
+    if (s !== undefined && s !== 'INIT' && this.members.every((m) => m.state === s)) this.state = s
+  }
+
   /** a member changed state on its own: the others follow; the group notifies once per group state */
   onMemberTransition(inst: VrrpInstance, to: VrrpState | 'STOP', reason: string): void {
     if (reason !== 'sync group' && to !== 'STOP') {

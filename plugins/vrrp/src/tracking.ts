@@ -51,12 +51,24 @@ export class Trackers {
   private pollTask?: TaskHandle
   /** scripts, processes and files already polled ('script:NAME', …), so that a reload starts only new ones */
   private readonly started = new Set<string>()
+  /** what the trackers of the stack a reload replaced last said ('script:NAME', 'bfd:NAME'): where new ones start */
+  private readonly seeded = new Map<string, boolean>()
 
   constructor(
     private readonly d: { net: Networking; scheduler: Scheduler; scriptRunner?: ScriptRunner; log: Logger; model: ConfigModel },
     private readonly scriptDefs: VrrpScriptModel[],
     private readonly procDefs: TrackProcessModel[],
   ) {}
+
+  /**
+   * A reload replaced the stack: scripts and BFD sessions start from what the old trackers last said instead of
+   * their initial state (keepalived: a script that was good is "considered successful on reload"; the bfd child
+   * sends a session's state only when it changes). Interfaces, processes and files are read again at start.
+   */
+  seedFrom(prev: Trackers): void {
+    for (const [name, s] of prev.scripts) this.seeded.set(`script:${name}`, s.up)
+    for (const [name, s] of prev.bfds) this.seeded.set(`bfd:${name}`, s.up)
+  }
 
   // ------------------------------------------------------------- interfaces
 
@@ -148,7 +160,7 @@ export class Trackers {
     let s = this.scripts.get(def.name)
     if (!s) {
       s = new Subject()
-      s.up = !def.initFail
+      s.up = this.seeded.get(`script:${def.name}`) ?? !def.initFail
       this.scripts.set(def.name, s)
     }
     s.add({ target, key, weight: ref.weight ?? def.weight, reverse: ref.reverse ?? def.reverse })
@@ -333,7 +345,7 @@ export class Trackers {
     let s = this.bfds.get(name)
     if (!s) {
       s = new Subject()
-      s.up = false
+      s.up = this.seeded.get(`bfd:${name}`) ?? false
       this.bfds.set(name, s)
     }
     s.add({ target, key, weight, reverse })

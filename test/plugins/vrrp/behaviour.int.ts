@@ -106,6 +106,66 @@ describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priorit
     assert.equal(readFileSync(out, 'utf8').slice(before.length).trim().split('\n').length, added.length)
   })
 
+  it('SIGHUP that changes globals and scripts (a new stack): the MASTER (renamed, changed) and the BACKUP carry on, as keepalived: no notify, no priority 0, the VIP never leaves; a stop still releases it', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    const b = suite.b()
+    const out = lab.file('carry.out', '')
+    const script = lab.file('carry.sh', `#!/bin/sh\necho "$@" >> ${out}\n`)
+    chmodSync(script, 0o755)
+    const ok = lab.file('carry-ok.sh', '#!/bin/sh\nexit 0\n')
+    chmodSync(ok, 0o755)
+    const n = `notify "${script}"`
+    const globals = (id: string, interval: number) => `global_defs {\n  router_id ${id}\n}\nvrrp_script chk {\n  script "${ok}"\n  interval ${interval}\n  weight 0\n}\n`
+    // VI_1: a MASTER tracking a script (weight 0: a failed script is FAULT); VI_7: b is MASTER, a BACKUP
+    const vi1 = (name: string, p: number, extra: string) => instance({ name, priority: p, advert: 0.5, version: 3, vips: [`${VIP}/24`], extra })
+    const vi7 = (p: number, extra: string) => instance({ name: 'VI_7', vrid: 57, priority: p, advert: 0.5, version: 3, vips: ['192.0.2.107/24'], extra })
+    const track = `${n}\n  track_script {\n    chk\n  }`
+    const da = lab.kad(a, 'cy-a', globals('a', 0.5) + vi1('VI_1', 200, track) + vi7(100, n))
+    const db = lab.kad(b, 'cy-b', vi1('VI_1', 100, '') + vi7(200, ''))
+    await waitFor('a MASTER of VI_1, b of VI_7', () => lab.hasAddr(a, VIP) && lab.hasAddr(b, '192.0.2.107') && da.count(/\(VI_7\) Entering BACKUP STATE/) >= 1)
+    await sleep(500)
+    const before = readFileSync(out, 'utf8')
+    assert.match(before, /INSTANCE VI_1 MASTER 200/)
+    const bMasters = db.count(/\(VI_1\) Entering MASTER STATE/)
+    const transitions = da.count(/Entering (MASTER|BACKUP|FAULT) STATE/)
+    // new globals, a new script interval, VI_1 renamed with a new garp_master_delay: none of it keeps the old stack
+    lab.file('cy-a.conf', globals('a2', 0.3) + vi1('VI_one', 200, `${track}\n  garp_master_delay 2`) + vi7(100, n))
+    const mon = spawn('ip', ['-n', a, 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    let monitored = ''
+    mon.stdout.on('data', (x: Buffer) => (monitored += x.toString()))
+    const adverts = await capture(b, 'eth0', 'ip proto 112 and src host 192.0.2.1', 3, ['frame.time_epoch', 'vrrp.virt_rtr_id', 'vrrp.prio'])
+    try {
+      await sleep(600)
+      da.proc.kill('SIGHUP')
+      await waitFor('the new stack', () => da.count(/\(VI_one\) reload: MASTER state kept \(was VI_1\)/) === 1 && da.count(/\(VI_7\) reload: BACKUP state kept/) === 1, 10000)
+      const vi1Adverts = (await adverts.done).filter(([, vrid]) => vrid === '51')
+      assert.ok(vi1Adverts.length >= 5, `${vi1Adverts.length} adverts of VI_1 in 3 s`)
+      assert.ok(vi1Adverts.every(([, , prio]) => prio === '200'), `no priority-0 advert: ${vi1Adverts.map(([, , p]) => p).join(' ')}`)
+      await sleep(1500)
+    } finally {
+      mon.kill()
+    }
+    assert.doesNotMatch(monitored, /Deleted.*192\.0\.2\.10[07]/, 'the VIP never left a')
+    assert.equal(readFileSync(out, 'utf8'), before, 'no notify: no state changed')
+    assert.ok(lab.hasAddr(a, VIP) && !lab.hasAddr(b, VIP) && lab.hasAddr(b, '192.0.2.107') && !lab.hasAddr(a, '192.0.2.107'))
+    assert.equal(db.count(/\(VI_1\) Entering MASTER STATE/), bMasters, 'b did not take VI_1')
+    assert.equal(da.count(/Entering (MASTER|BACKUP|FAULT) STATE/), transitions, 'no transition on a')
+    // a reload that changes only the instance (its garp_master_delay back): the instance list path carries it on too
+    lab.file('cy-a.conf', globals('a2', 0.3) + vi1('VI_one', 200, track) + vi7(100, n))
+    da.proc.kill('SIGHUP')
+    await waitFor('the instance replaced, state kept', () => da.count(/\(VI_one\) reload: MASTER state kept/) === 2, 10000)
+    await sleep(1500)
+    assert.equal(readFileSync(out, 'utf8'), before, 'no notify')
+    assert.ok(lab.hasAddr(a, VIP) && !lab.hasAddr(b, VIP))
+    assert.equal(da.count(/Entering (MASTER|BACKUP|FAULT) STATE/), transitions)
+    // the carried MASTER still owns its VIP: SIGTERM releases it and b takes over
+    await da.term()
+    assert.ok(!lab.hasAddr(a, VIP), 'released on stop')
+    assert.match(readFileSync(out, 'utf8').slice(before.length), /INSTANCE VI_one STOP/)
+    await waitFor('b MASTER of VI_1', () => lab.hasAddr(b, VIP))
+  })
+
   it('notify_priority_changes: MASTER_PRIORITY lines on the notify FIFO when a tracker changes the priority; fifo_write_vrrp_states_on_reload', async () => {
     const lab = suite.lab()
     const a = suite.a()

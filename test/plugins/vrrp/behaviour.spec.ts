@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { Trackers } from '../../../plugins/vrrp/src/tracking.js'
 import { AcceptFirewall, nftOptions, nftScript, vmacFilterScript, VmacMulticastFilter } from '../../../plugins/vrrp/src/firewall.js'
 import { extraGarpVips, GarpPacer } from '../../../plugins/vrrp/src/garp.js'
-import { planReload } from '../../../plugins/vrrp/src/index.js'
+import { carryPairs, instanceIdentity, planReload } from '../../../plugins/vrrp/src/runtime.js'
 import { runNotifyScripts, VrrpInstance } from '../../../plugins/vrrp/src/instance.js'
 import { initialState, step, type FsmConfig } from '../../../plugins/vrrp/src/fsm.js'
 import { defaultGlobals, emptySection, type VipModel, type VrrpInstanceModel, type VrrpSection } from '../../../plugins/vrrp/src/model.js'
@@ -160,7 +160,7 @@ describe('vrrp: reload plan (keepalived clear_diff_vrrp)', () => {
     const owner = planReload(sec(inst('A', 1, 100)), sec(inst('A', 1, 255)))
     assert.deepEqual(owner, { full: false, keep: [], update: [], remove: ['A'], add: ['A'] }, 'becoming the owner restarts')
   })
-  it('a change outside the instance list, or to a sync-group member, restarts the stack', () => {
+  it('a change outside the instance list, or to a sync-group member, builds a new stack (full)', () => {
     const changedGlobals = sec(inst('A', 1))
     changedGlobals.globals = { ...changedGlobals.globals, garpMasterDelay: 1 }
     assert.equal(planReload(sec(inst('A', 1)), changedGlobals).full, true)
@@ -168,6 +168,33 @@ describe('vrrp: reload plan (keepalived clear_diff_vrrp)', () => {
     const g = (s: VrrpSection) => ({ ...s, syncGroups: [{ name: 'G', loc: '', group: ['A', 'B'], syncGroupTrackingWeight: false, trackScripts: [], trackInterfaces: [], trackFiles: [], trackProcesses: [], notify: {} }] })
     assert.equal(planReload(g(sec(inst('A', 1), inst('B', 2))), g(sec(inst('A', 1), inst('B', 2, 90)))).full, true)
     assert.equal(planReload(g(sec(inst('A', 1), inst('B', 2), inst('C', 3))), g(sec(inst('A', 1), inst('B', 2)))).full, false)
+  })
+})
+
+describe('vrrp: which new instance carries an old one on at a reload (keepalived vrrp_exist)', () => {
+  const inst = (name: string, vrid: number, o: Partial<VrrpInstanceModel> = {}): VrrpInstanceModel => ({
+    name, vrid, priority: 100, loc: '', state: 'BACKUP', interface: 'eth0', advertInt: 1, family: 4, vips: [], evips: [], routes: [], rules: [],
+    preempt: true, preemptDelay: 0, unicastPeers: [], unicastFaultNoPeer: false, trackSrcIp: false, dontTrackPrimary: false, vmacXmitBase: true,
+    useVmacAddr: false, noVirtualIpaddress: false, promoteSecondaries: false, trackScripts: [], trackInterfaces: [], trackFiles: [], trackProcesses: [], notify: {}, ...o,
+  })
+  it('same VRID, family and interface, whatever the name and the rest', () => {
+    const pairs = carryPairs([inst('A', 1), inst('B', 2), inst('C', 3)], [inst('A2', 1, { advertInt: 3, priority: 50 }), inst('B', 2, { interface: 'eth1' }), inst('C', 3, { family: 6 })])
+    assert.deepEqual([...pairs], [['A', 'A2']])
+  })
+  it('unicast and multicast do not match; unicast needs the same source; use_vmac and use_vmac_addr must agree', () => {
+    const peer = { address: '192.0.2.2' }
+    const uni = (src?: string) => inst('U', 1, { unicastPeers: [peer] as VrrpInstanceModel['unicastPeers'], unicastSrcIp: src })
+    assert.equal(carryPairs([inst('U', 1)], [uni()]).size, 0)
+    assert.equal(carryPairs([uni('192.0.2.1')], [uni('192.0.2.1')]).size, 1)
+    assert.equal(carryPairs([uni('192.0.2.1')], [uni('192.0.2.9')]).size, 0)
+    assert.equal(carryPairs([inst('V', 1)], [inst('V', 1, { useVmac: { netlinkNotify: false } })]).size, 0)
+    assert.equal(carryPairs([inst('V', 1, { useVmac: { netlinkNotify: false } })], [inst('V', 1, { useVmac: { name: 'vx', netlinkNotify: false } })]).size, 1)
+    assert.equal(carryPairs([inst('V', 1)], [inst('V', 1, { useVmacAddr: true })]).size, 0)
+  })
+  it('each new instance carries at most one old one', () => {
+    const pairs = carryPairs([inst('A', 1), inst('B', 1)], [inst('N', 1)])
+    assert.deepEqual([...pairs], [['A', 'N']])
+    assert.equal(instanceIdentity(inst('A', 1)), instanceIdentity(inst('Z', 1, { priority: 7 })))
   })
 })
 

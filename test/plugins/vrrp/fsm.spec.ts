@@ -248,3 +248,42 @@ describe('vrrp fsm: invariants under random event sequences', () => {
     }), { numRuns: 500 })
   })
 })
+
+describe('vrrp fsm: resume (a reload carries an instance on, keepalived restore_vrrp_state)', () => {
+  const resume = (state: FsmState['state'], fault = false, c = cfg()) =>
+    step(c, { ...initialState(c), fault }, { type: 'resume', now: 0, state, masterIp: '192.0.2.9', masterPriority: 150, masterAdvertIntCs: 50 })
+  it('MASTER: carries on without a transition: its addresses restored, an advert now and the timer, no GARP, no notify', () => {
+    const r = resume('MASTER')
+    assert.equal(r.state.state, 'MASTER')
+    assert.deepEqual(types(r.actions), ['restoreVips', 'sendAdvert', 'armAdvertTimer'])
+  })
+  it('BACKUP: the master it heard and its interval kept, the master-down timer armed, no notify', () => {
+    const r = resume('BACKUP')
+    assert.equal(r.state.state, 'BACKUP')
+    assert.equal(r.state.masterIp, '192.0.2.9')
+    assert.equal(r.state.masterAdvertIntCs, 50)
+    assert.deepEqual(r.actions, [{ type: 'armMasterDown', ms: masterDownMs(cfg(), r.state) }])
+  })
+  it('a tracker fault found by then: MASTER and BACKUP go to FAULT as usual (MASTER: priority 0, addresses removed)', () => {
+    const m = resume('MASTER', true)
+    assert.equal(m.state.state, 'FAULT')
+    assert.deepEqual(types(m.actions), ['cancelAdvertTimer', 'sendAdvert', 'removeVips', 'notify'])
+    assert.deepEqual(m.actions[1], { type: 'sendAdvert', priority: 0 })
+    assert.equal(resume('BACKUP', true).state.state, 'FAULT')
+  })
+  it('FAULT stays FAULT silently while a tracker says so; a fault that has cleared leaves it (BACKUP, or MASTER for the owner)', () => {
+    const f = resume('FAULT', true)
+    assert.equal(f.state.state, 'FAULT')
+    assert.deepEqual(f.actions, [])
+    const cleared = resume('FAULT', false)
+    assert.equal(cleared.state.state, 'BACKUP')
+    assert.ok(cleared.actions.some((a) => a.type === 'notify'))
+    assert.equal(resume('FAULT', false, cfg({ priority: 255 })).state.state, 'MASTER')
+  })
+  it('INIT is a start; a running instance ignores it', () => {
+    assert.equal(resume('INIT').state.state, 'BACKUP')
+    const c = cfg()
+    const running = run(c, [{ type: 'startup', now: 0 }]).s
+    assert.deepEqual(step(c, running, { type: 'resume', now: 1, state: 'MASTER' }), { state: running, actions: [] })
+  })
+})

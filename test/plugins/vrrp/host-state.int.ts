@@ -55,6 +55,44 @@ describe('vrrp: vmac, unicast, IPv6, notify scripts and FIFO, cleanup on stop', 
     }
   })
 
+  it('a reload that gives an address use_vmac moves it to vrrp.51, and back when it goes; the MASTER keeps its state', async () => {
+    sh('ip', ['-n', a, 'link', 'add', 'ke0', 'type', 'veth', 'peer', 'name', 'ke1'])
+    for (const l of ['ke0', 'ke1']) sh('ip', ['-n', a, 'link', 'set', l, 'up'])
+    sh('ip', ['-n', a, 'addr', 'add', '198.51.100.1/24', 'dev', 'ke0'])
+    try {
+      const conf = (vmac: string) => instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`, `198.51.100.50/32 dev ke0${vmac}`] })
+      const d = lab.kad(a, 'rv-a', conf(''))
+      await waitFor('MASTER, the address on ke0', () => lab.hasAddr(a, VIP) && lab.hasAddr(a, '198.51.100.50', 'ke0'))
+      lab.file('rv-a.conf', conf(' use_vmac'))
+      d.proc.kill('SIGHUP')
+      await waitFor('the address on vrrp.51', () => lab.hasAddr(a, '198.51.100.50', 'vrrp.51') && !lab.hasAddr(a, '198.51.100.50', 'ke0'), 10000)
+      assert.ok(lab.hasAddr(a, VIP))
+      lab.file('rv-a.conf', conf(''))
+      d.proc.kill('SIGHUP')
+      await waitFor('back on ke0, vrrp.51 gone', () => lab.hasAddr(a, '198.51.100.50', 'ke0') && sh('ip', ['-n', a, 'link', 'show', 'vrrp.51'], { ignore: true }) === '', 10000)
+      assert.equal(d.count(/Entering MASTER STATE/), 1, 'one MASTER transition: the reloads kept the state')
+      assert.equal(d.count(/reload: MASTER state kept/), 2)
+      await d.term()
+      assert.ok(!lab.hasAddr(a, '198.51.100.50') && !lab.hasAddr(a, VIP))
+    } finally {
+      sh('ip', ['-n', a, 'link', 'del', 'ke0'], { ignore: true })
+    }
+  })
+
+  it('vrrp_netlink_cmd_rcv_bufs (forced) and vrrp_netlink_monitor_rcv_bufs (not): the netlink sockets\' receive buffers, read back with ss', async () => {
+    const conf = 'global_defs {\n  vrrp_netlink_cmd_rcv_bufs 300000\n  vrrp_netlink_cmd_rcv_bufs_force\n  vrrp_netlink_monitor_rcv_bufs 100000\n}\n' +
+      instance({ priority: 200, advert: 0.1, version: 3, vips: [`${VIP}/24`] })
+    const d = lab.kad(a, 'nlb-a', conf)
+    await waitFor('the sizes logged', () => d.count(/netlink receive buffers: command 300000 \(forced\): SO_RCVBUF 600000 monitor 100000: SO_RCVBUF 200000/) === 1, 10000)
+    // the kernel's view of the vrrp child's rtnetlink sockets: rb is SO_RCVBUF (twice the request)
+    // (the command socket's port id is the vrrp child's pid, which ss names; the event socket's is a number)
+    const lines = sh('ip', ['netns', 'exec', a, 'ss', '-f', 'netlink', '-m']).split('\n').filter((l) => /\brtnl:(?!kernel)/.test(l))
+    const rb = (l: string | undefined) => Number(/rb(\d+)/.exec(l ?? '')?.[1])
+    assert.equal(rb(lines.find((l) => l.includes(`/${d.childPid()} `))), 600000, lines.join('\n'))
+    assert.ok(lines.some((l) => rb(l) === 200000), lines.join('\n'))
+    await d.term()
+  })
+
   it('use_vmac with IPv6: vrrp.60 (00:00:5e:00:02:3c) on both routers, one MASTER, fail-over on stop', async () => {
     const c = (p: number) => instance({ name: 'V6', vrid: 60, priority: p, advert: 0.1, version: 3, vips: ['2001:db8::100/64'], extra: 'use_vmac' })
     const da = lab.kad(a, 'v6-a', c(200))

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, readdirSync } from 'node:fs'
 import { KeywordTree, parseConfigText, registerCoreKeywords } from '@kad/core'
 import { installKeywords, interfaceCheck, validateVrrp } from '../../../plugins/vrrp/src/keywords.js'
-import { vrrpSection } from '../../../plugins/vrrp/src/model.js'
+import { netlinkBuffers, vrrpSection } from '../../../plugins/vrrp/src/model.js'
 
 const SAMPLES = '/usr/share/doc/keepalived/samples'
 
@@ -281,5 +281,21 @@ describe('vrrp keywords: linkbeat_use_polling', () => {
     const s = vrrpSection(r.model)
     assert.equal(s.linkbeatUsePolling, true)
     assert.equal(s.instances[0].linkbeatUsePolling, true)
+  })
+})
+
+describe('vrrp keywords: vrrp_netlink_{cmd,monitor}_rcv_bufs[_force]', () => {
+  it('sizes and force flags reach netlinkBuffers(); a side not configured stays out', () => {
+    const r = parse('global_defs {\n  vrrp_netlink_cmd_rcv_bufs 300000\n  vrrp_netlink_cmd_rcv_bufs_force\n  vrrp_netlink_monitor_rcv_bufs 100000\n  vrrp_netlink_monitor_rcv_bufs_force false\n}\n')
+    assert.deepEqual(r.messages, [])
+    assert.deepEqual(netlinkBuffers(r.section.globals.tuning), { cmd: { bytes: 300000, force: true }, events: { bytes: 100000, force: false } })
+    assert.deepEqual(netlinkBuffers(parse('global_defs {\n  vrrp_netlink_monitor_rcv_bufs 5000\n}\n').section.globals.tuning), { events: { bytes: 5000, force: false } })
+    assert.deepEqual(netlinkBuffers(parse('global_defs {\n  router_id x\n}\n').section.globals.tuning), {})
+  })
+  it('a size that is not a positive number is an error with its line', () => {
+    const r = parse('global_defs {\n  vrrp_netlink_cmd_rcv_bufs lots\n  vrrp_netlink_monitor_rcv_bufs 0\n}\n')
+    assert.equal(r.diagnostics.filter((d) => d.severity === 'error').length, 2, r.messages.join('\n'))
+    assert.deepEqual(r.diagnostics.map((d) => d.loc?.line), [2, 3])
+    assert.deepEqual(netlinkBuffers(r.section.globals.tuning), {})
   })
 })
