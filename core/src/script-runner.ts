@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { childProcess } from './child-process.js'
 import { readFileSync, statSync, realpathSync, constants as fsc } from 'node:fs'
 import { isAbsolute, dirname, sep } from 'node:path'
 import type { Logger } from './log.js'
@@ -193,7 +193,7 @@ export class ScriptRunner {
     }
     const id = this.identity(spec)
     return new Promise((resolve) => {
-      const child = spawn(argv[0], argv.slice(1), {
+      const child = childProcess().spawn(argv[0], argv.slice(1), {
         detached: true,
         stdio: ['ignore', spec.captureOutput ? 'pipe' : 'ignore', 'ignore'],
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(spec.env ?? {}) },

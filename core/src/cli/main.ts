@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander'
-import { spawn } from 'node:child_process'
+import { childProcess } from '../child-process.js'
 import { writeFileSync, existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -127,7 +127,7 @@ async function runInNamespace(ns: string, args: string[], say: (msg: string) => 
     say(`Failed to open /run/netns/${ns}: no such network namespace (create it with ip netns add ${ns}). Unable to set network namespace ${ns} - exiting`)
     return 1
   }
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, process.argv[1], ...args], { stdio: 'inherit', env: { ...process.env, KAD_NETNS: ns } })
+  const child = childProcess().spawn('ip', ['netns', 'exec', ns, process.execPath, process.argv[1], ...args], { stdio: 'inherit', env: { ...process.env, KAD_NETNS: ns } })
   const sigs = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const
   const pass = (sig: NodeJS.Signals) => () => child.kill(sig)
   const handlers = sigs.map((sig) => [sig, pass(sig)] as const)
@@ -258,7 +258,7 @@ async function daemon(args: string[], io: CliIo): Promise<number> {
   }
   if (!opts.dontFork) {
     // keepalived forks into the background; Node cannot fork, so start ourselves detached with -n and exit
-    const child = spawn(process.execPath, [process.argv[1], ...args, '--dont-fork'], { detached: true, stdio: 'ignore' })
+    const child = childProcess().spawn(process.execPath, [process.argv[1], ...args, '--dont-fork'], { detached: true, stdio: 'ignore' })
     child.unref()
     return 0
   }

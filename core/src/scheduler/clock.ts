@@ -1,4 +1,5 @@
-import { preciseTimer as nativePreciseTimer } from '@kad/native'
+// the timer module alone: the index would load all of @kad/native into every process, `kad -t` included
+import { preciseTimer as nativePreciseTimer } from '@kad/native/timer'
 
 /**
  * A one-shot timer with sub-millisecond accuracy on the Clock's `now()` time base (the Scheduler's 'fine'
