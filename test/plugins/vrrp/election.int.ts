@@ -99,5 +99,31 @@ describe('vrrp: kad routers in namespaces — election, preemption, handoff, tra
     sh('ip', ['-n', a, 'link', 'set', 'dummy1p', 'up'])
     await waitFor('a takes both back', () => on(a) && lab.hasAddr(a, '192.0.2.101') && !on(b), 10000)
   })
+
+  it('sync group across a reload that changes the group: the members carry on without a transition, and the group still moves together afterwards', async () => {
+    sh('ip', ['-n', a, 'link', 'add', 'dummy2', 'type', 'veth', 'peer', 'name', 'dummy2p'], { ignore: true })
+    sh('ip', ['-n', a, 'link', 'set', 'dummy2', 'up'])
+    sh('ip', ['-n', a, 'link', 'set', 'dummy2p', 'up'])
+    const two = (prio: number, track: boolean, groupExtra = '') =>
+      instance({ name: 'VI_1', vrid: 51, priority: prio, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: track ? 'track_interface {\n    dummy2\n  }' : '' }) +
+      instance({ name: 'VI_2', vrid: 52, priority: prio, advert: 0.1, version: 3, vips: ['192.0.2.101/24'] }) +
+      `vrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n  ${groupExtra}\n}\n`
+    const da = lab.kad(a, 'sr-a', two(200, true))
+    lab.kad(b, 'sr-b', two(100, false))
+    await waitFor('a holds both', () => on(a) && lab.hasAddr(a, '192.0.2.101') && !on(b))
+    await sleep(300)
+    const transitions = da.count(/Entering (MASTER|BACKUP|FAULT) STATE/)
+    const syncs = da.count(/VRRP_Group\(G\) Syncing/)
+    lab.file('sr-a.conf', two(200, true, 'smtp_alert'))
+    da.proc.kill('SIGHUP')
+    await waitFor('both carried on', () => da.count(/reload: MASTER state kept/) === 2, 10000)
+    await sleep(1000)
+    assert.equal(da.count(/Entering (MASTER|BACKUP|FAULT) STATE/), transitions, 'no transition')
+    assert.equal(da.count(/VRRP_Group\(G\) Syncing/), syncs, 'the group did not sync again')
+    assert.ok(on(a) && lab.hasAddr(a, '192.0.2.101') && !on(b))
+    sh('ip', ['-n', a, 'link', 'set', 'dummy2', 'down'])
+    await waitFor('b takes both', () => on(b) && lab.hasAddr(b, '192.0.2.101') && !on(a) && !lab.hasAddr(a, '192.0.2.101'), 10000)
+    sh('ip', ['-n', a, 'link', 'del', 'dummy2'], { ignore: true })
+  })
 })
 
