@@ -141,7 +141,10 @@ describe('core/supervision (processes, signals, pid files)', function () {
         return undefined
       }
     })
-    assert.doesNotThrow(() => JSON.parse(json))
+    assert.ok(Array.isArray(JSON.parse(json)), 'keepalived.json is an array of VRRP instances, as keepalived writes it')
+    // kad's per-process files: every child's plugins, BFD's and the checkers' included
+    for (const role of ['vrrp', 'check', 'bfd']) await until(`keepalived_${role}.json`, () => existsSync(join(dir, `keepalived_${role}.json`)))
+    assert.ok('bfd' in JSON.parse(readFileSync(join(dir, 'keepalived_bfd.json'), 'utf8')))
     process.kill(kad.pid!, 63)
     await until('keepalived.stats', () => existsSync(join(dir, 'keepalived.stats')))
   })

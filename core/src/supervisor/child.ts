@@ -84,7 +84,12 @@ process.on('message', (m: unknown) => {
           if (!host) break
           const kind = m.kind === 'stats-clear' ? 'stats' : m.kind
           const out = host.dump(m.kind)
-          writeFileSync(dumpFileOf(role, kind), kind === 'json' ? JSON.stringify(out.json, null, 2) + '\n' : out.text + '\n')
+          if (kind !== 'json') writeFileSync(dumpFileOf(role, kind), out.text + '\n')
+          else {
+            // keepalived.json is keepalived's: the VRRP instances, an array (what the vrrp plugin writes under 'vrrp')
+            if (role === 'vrrp') writeFileSync(dumpFileOf(role, 'json'), JSON.stringify(out.json.vrrp ?? []) + '\n')
+            writeFileSync(dumpFileOf(role, 'kad-json'), JSON.stringify(out.json, null, 2) + '\n')
+          }
           break
         }
         case 'event':

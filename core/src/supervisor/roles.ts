@@ -46,11 +46,16 @@ export function pidFileOf(role: ProcessRole, o: DaemonOptions): string {
   }
 }
 
-/** keepalived's dump files per role, in $TMPDIR or /tmp */
-export function dumpFileOf(role: ProcessRole, kind: 'data' | 'stats' | 'json'): string {
+/**
+ * keepalived's dump files per role, in $TMPDIR or /tmp. JSON: `keepalived.json` is keepalived's own file (the
+ * vrrp child's instances, as keepalived writes them); `keepalived_<role>.json` (kad's) holds every plugin's JSON of
+ * that process, the checkers' and BFD's included, which keepalived has no JSON for.
+ */
+export function dumpFileOf(role: ProcessRole, kind: 'data' | 'stats' | 'json' | 'kad-json'): string {
   const dir = process.env.TMPDIR || '/tmp'
   if (kind === 'stats') return `${dir}/keepalived.stats`
   if (kind === 'json') return `${dir}/keepalived.json`
+  if (kind === 'kad-json') return `${dir}/keepalived_${role}.json`
   const name = { parent: 'keepalived_parent.data', vrrp: 'keepalived.data', check: 'keepalived_check.data', bfd: 'keepalived_bfd.data' }[role]
   return `${dir}/${name}`
 }

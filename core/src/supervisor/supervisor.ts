@@ -261,7 +261,8 @@ export class Supervisor {
       for (const [r, s] of this.children) lines.push(` child ${r}: pid ${s.proc?.pid ?? '-'} restarts ${s.restarts}`)
       writeFileSync(dumpFileOf('parent', 'data'), lines.join('\n') + '\n')
       this.broadcast({ t: 'dump', kind })
-    } else this.broadcast({ t: 'dump', kind }, ['vrrp'])
+    } else if (kind === 'json') this.broadcast({ t: 'dump', kind })
+    else this.broadcast({ t: 'dump', kind }, ['vrrp'])
   }
 
   /** SIGTERM / SIGINT: children first (child_wait_time), then the parent */

@@ -394,14 +394,90 @@ export class VrrpRuntime {
     w.section('VRRP statistics', lines)
   }
 
+  /**
+   * The JSON signal: keepalived 2.2.7's records (`[{ data, stats }]`, numeric states, its field names and units;
+   * checked against its /tmp/keepalived.json here), so that tools reading keepalived.json (Prometheus exporters)
+   * read kad's. kad adds `kad_trackers` (each tracker's state and weight, which keepalived's file lacks) and
+   * `kad_sync_group`.
+   */
   dumpJson(w: DumpWriter): void {
-    w.json('vrrp', [...this.instances.values()].map((i) => ({
-      data: {
-        iname: i.name, state: i.state, vrid: i.m.vrid, version: i.version, ifp_ifname: i.ifname, base_priority: i.m.priority,
-        effective_priority: i.st.effectivePriority, adver_int: i.m.advertInt, master_ipaddr: i.st.masterIp, sync_group: i.syncGroup,
-        vips: i.m.vips.map((v) => `${v.address}/${v.prefixLength}`), unicast_peers: i.m.unicastPeers.map((p) => p.address), last_transition: i.lastTransition,
-      },
-      stats: { ...i.stats },
-    })))
+    w.json('vrrp', [...this.instances.values()].map((i) => keepalivedJson(i, this.section, this.trackers)))
   }
+
+}
+
+const STATE_NUMBER: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3 }
+/** keepalived's cmd_str(): every word of the command single-quoted */
+const quoted = (r: { command: string } | undefined): string | undefined => (r ? r.command.trim().split(/\s+/).map((x) => `'${x}'`).join(' ') : undefined)
+
+/** one instance as keepalived 2.2.7's vrrp_json.c writes it (pure but for reading the instance) */
+export function keepalivedJson(i: VrrpInstance, section: VrrpSection, trackers: Trackers): { data: Record<string, unknown>; stats: Record<string, number> } {
+  const m = i.m
+  const g = section.globals
+  const st = i.st
+  const master = i.state === 'MASTER'
+  const garpRep = m.garpMasterRepeat ?? g.garpMasterRepeat
+  const garpDelay = m.garpMasterDelay ?? g.garpMasterDelay
+  const addr = (v: VrrpInstanceModel['vips'][number]) =>
+    `${v.address}/${v.prefixLength} dev ${v.dev ?? i.ifname} scope ${v.scope ?? 'global'}${v.family === 6 ? ' preferred_lft forever' : ''}${master ? ' set' : ''}`
+  const scripts: Record<string, string | undefined> = {
+    script_backup: quoted(m.notify.backup), script_master: quoted(m.notify.master), script_fault: quoted(m.notify.fault),
+    script_stop: quoted(m.notify.stop), script: quoted(m.notify.notify), script_master_rx_lower_pri: quoted(m.notify.masterRxLowerPri),
+  }
+  const data: Record<string, unknown> = {
+    iname: m.name,
+    dont_track_primary: m.dontTrackPrimary ? 1 : 0,
+    skip_check_adv_addr: (m.skipCheckAdvAddr ?? g.skipCheckAdvAddr) ? 1 : 0,
+    strict_mode: (m.strict ?? g.strict) ? 1 : 0,
+    vmac_ifname: m.useVmac ? i.ifname : '',
+    ifp_ifname: i.ifname,
+    master_priority: master ? 0 : (st.masterPriority ?? 0),
+    last_transition: i.lastTransition / 1000,
+    garp_delay: garpDelay,
+    garp_refresh: m.garpMasterRefresh ?? g.garpMasterRefresh,
+    garp_rep: garpRep,
+    garp_refresh_rep: m.garpMasterRefreshRepeat ?? g.garpMasterRefreshRepeat,
+    garp_lower_prio_delay: m.garpLowerPrioDelay ?? g.garpLowerPrioDelay ?? garpDelay,
+    garp_lower_prio_rep: m.garpLowerPrioRepeat ?? g.garpLowerPrioRepeat ?? garpRep,
+    lower_prio_no_advert: i.cfg.lowerPrioNoAdvert ? 1 : 0,
+    higher_prio_send_advert: i.cfg.higherPrioSendAdvert ? 1 : 0,
+    vrid: m.vrid,
+    base_priority: m.priority,
+    effective_priority: st.effectivePriority,
+    vipset: master,
+    promote_secondaries: m.promoteSecondaries,
+    adver_int: m.advertInt,
+    master_adver_int: st.masterAdvertIntCs / 100,
+    accept: i.noAccept ? 0 : 1,
+    nopreempt: !m.preempt,
+    preempt_delay: m.preemptDelay,
+    state: STATE_NUMBER[i.state] ?? 0,
+    wantstate: STATE_NUMBER[i.state] ?? 0,
+    version: i.version,
+    smtp_alert: m.smtpAlert === true,
+    notify_deleted: m.notify.deleted !== undefined,
+    ...Object.fromEntries(Object.entries(scripts).filter(([, v]) => v !== undefined)),
+    ...(m.vips.length ? { vips: m.vips.map(addr) } : {}),
+    ...(m.evips.length ? { evips: m.evips.map(addr) } : {}),
+    ...(m.trackInterfaces.length ? { track_ifp: m.trackInterfaces.map((t) => t.name) } : {}),
+    ...(m.trackScripts.length ? { track_script: m.trackScripts.map((t) => quoted(section.scripts.find((s) => s.name === t.name)?.script) ?? t.name) } : {}),
+    auth_type: m.auth ? (m.auth.type === 'PASS' ? 1 : 2) : 0,
+    ...(m.auth ? { auth_data: m.auth.pass } : {}),
+    kad_trackers: [...i.trackers].map(([name, e]) => ({ name, fault: e.fault, weight: e.delta, ...scriptState(name, trackers) })),
+    ...(i.syncGroup ? { kad_sync_group: i.syncGroup } : {}),
+  }
+  const n = (k: string) => i.stats[k] ?? 0
+  const stats = {
+    advert_rcvd: n('advert_rcvd'), advert_sent: n('advert_sent'), become_master: n('become_master'), release_master: n('release_master'),
+    packet_len_err: n('TRUNCATED') + n('BAD_LENGTH'), advert_interval_err: n('ADVERT_INT_MISMATCH'), ip_ttl_err: n('BAD_TTL'),
+    invalid_type_rcvd: n('BAD_TYPE'), addr_list_err: n('BAD_ADDR_COUNT') + n('BAD_ADDR_LIST'), invalid_authtype: n('BAD_AUTH_TYPE'),
+    authtype_mismatch: 0, auth_failure: n('BAD_AUTH') + n('BAD_AH_SEQ'), pri_zero_rcvd: n('pri_zero_rcvd'), pri_zero_sent: n('pri_zero_sent'),
+  }
+  return { data, stats }
+}
+
+/** a vrrp_script tracker's runs and failures, from the trackers' counters */
+function scriptState(key: string, trackers: Trackers): Record<string, unknown> {
+  const s = key.startsWith('script:') ? trackers.scriptStats.get(key.slice(7)) : undefined
+  return s ? { state: s.state, runs: s.runs, failures: s.failures } : {}
 }

@@ -51,6 +51,48 @@ describe('vrrp: accept / no_accept (nftables)', function () {
   })
 })
 
+describe('vrrp: the JSON signal', function () {
+  this.timeout(60000)
+  const suite = twoHostSuite('kad-vrrp2-j')
+
+  it('keepalived.json holds keepalived 2.2.7\'s records (what exporters read), with the trackers\' state added; keepalived_vrrp.json every plugin\'s JSON', async () => {
+    const lab = suite.lab()
+    const a = suite.a()
+    const ok = lab.file('json-ok.sh', '#!/bin/sh\nexit 0\n')
+    chmodSync(ok, 0o755)
+    const conf = `vrrp_script chk {\n  script "${ok}"\n  interval 0.2\n  weight -20\n}\n` +
+      instance({ priority: 150, advert: 0.1, version: 3, vips: [`${VIP}/24`], extra: 'track_script {\n    chk\n  }\n  virtual_ipaddress_excluded {\n    2001:db8::5/64\n  }' })
+    const d = lab.kad(a, 'js-a', conf)
+    await waitFor('MASTER', () => lab.hasAddr(a, VIP))
+    await sleep(500)
+    process.kill(d.proc.pid!, 36)
+    const file = `${d.dir}/keepalived.json`
+    await waitFor('keepalived.json', () => existsSync(file) && existsSync(`${d.dir}/keepalived_vrrp.json`), 5000)
+    const j = JSON.parse(readFileSync(file, 'utf8')) as { data: Record<string, unknown>; stats: Record<string, number> }[]
+    assert.ok(Array.isArray(j) && j.length === 1, JSON.stringify(j))
+    const { data, stats } = j[0]
+    // every field of the record keepalived 2.2.7 wrote here for a similar instance (a MASTER with VIPs, eVIPs, a script)
+    const keepalivedData = ['iname', 'dont_track_primary', 'skip_check_adv_addr', 'strict_mode', 'vmac_ifname', 'ifp_ifname', 'master_priority', 'last_transition',
+      'garp_delay', 'garp_refresh', 'garp_rep', 'garp_refresh_rep', 'garp_lower_prio_delay', 'garp_lower_prio_rep', 'lower_prio_no_advert', 'higher_prio_send_advert',
+      'vrid', 'base_priority', 'effective_priority', 'vipset', 'promote_secondaries', 'adver_int', 'master_adver_int', 'accept', 'nopreempt', 'preempt_delay',
+      'state', 'wantstate', 'version', 'smtp_alert', 'notify_deleted', 'vips', 'evips', 'track_script', 'auth_type']
+    assert.deepEqual(keepalivedData.filter((k) => !(k in data)), [])
+    assert.deepEqual(Object.keys(stats), ['advert_rcvd', 'advert_sent', 'become_master', 'release_master', 'packet_len_err', 'advert_interval_err', 'ip_ttl_err',
+      'invalid_type_rcvd', 'addr_list_err', 'invalid_authtype', 'authtype_mismatch', 'auth_failure', 'pri_zero_rcvd', 'pri_zero_sent'])
+    assert.deepEqual([data.iname, data.state, data.wantstate, data.vrid, data.base_priority, data.effective_priority, data.vipset, data.ifp_ifname, data.version, data.adver_int],
+      ['VI_1', 2, 2, 51, 150, 150, true, 'eth0', 3, 0.1])
+    assert.deepEqual(data.vips, [`${VIP}/24 dev eth0 scope global set`])
+    assert.deepEqual(data.evips, ['2001:db8::5/64 dev eth0 scope global preferred_lft forever set'])
+    assert.deepEqual(data.track_script, [`'${ok}'`])
+    assert.ok(stats.advert_sent > 5 && stats.become_master === 1, JSON.stringify(stats))
+    const script = (data.kad_trackers as { name: string; fault: boolean; weight: number; state?: string; runs?: number }[]).find((t) => t.name === 'script:chk')
+    assert.deepEqual([script?.fault, script?.weight, script?.state], [false, 0, 'GOOD'])
+    assert.ok((script?.runs ?? 0) >= 1)
+    const all = JSON.parse(readFileSync(`${d.dir}/keepalived_vrrp.json`, 'utf8')) as Record<string, unknown>
+    assert.deepEqual(all.vrrp, j)
+  })
+})
+
 describe('vrrp: reload keeps unchanged instances; notify_deleted; notify_priority_changes', function () {
   this.timeout(60000)
   const suite = twoHostSuite('kad-vrrp2-r')
