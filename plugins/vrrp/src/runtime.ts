@@ -342,39 +342,66 @@ export class VrrpRuntime {
 
   // ------------------------------------------------------------- dumps (keepalived.data / .stats / .json)
 
+  /**
+   * SIGUSR1 (keepalived.data): keepalived 2.2.7's `VRRP Topology` lines for what kad has (the ones tools parse:
+   * ` VRRP Instance = `, `State`, `Wantstate`, `Interface`, `Virtual Router ID`, `Virtual IP (N):`, `Gratuitous ARP
+   * delay`), then kad's trackers; `VRRP Scripts` as keepalived writes it (` VRRP Script = `, `Status`, `State`).
+   */
   dumpData(w: DumpWriter): void {
     const lines: string[] = []
+    const g = this.section.globals
     for (const i of this.instances.values()) {
       const m = i.m
-      lines.push(` VRRP Instance = ${m.name}`, `   VRRP Version = ${i.version}`, `   State = ${i.state}`)
-      lines.push(`   Last transition = ${i.lastTransition ? new Date(i.lastTransition).toISOString() : 'never'}`)
-      lines.push(`   Interface = ${i.ifname || 'none'}`, `   Using src_ip = ${i.source}`, `   Virtual Router ID = ${m.vrid}`)
+      const t = i.lastTransition / 1000
+      lines.push(` VRRP Instance = ${m.name}`, `   VRRP Version = ${i.version}`, `   State = ${i.state}`, `   Wantstate = ${i.state}`)
+      lines.push(`   Last transition = ${t.toFixed(6)} (${i.lastTransition ? new Date(i.lastTransition).toISOString() : 'never'})`)
+      lines.push(`   Interface = ${i.ifname || 'none'}`, `   Using src_ip = ${i.source}`)
+      lines.push(`   Gratuitous ARP delay = ${m.garpMasterDelay ?? g.garpMasterDelay}`, `   Gratuitous ARP repeat = ${m.garpMasterRepeat ?? g.garpMasterRepeat}`)
+      lines.push(`   Virtual Router ID = ${m.vrid}`)
       lines.push(`   Priority = ${m.priority}`, `   Effective priority = ${i.st.effectivePriority}`, `   Advert interval = ${m.advertInt} sec`)
       lines.push(`   Master router = ${i.st.masterIp ?? 'none'}`, `   Master priority = ${i.st.masterPriority ?? 0}`)
-      lines.push(`   Preempt = ${m.preempt ? 'enabled' : 'disabled'}`, `   Preempt delay = ${m.preemptDelay} secs`)
-      if (m.auth) lines.push(`   Authentication type = ${m.auth.type === 'PASS' ? 'SIMPLE_PASSWORD' : 'IPSEC_AH'}`)
+      lines.push(`   Accept = ${i.noAccept ? 'disabled' : 'enabled'}`, `   Preempt = ${m.preempt ? 'enabled' : 'disabled'}`, `   Preempt delay = ${m.preemptDelay} secs`)
+      lines.push(`   Authentication type = ${m.auth ? (m.auth.type === 'PASS' ? 'SIMPLE_PASSWORD' : 'IPSEC_AH') : 'none'}`)
       if (i.syncGroup) lines.push(`   Sync group = ${i.syncGroup}`)
       if (m.unicastPeers.length) lines.push(`   Unicast Peer = ${m.unicastPeers.map((p) => p.address).join(', ')}`)
-      lines.push(`   Virtual IP (${m.vips.length}):`, ...m.vips.map((v) => `     ${v.address}/${v.prefixLength} dev ${v.dev ?? i.ifname} scope ${v.scope ?? 'global'}`))
-      for (const [k, t] of i.trackers) lines.push(`   Tracker ${k}: ${t.fault ? 'FAULT' : 'OK'} weight ${t.delta}`)
+      const { data } = keepalivedJson(i, this.section, this.trackers)
+      lines.push(`   Virtual IP (${m.vips.length}):`, ...((data.vips as string[] | undefined) ?? []).map((v) => `     ${v}`))
+      if (m.evips.length) lines.push('   Virtual IP Excluded :', ...((data.evips as string[] | undefined) ?? []).map((v) => `     ${v}`))
+      if (m.trackInterfaces.length) lines.push('   Tracked interfaces :', ...m.trackInterfaces.map((x) => `     ${x.name} weight ${x.weight ?? 0}`))
+      if (m.trackScripts.length) lines.push('   Tracked scripts :', ...m.trackScripts.map((x) => `     ${x.name} weight ${x.weight ?? this.section.scripts.find((d) => d.name === x.name)?.weight ?? 0}`))
+      for (const [k, e] of i.trackers) lines.push(`   Tracker ${k}: ${e.fault ? 'FAULT' : 'OK'} weight ${e.delta}`)
     }
     w.section('VRRP Topology', lines)
-    const g: string[] = []
-    for (const s of this.groups.values()) g.push(` VRRP Sync Group = ${s.name}, ${s.state}`, ...s.members.map((m) => `   monitor = ${m.name}`))
-    if (g.length) w.section('VRRP Sync groups', g)
+    const g2: string[] = []
+    for (const s of this.groups.values()) g2.push(` VRRP Sync Group = ${s.name}, ${s.state}`, ...s.members.map((m) => `   monitor = ${m.name}`))
+    if (g2.length) w.section('VRRP Sync groups', g2)
+    const sc: string[] = []
+    for (const d of this.section.scripts) {
+      const st = this.trackers.scriptStats.get(d.name)
+      sc.push(` VRRP Script = ${d.name}`, `   Command = ${d.script ? d.script.command.trim().split(/\s+/).map((x) => `'${x}'`).join(' ') : ''}`, `   Interval = ${d.interval} sec`,
+        `   Timeout = ${d.timeout ?? 0} sec`, `   Weight = ${d.weight}`, `   Rise = ${d.rise}`, `   Fall = ${d.fall}`,
+        `   Status = ${st?.state ?? (d.initFail ? 'BAD' : 'GOOD')}`, `   Runs = ${st?.runs ?? 0}`, `   Failures = ${st?.failures ?? 0}`, '   State = idle')
+    }
+    if (sc.length) w.section('VRRP Scripts', sc)
   }
 
+  /**
+   * SIGUSR2 (keepalived.stats): each instance's block line for line as keepalived 2.2.7 writes it (exporters parse
+   * it), then kad's detail: GARP/NA sent and every rejection reason, indented as keepalived's sections are.
+   */
   dumpStats(w: DumpWriter, clear: boolean): void {
     const lines: string[] = []
     for (const i of this.instances.values()) {
-      lines.push(`VRRP Instance: ${i.name}`, '  Advertisements:')
-      lines.push(`    Received: ${i.stats.advert_rcvd}`, `    Sent: ${i.stats.advert_sent}`)
-      lines.push(`  Became master: ${i.stats.become_master}`, `  Released master: ${i.stats.release_master}`)
-      lines.push('  Priority Zero:', `    Received: ${i.stats.pri_zero_rcvd}`, `    Sent: ${i.stats.pri_zero_sent}`)
-      lines.push(`  Gratuitous ARP/NA sent: ${i.stats.garp_sent ?? 0}`)
-      lines.push('  Packet Errors:')
-      for (const [k, v] of Object.entries(i.stats)) if (/^[A-Z_]+$/.test(k)) lines.push(`    ${k}: ${v}`)
-      if (clear) for (const k of Object.keys(i.stats)) i.stats[k] = 0
+      const k = keepalivedStats(i)
+      lines.push(`VRRP Instance: ${i.name}`, '  Advertisements:', `    Received: ${k.advert_rcvd}`, `    Sent: ${k.advert_sent}`)
+      lines.push(`  Became master: ${k.become_master}`, `  Released master: ${k.release_master}`)
+      lines.push('  Packet Errors:', `    Length: ${k.packet_len_err}`, `    TTL: ${k.ip_ttl_err}`, `    Invalid Type: ${k.invalid_type_rcvd}`,
+        `    Advertisement Interval: ${k.advert_interval_err}`, `    Address List: ${k.addr_list_err}`)
+      lines.push('  Authentication Errors:', `    Invalid Type: ${k.invalid_authtype}`, `    Type Mismatch: ${k.authtype_mismatch}`, `    Failure: ${k.auth_failure}`)
+      lines.push('  Priority Zero:', `    Received: ${k.pri_zero_rcvd}`, `    Sent: ${k.pri_zero_sent}`)
+      lines.push(`  Gratuitous ARP/NA sent: ${i.stats.garp_sent ?? 0}`, '  Rejected adverts by reason:')
+      for (const [r, v] of Object.entries(i.stats)) if (/^[A-Z_]+$/.test(r)) lines.push(`    ${r}: ${v}`)
+      if (clear) for (const x of Object.keys(i.stats)) i.stats[x] = 0
     }
     for (const s of this.pool.all()) {
       const d = Object.entries(s.dropped)
@@ -466,14 +493,18 @@ export function keepalivedJson(i: VrrpInstance, section: VrrpSection, trackers: 
     kad_trackers: [...i.trackers].map(([name, e]) => ({ name, fault: e.fault, weight: e.delta, ...scriptState(name, trackers) })),
     ...(i.syncGroup ? { kad_sync_group: i.syncGroup } : {}),
   }
+  return { data, stats: keepalivedStats(i) }
+}
+
+/** an instance's counters under keepalived's names (vrrp_stats), kad's rejection reasons summed into its categories */
+export function keepalivedStats(i: VrrpInstance): Record<string, number> {
   const n = (k: string) => i.stats[k] ?? 0
-  const stats = {
+  return {
     advert_rcvd: n('advert_rcvd'), advert_sent: n('advert_sent'), become_master: n('become_master'), release_master: n('release_master'),
     packet_len_err: n('TRUNCATED') + n('BAD_LENGTH'), advert_interval_err: n('ADVERT_INT_MISMATCH'), ip_ttl_err: n('BAD_TTL'),
     invalid_type_rcvd: n('BAD_TYPE'), addr_list_err: n('BAD_ADDR_COUNT') + n('BAD_ADDR_LIST'), invalid_authtype: n('BAD_AUTH_TYPE'),
     authtype_mismatch: 0, auth_failure: n('BAD_AUTH') + n('BAD_AH_SEQ'), pri_zero_rcvd: n('pri_zero_rcvd'), pri_zero_sent: n('pri_zero_sent'),
   }
-  return { data, stats }
 }
 
 /** a vrrp_script tracker's runs and failures, from the trackers' counters */

@@ -51,11 +51,11 @@ describe('vrrp: accept / no_accept (nftables)', function () {
   })
 })
 
-describe('vrrp: the JSON signal', function () {
+describe('vrrp: the JSON, stats and data dumps', function () {
   this.timeout(60000)
   const suite = twoHostSuite('kad-vrrp2-j')
 
-  it('keepalived.json holds keepalived 2.2.7\'s records (what exporters read), with the trackers\' state added; keepalived_vrrp.json every plugin\'s JSON', async () => {
+  it('keepalived.json holds keepalived 2.2.7\'s records (what exporters read), with the trackers\' state added; keepalived_vrrp.json every plugin\'s JSON; keepalived.stats and .data carry keepalived\'s lines', async () => {
     const lab = suite.lab()
     const a = suite.a()
     const ok = lab.file('json-ok.sh', '#!/bin/sh\nexit 0\n')
@@ -90,6 +90,22 @@ describe('vrrp: the JSON signal', function () {
     assert.ok((script?.runs ?? 0) >= 1)
     const all = JSON.parse(readFileSync(`${d.dir}/keepalived_vrrp.json`, 'utf8')) as Record<string, unknown>
     assert.deepEqual(all.vrrp, j)
+    // SIGUSR2 / SIGUSR1: the lines exporters parse in keepalived.stats and keepalived.data, as keepalived 2.2.7 writes them
+    process.kill(d.proc.pid!, 'SIGUSR2')
+    process.kill(d.proc.pid!, 'SIGUSR1')
+    await waitFor('keepalived.stats and .data', () => existsSync(`${d.dir}/keepalived.stats`) && existsSync(`${d.dir}/keepalived.data`), 5000)
+    await sleep(200)
+    const statsText = readFileSync(`${d.dir}/keepalived.stats`, 'utf8').split('\n')
+    const from = statsText.indexOf('VRRP Instance: VI_1')
+    // keepalived 2.2.7's block for an instance (its keepalived.stats here), numbers left out
+    const keepalivedBlock = ['VRRP Instance: VI_1', '  Advertisements:', '    Received:', '    Sent:', '  Became master:', '  Released master:', '  Packet Errors:',
+      '    Length:', '    TTL:', '    Invalid Type:', '    Advertisement Interval:', '    Address List:', '  Authentication Errors:', '    Invalid Type:',
+      '    Type Mismatch:', '    Failure:', '  Priority Zero:', '    Received:', '    Sent:']
+    assert.deepEqual(statsText.slice(from, from + keepalivedBlock.length).map((l) => l.replace(/ \d+$/, '')), keepalivedBlock)
+    assert.match(statsText[from + 4], /^ {2}Became master: 1$/)
+    const dataText = readFileSync(`${d.dir}/keepalived.data`, 'utf8').split('\n')
+    for (const l of [' VRRP Instance = VI_1', '   State = MASTER', '   Wantstate = MASTER', '   Interface = eth0', '   Virtual Router ID = 51', '   Virtual IP (1):',
+      `     ${VIP}/24 dev eth0 scope global set`, ' VRRP Script = chk', '   Status = GOOD', '   State = idle']) assert.ok(dataText.includes(l), `${l} in\n${dataText.join('\n')}`)
   })
 })
 
