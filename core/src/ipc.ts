@@ -9,6 +9,8 @@ export type ParentToChild =
   | { t: 'stop' }
   | { t: 'dump'; kind: 'data' | 'stats' | 'stats-clear' | 'json' }
   | { t: 'event'; channel: string; payload: unknown; from: ProcessRole }
+  /** the parent's supervision service asks for the JSON snapshot (answered with `answer`, same id) */
+  | { t: 'query'; id: number }
 
 export type ChildToParent =
   | { t: 'ready' }
@@ -17,6 +19,7 @@ export type ChildToParent =
   | { t: 'stopped' }
   | { t: 'event'; channel: string; payload: unknown; to?: ProcessRole[] }
   | { t: 'fatal'; error: string }
+  | { t: 'answer'; id: number; json: Record<string, unknown>; loop: { lagP99Us: number; lagMaxUs: number; latenessP99Us: number } }
 
 export function isChildToParent(m: unknown): m is ChildToParent {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string'

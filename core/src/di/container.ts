@@ -13,6 +13,7 @@ import type { DaemonOptions } from '../options.js'
 import type { ConfigModel } from '../config/types.js'
 import { Notifications } from '../notifications.js'
 import type { Networking } from '@kad/native'
+import type { Supervision } from '../supervision.js'
 
 /** The config service: the model currently in force (changes on reload). */
 export interface ConfigStore {
@@ -33,6 +34,8 @@ declare module '../plugin/contract.js' {
     notifications: Notifications
     /** the networking library (rtnetlink, generic netlink, ARP/NA, sysctl, sockets); opens sockets lazily */
     net: Networking
+    /** the parent's children and their JSON snapshots (parent only, while the daemon runs) */
+    supervision: Supervision
   }
 }
 

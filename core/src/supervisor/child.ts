@@ -95,6 +95,13 @@ process.on('message', (m: unknown) => {
         case 'event':
           host?.hooks.remoteEvent.get(m.channel)?.call(m.payload, m.from)
           break
+        case 'query': {
+          if (!host) break
+          const s = host.container.cradle.scheduler
+          const lag = s.loopLag.summary()
+          send({ t: 'answer', id: m.id, json: host.dump('json').json, loop: { lagP99Us: lag.p99, lagMaxUs: lag.max, latenessP99Us: s.lateness.summary().p99 } })
+          break
+        }
       }
     } catch (e) {
       const msg = (e as Error).stack ?? String(e)

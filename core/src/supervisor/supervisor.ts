@@ -8,9 +8,11 @@ import type { Logger } from '../log.js'
 import type { ConfigModel, ConfigDiagnostic } from '../config/types.js'
 import { PID_DIR, type DaemonOptions } from '../options.js'
 import type { ProcessRole } from '../plugin/contract.js'
-import { isChildToParent, type ParentToChild } from '../ipc.js'
+import { isChildToParent, type ChildToParent, type ParentToChild } from '../ipc.js'
 import { rolesToRun, pidFileOf, dumpFileOf, SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from './roles.js'
 import { getCoreSection, formatConfigDiagnostic } from '../config/index.js'
+import { asValue } from 'awilix/browser'
+import type { ChildStatus, Supervision } from '../supervision.js'
 
 type ChildRole = Exclude<ProcessRole, 'parent'>
 
@@ -60,8 +62,11 @@ export function childExecArgv(role: ChildRole, base: readonly string[] = process
  * keepalived's parent (watchdog): forks the children the config and flags call for, restarts a child that dies
  * (with back-off, unless -R), routes events between children, and turns signals into reload / stop / dumps.
  */
-export class Supervisor {
+export class Supervisor implements Supervision {
   private readonly children = new Map<ChildRole, ChildSlot>()
+  readonly self = { pid: process.pid, startedAt: Date.now() }
+  private queryId = 0
+  private readonly answers = new Map<number, (a: Extract<ChildToParent, { t: 'answer' }>) => void>()
   private model!: ConfigModel
   private stopping = false
   private readonly log: Logger
@@ -96,6 +101,33 @@ export class Supervisor {
     this.installSignals()
     for (const role of rolesToRun(model, this.options)) this.spawn(role)
     if (this.children.size === 0) this.log.warn('nothing to run: the configuration has no vrrp, virtual_server or bfd section (use --all to start every child)')
+    // the plugins that run in the parent (roles: ['parent']) start with the supervision service at hand; one that
+    // fails is logged and the daemon goes on (its children are already running)
+    this.host.container.register('supervision', asValue(this as Supervision))
+    await this.host.start(model).catch((e: Error) => this.log.error(`parent plugins: ${e.message}`))
+  }
+
+  /** Supervision: each wanted child, asked for its JSON (keepalived_<role>.json) over IPC, at most timeoutMs */
+  async query(timeoutMs = 1000): Promise<ChildStatus[]> {
+    return Promise.all([...this.children.values()].filter((s) => s.wanted).map((s) => this.queryOne(s, timeoutMs)))
+  }
+
+  private queryOne(s: ChildSlot, timeoutMs: number): Promise<ChildStatus> {
+    const base: ChildStatus = { role: s.role, pid: s.proc?.pid, up: s.proc?.connected === true, restarts: s.restarts, startedAt: s.startedAt }
+    if (!base.up) return Promise.resolve({ ...base, error: 'not running' })
+    const id = ++this.queryId
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.answers.delete(id)
+        resolve({ ...base, error: `no answer within ${timeoutMs} ms` })
+      }, timeoutMs)
+      this.answers.set(id, (a) => {
+        clearTimeout(timer)
+        this.answers.delete(id)
+        resolve({ ...base, json: a.json, loop: a.loop })
+      })
+      this.sendTo(s.role, { t: 'query', id })
+    })
   }
 
   pids(): Partial<Record<ChildRole, number>> {
@@ -202,6 +234,9 @@ export class Supervisor {
       case 'reloaded':
         if (!m.ok) this.log.error(`child ${role} failed to reload: ${m.error}`)
         break
+      case 'answer':
+        this.answers.get(m.id)?.(m)
+        break
     }
   }
 
@@ -253,6 +288,7 @@ export class Supervisor {
       } else if (s.proc) this.sendTo(role, { t: 'reload', model: next })
     }
     for (const role of want) if (!this.children.get(role)?.proc && !this.children.get(role)?.timer) this.spawn(role)
+    this.host.reload(next).catch((e: Error) => this.log.error(`parent plugins: reload failed: ${e.message}`))
   }
 
   dump(kind: 'data' | 'stats' | 'stats-clear' | 'json'): void {
@@ -287,6 +323,7 @@ export class Supervisor {
       this.checkAllStopped()
     })
     clearTimeout(killer)
+    await this.host.stop('signal').catch((e: Error) => this.log.error(`parent plugins: stop failed: ${e.message}`))
     for (const [role] of this.children) removePid(pidFileOf(role, this.options))
     removePid(this.options.pidFile)
     // keepalived's pid directory (namespace, instance, use_pid_dir: options.ts) goes once empty
