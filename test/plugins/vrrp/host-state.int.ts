@@ -26,8 +26,18 @@ describe('vrrp: vmac, unicast, IPv6, notify scripts and FIFO, cleanup on stop', 
     // keepalived's sysctls on the VMAC (the name's dot is a '/' in the key)
     assert.equal(sh('ip', ['netns', 'exec', a, 'sysctl', '-n', 'net.ipv4.conf.vrrp/51.arp_ignore', 'net.ipv4.conf.vrrp/51.accept_local']).trim().split(/\s+/).join(' '), '1 1')
     assert.ok(!lab.hasAddr(b, VIP, 'vrrp.51'))
+    // a reload that builds a new stack (a global changed) keeps the VMAC it created (same link) and the state; the
+    // stop after it still removes the VMAC and gives eth0 its sysctls back
+    lab.file('v-a.conf', 'global_defs {\n  vrrp_garp_master_repeat 3\n}\n' + c(200))
+    da.proc.kill('SIGHUP')
+    await waitFor('carried on', () => da.has(/\(VI_1\) reload: MASTER state kept/), 10000)
+    const after = JSON.parse(sh('ip', ['-j', '-n', a, 'link', 'show', 'vrrp.51']))[0]
+    assert.equal(after.ifindex, link.ifindex, 'the same VMAC')
+    assert.ok(lab.hasAddr(a, VIP, 'vrrp.51'))
+    assert.equal(da.count(/Entering MASTER STATE/), 1)
     await da.term()
     assert.equal(sh('ip', ['-n', a, 'link', 'show', 'vrrp.51'], { ignore: true }), '')
+    assert.equal(sh('ip', ['netns', 'exec', a, 'sysctl', '-n', 'net.ipv4.conf.eth0.arp_ignore']).trim(), '0', "eth0's arp_ignore restored")
     await waitFor('b takes over on its vmac', () => lab.hasAddr(b, VIP, 'vrrp.51'))
   })
 
