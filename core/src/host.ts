@@ -185,9 +185,9 @@ export class Host {
   }
 
   private inert: HostHooks | undefined
-  /** what plugins outside their roles tap: one set of hooks that are never called, with the live validateConfig */
+  /** what plugins outside their roles tap: one set of hooks that are never called, with the live validateConfig and clusterCheck */
   private inertHooks(): HostHooks {
-    return (this.inert ??= Object.freeze({ ...createHostHooks(), validateConfig: this.hooks.validateConfig }))
+    return (this.inert ??= Object.freeze({ ...createHostHooks(), validateConfig: this.hooks.validateConfig, clusterCheck: this.hooks.clusterCheck }))
   }
 
   get plugins(): readonly LoadedPlugin[] {

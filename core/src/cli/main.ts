@@ -10,6 +10,8 @@ import { SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from '../supervisor/roles.js'
 import { formatConfigDiagnostic as formatDiagnostic, getCoreSection } from '../config/index.js'
 import { KAD_VERSION, KEEPALIVED_COMPAT } from '../version.js'
 import { KadError } from '../errors.js'
+import type { ConfigDiagnostic } from '../config/types.js'
+import type { ClusterNode } from '../hooks/host-hooks.js'
 
 /** keepalived's signal functions (x86-64 numbers, as `keepalived --signum` prints them) */
 export const SIGFUNCS: Record<string, number> = { STOP: 15, RELOAD: 1, DATA: 10, STATS: 12, STATS_CLEAR: SIGFUNC_STATS_CLEAR, JSON: SIGFUNC_JSON }
@@ -198,8 +200,42 @@ async function configCommand(args: string[], io: CliIo): Promise<number> {
   }
   common(p.command('check').description('validate a configuration (like -t)')).action((o) => run(o, false))
   common(p.command('dump').description('print the parsed, validated model')).action((o) => run(o, true))
+  p.command('cluster')
+    .description("check the configurations of the nodes of one cluster together (each node's file first, then what the plugins compare: VRIDs, VIPs, adverts, priorities, peers) and predict failover times")
+    .argument('<FILES...>', "each node's keepalived.conf")
+    .option('-i, --config-id <ID>', 'config id for @ID lines')
+    .option('--strict', 'warnings are errors')
+    .option('--json', 'machine-readable output')
+    .option('--plugin-path <DIRS>', 'extra node_modules directories')
+    .action(async (files: string[], o: Record<string, any>) => {
+      code = await clusterCheck(files, optionsFrom(o), o.json === true, io)
+    })
   await p.parseAsync(args, { from: 'user' })
   return code
+}
+
+/**
+ * `kad config cluster FILE...`: each file parsed and validated as `kad -t` does; if none has errors, the plugins
+ * compare them (hooks.clusterCheck). Exit 1 when anything is an error (or, with --strict, a warning).
+ */
+async function clusterCheck(files: string[], opts: DaemonOptions, json: boolean, io: CliIo): Promise<number> {
+  const host = await Host.create({ role: 'parent', options: opts })
+  const all: ConfigDiagnostic[] = []
+  const nodes: ClusterNode[] = []
+  for (const file of files) {
+    const res = host.parse({ file, forThisHost: false })
+    all.push(...res.diagnostics)
+    nodes.push({ file, model: res.model })
+  }
+  const alone = all.some((d) => d.severity === 'error' || d.severity === 'fatal')
+  if (!alone) {
+    if (files.length < 2) all.push({ code: 'KAD_CLUSTER_ONE_NODE', severity: 'warning', message: 'one configuration: nothing to compare it with' })
+    await host.hooks.clusterCheck.promise(nodes, { report: (d) => all.push(d) })
+  }
+  const failed = all.some((d) => d.severity === 'error' || d.severity === 'fatal' || (opts.strict && d.severity === 'warning'))
+  if (json) io.out(JSON.stringify({ exitCode: failed ? 1 : 0, diagnostics: all }, null, 2) + '\n')
+  else io.err(all.map((d) => formatDiagnostic(d) + '\n').join(''))
+  return failed ? 1 : 0
 }
 
 async function genhashCommand(args: string[], io: CliIo): Promise<number> {

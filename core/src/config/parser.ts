@@ -130,6 +130,7 @@ class Walk implements ParseSink, LineSink {
   constructor(
     readonly configId: string,
     private readonly tree: KeywordTree,
+    readonly forThisHost = true,
   ) {}
 
   report(d: ConfigDiagnostic): void {
@@ -424,7 +425,7 @@ export function finalizeDiagnostics(diags: readonly ConfigDiagnostic[], files: r
 }
 
 export function parseConfig(opts: ParseOptions, tree: KeywordTree): ParseResult {
-  const walk = new Walk(opts.configId ?? hostConfigId(), tree)
+  const walk = new Walk(opts.configId ?? hostConfigId(), tree, opts.forThisHost !== false)
   const pre = preprocessInto(opts, walk)
   if (!pre.mainMissing) {
     walk.end()

@@ -227,6 +227,7 @@ export function readOneOf<T extends string>(word: string, words: readonly T[], c
 /** What a LineContext needs from the parse in progress. */
 export interface ParseSink {
   readonly configId: string
+  readonly forThisHost?: boolean
   report(d: ConfigDiagnostic): void
   section<T extends object>(name: string, init: () => T, loc: SourceLoc): T
 }
@@ -279,6 +280,10 @@ export class LineContext implements KeywordContext {
 
   get configId(): string {
     return this.sink.configId
+  }
+
+  get forThisHost(): boolean {
+    return this.sink.forThisHost !== false
   }
 
   /** the location of argument i (its column when known) */

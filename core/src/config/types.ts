@@ -78,6 +78,8 @@ export interface KeywordContext {
   readonly path: string
   /** config id (-i) and other parse-wide facts */
   readonly configId: string
+  /** false: the configuration is another machine's (`kad config cluster`): skip checks against this one (interfaces) */
+  readonly forThisHost?: boolean
   /** the line's text after comment removal and substitution, before word splitting (for keepalived-style script parsing) */
   readonly raw?: string
 
@@ -177,6 +179,8 @@ export interface ParseOptions {
   text?: string
   /** cap on the lines ~SEQ/~LST and multiline definitions may generate (default 5,000,000) */
   maxLines?: number
+  /** false: the configuration is another machine's (`kad config cluster`): checks against this one (interfaces) are skipped */
+  forThisHost?: boolean
 }
 
 /** The immutable result: sections by name (JSON-serialisable, frozen), the files read and the diagnostics. */

@@ -16,6 +16,12 @@ const SyncHook = require('tapable/lib/SyncHook.js') as typeof Tapable.SyncHook
 
 export type ShutdownReason = 'signal' | 'fatal' | 'reload-removed' | 'test'
 
+/** one node's configuration for `kad config cluster` (hooks.clusterCheck) */
+export interface ClusterNode {
+  file: string
+  model: ConfigModel
+}
+
 /** What dump taps write into (SIGUSR1 data, SIGUSR2 stats, JSON). */
 export interface DumpWriter {
   /** a titled text section (keepalived.data style) */
@@ -31,6 +37,8 @@ export function createHostHooks() {
   return Object.freeze({
     /** cross-section checks after the parse, in every process that parses (parent, -t) */
     validateConfig: new SyncHook<[model: ConfigModel, sink: DiagnosticSink]>(['model', 'sink']),
+    /** `kad config cluster`: the configurations of several nodes, each parsed and valid alone, checked together */
+    clusterCheck: new AsyncSeriesHook<[nodes: readonly ClusterNode[], sink: DiagnosticSink]>(['nodes', 'sink']),
     /** before start: open nothing yet, prepare */
     beforeStart: new AsyncSeriesHook<[model: ConfigModel]>(['model']),
     /** open sockets, arm timers */

@@ -22,9 +22,12 @@ import { VRRP_SCHEMA } from './schema.js'
 /** Whether an interface exists (keepalived warns at parse time). Replaceable for tests. */
 export const interfaceCheck = { exists: (name: string): boolean => existsSync(`/sys/class/net/${name}`) }
 
-/** interfaces can only be checked in our own namespace: with net_namespace set, keepalived -t skips the check */
+/**
+ * interfaces can only be checked in our own namespace: with net_namespace set, keepalived -t skips the check; and
+ * not at all in another machine's configuration (`kad config cluster`)
+ */
 const ifaceMissing = (k: KeywordContext, name: string): boolean =>
-  !k.section('core', defaultCoreSection).netNamespace && !interfaceCheck.exists(name)
+  k.forThisHost !== false && !k.section('core', defaultCoreSection).netNamespace && !interfaceCheck.exists(name)
 
 const sec = (k: KeywordContext): VrrpSection => k.section<VrrpSection>(SECTION, emptySection)
 const locOf = (k: KeywordContext): string => `${k.loc.file}:${k.loc.line}`
@@ -936,14 +939,14 @@ export function installKeywords(kw: KeywordRegistrar): void {
     lines: (k, s) => {
       const mode = (k.args[0] ?? 'MII') as 'MII' | 'ETHTOOL' | 'IOCTL'
       if (!['MII', 'ETHTOOL', 'IOCTL'].includes(mode)) k.error(`unknown linkbeat type ${mode} for ${k.keyword}`)
-      if (!interfaceCheck.exists(k.keyword)) k.fatal(`unknown interface ${k.keyword} specified for linkbeat interface`)
+      if (k.forThisHost !== false && !interfaceCheck.exists(k.keyword)) k.fatal(`unknown interface ${k.keyword} specified for linkbeat interface`)
       s.linkbeatInterfaces.push({ name: k.keyword, mode })
     },
   })
   root.block<VrrpSection>('interface_up_down_delays', {
     open: (k) => sec(k),
     lines: (k, s) => {
-      if (!interfaceCheck.exists(k.keyword)) {
+      if (k.forThisHost !== false && !interfaceCheck.exists(k.keyword)) {
         k.fatal(`unknown interface ${k.keyword} specified for up/down delay`)
         return
       }

@@ -31,6 +31,11 @@ export default definePlugin({
   async register(ctx) {
     installKeywords(ctx.keywords)
     ctx.hooks.validateConfig.tap(PLUGIN_NAME, (model, sink) => validateVrrp(model, sink))
+    // kad config cluster: the nodes' VRRP instances compared (loaded only when that command runs)
+    ctx.hooks.clusterCheck.tapPromise(PLUGIN_NAME, async (nodes, sink) => {
+      const { clusterCheckVrrp } = await import('./cluster.js')
+      for (const d of clusterCheckVrrp(nodes)) sink.report(d)
+    })
     if (!ctx.active) return
     const [{ VrrpRuntime, planReload }, { createNetworking }] = await Promise.all([import('./runtime.js'), import('@kad/native')])
     let rt: InstanceType<typeof VrrpRuntime> | undefined
