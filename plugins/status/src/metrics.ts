@@ -81,6 +81,7 @@ export function renderMetrics(s: StatusSnapshot): string {
     x.add('kad_vrrp_release_master_total', 'counter', 'transitions from MASTER', l, num(st.release_master))
     x.add('kad_vrrp_priority_zero_sent_total', 'counter', 'priority-0 adverts sent', l, num(st.pri_zero_sent))
     x.add('kad_vrrp_priority_zero_received_total', 'counter', 'priority-0 adverts received', l, num(st.pri_zero_rcvd))
+    x.add('kad_vrrp_adverts_received_as_master_total', 'counter', 'adverts from another router received while MASTER: two masters until the election settles (split brain if it grows)', l, num(d.kad_adverts_received_as_master))
     for (const [key, kind] of VRRP_ERRORS) x.add('kad_vrrp_packet_errors_total', 'counter', 'adverts rejected, by keepalived category', { ...l, kind }, num(st[key]))
     for (const t of arr(d.kad_trackers)) {
       const tl = { instance: l.instance, tracker: String(obj(t).name ?? '') }

@@ -529,6 +529,8 @@ export class VrrpInstance {
     if (v.ah) this.ahSeq = Math.max(this.ahSeq, v.ah.seq)
     this.stats.advert_rcvd++
     if (v.advert.priority === 0) this.stats.pri_zero_rcvd++
+    // another router advertising as master while we are one: two masters until the election settles (split brain)
+    else if (this.st.state === 'MASTER') this.stats.rcvd_as_master = (this.stats.rcvd_as_master ?? 0) + 1
     const advertIntCs = this.version === 3 ? v.advert.advertInt : v.advert.advertInt * 100
     this.dispatch({ type: 'advert', now: this.d.clock.now(), priority: v.advert.priority, advertIntCs, src: v.src })
   }

@@ -399,7 +399,7 @@ export class VrrpRuntime {
         `    Advertisement Interval: ${k.advert_interval_err}`, `    Address List: ${k.addr_list_err}`)
       lines.push('  Authentication Errors:', `    Invalid Type: ${k.invalid_authtype}`, `    Type Mismatch: ${k.authtype_mismatch}`, `    Failure: ${k.auth_failure}`)
       lines.push('  Priority Zero:', `    Received: ${k.pri_zero_rcvd}`, `    Sent: ${k.pri_zero_sent}`)
-      lines.push(`  Gratuitous ARP/NA sent: ${i.stats.garp_sent ?? 0}`, '  Rejected adverts by reason:')
+      lines.push(`  Gratuitous ARP/NA sent: ${i.stats.garp_sent ?? 0}`, `  Adverts received as MASTER: ${i.stats.rcvd_as_master ?? 0}`, '  Rejected adverts by reason:')
       for (const [r, v] of Object.entries(i.stats)) if (/^[A-Z_]+$/.test(r)) lines.push(`    ${r}: ${v}`)
       if (clear) for (const x of Object.keys(i.stats)) i.stats[x] = 0
     }
@@ -490,6 +490,7 @@ export function keepalivedJson(i: VrrpInstance, section: VrrpSection, trackers: 
     ...(m.trackScripts.length ? { track_script: m.trackScripts.map((t) => quoted(section.scripts.find((s) => s.name === t.name)?.script) ?? t.name) } : {}),
     auth_type: m.auth ? (m.auth.type === 'PASS' ? 1 : 2) : 0,
     ...(m.auth ? { auth_data: m.auth.pass } : {}),
+    kad_adverts_received_as_master: i.stats.rcvd_as_master ?? 0,
     kad_trackers: [...i.trackers].map(([name, e]) => ({ name, fault: e.fault, weight: e.delta, ...scriptState(name, trackers) })),
     ...(i.syncGroup ? { kad_sync_group: i.syncGroup } : {}),
   }

@@ -4,7 +4,7 @@ import { health, renderMetrics, statusSection } from '../../../plugins/status/sr
 import { registerStatusKeywords, SECTION } from '../../../plugins/status/src/config.js'
 
 const vrrpRecord = {
-  data: { iname: 'VI_1', ifp_ifname: 'eth0', vrid: 51, state: 2, base_priority: 150, effective_priority: 140, kad_trackers: [{ name: 'script:chk', fault: false, weight: -10 }] },
+  data: { iname: 'VI_1', ifp_ifname: 'eth0', vrid: 51, state: 2, base_priority: 150, effective_priority: 140, kad_adverts_received_as_master: 4, kad_trackers: [{ name: 'script:chk', fault: false, weight: -10 }] },
   stats: { advert_sent: 12, advert_rcvd: 3, become_master: 1, release_master: 0, pri_zero_sent: 0, pri_zero_rcvd: 1, packet_len_err: 0, ip_ttl_err: 2, invalid_type_rcvd: 0, advert_interval_err: 0, addr_list_err: 0, invalid_authtype: 0, authtype_mismatch: 0, auth_failure: 0 },
 }
 
@@ -86,6 +86,9 @@ kad_vrrp_priority_zero_sent_total{instance="VI_1",interface="eth0",vrid="51"} 0
 # HELP kad_vrrp_priority_zero_received_total priority-0 adverts received
 # TYPE kad_vrrp_priority_zero_received_total counter
 kad_vrrp_priority_zero_received_total{instance="VI_1",interface="eth0",vrid="51"} 1
+# HELP kad_vrrp_adverts_received_as_master_total adverts from another router received while MASTER: two masters until the election settles (split brain if it grows)
+# TYPE kad_vrrp_adverts_received_as_master_total counter
+kad_vrrp_adverts_received_as_master_total{instance="VI_1",interface="eth0",vrid="51"} 4
 # HELP kad_vrrp_packet_errors_total adverts rejected, by keepalived category
 # TYPE kad_vrrp_packet_errors_total counter
 kad_vrrp_packet_errors_total{instance="VI_1",interface="eth0",vrid="51",kind="length"} 0
