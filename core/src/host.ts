@@ -177,7 +177,8 @@ export class Host {
 
   static async create(opts: HostOptions): Promise<Host> {
     const host = new Host(opts)
-    // the parent never starts plugins (it parses and supervises): only the children get the networking service
+    // the parent parses and supervises (it starts only plugins whose roles include 'parent', none of which needs the
+    // network library): only the children get the networking service
     if (host.role !== 'parent') await registerNetworking(host.container)
     const records = opts.plugins ?? (await importPlugins(discoverPlugins(pluginSearchPath([...(opts.pluginPath ?? []), ...(opts.options?.pluginPath ?? [])]))))
     await host.registerAll(records, opts.registerTimeoutMs ?? 10_000)
@@ -272,7 +273,7 @@ export class Host {
     return { model: res.model, diagnostics, exitCode: configExitCode(diagnostics) }
   }
 
-  /** open sockets and arm timers (children; the parent never starts plugins) */
+  /** open sockets and arm timers (children; in the daemon's parent, the plugins whose roles include 'parent') */
   async start(model: ConfigModel): Promise<void> {
     this.model = model
     this.configureCore(model)
