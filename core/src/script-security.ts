@@ -29,6 +29,8 @@ export function validateScripts(model: ConfigModel, sink: DiagnosticSink, script
     })
     return
   }
+  // another machine's configuration (kad config cluster): its scripts and users are not on this one
+  if (model.forThisHost === false) return
   for (const s of scripts) {
     const argv = splitCommand(s.command)
     if (argv.length === 0) continue

@@ -202,7 +202,7 @@ async function configCommand(args: string[], io: CliIo): Promise<number> {
   common(p.command('dump').description('print the parsed, validated model')).action((o) => run(o, true))
   p.command('cluster')
     .description("check the configurations of the nodes of one cluster together (each node's file first, then what the plugins compare: VRIDs, VIPs, adverts, priorities, peers) and predict failover times")
-    .argument('<FILES...>', "each node's keepalived.conf")
+    .argument('<FILES...>', "each node's keepalived.conf; ID=FILE parses FILE with config id ID (@ID lines), for a file shared by the nodes")
     .option('-i, --config-id <ID>', 'config id for @ID lines')
     .option('--strict', 'warnings are errors')
     .option('--json', 'machine-readable output')
@@ -222,10 +222,13 @@ async function clusterCheck(files: string[], opts: DaemonOptions, json: boolean,
   const host = await Host.create({ role: 'parent', options: opts })
   const all: ConfigDiagnostic[] = []
   const nodes: ClusterNode[] = []
-  for (const file of files) {
-    const res = host.parse({ file, forThisHost: false })
+  for (const arg of files) {
+    // ID=FILE: one configuration shared by the nodes, told apart by @ID lines
+    const m = /^([^/=]+)=(.+)$/.exec(arg)
+    const [file, configId] = m && !existsSync(arg) ? [m[2], m[1]] : [arg, undefined]
+    const res = host.parse({ file, forThisHost: false, ...(configId !== undefined ? { configId } : {}) })
     all.push(...res.diagnostics)
-    nodes.push({ file, model: res.model })
+    nodes.push({ file: configId !== undefined ? `${file}@${configId}` : file, model: res.model })
   }
   const alone = all.some((d) => d.severity === 'error' || d.severity === 'fatal')
   if (!alone) {

@@ -432,7 +432,7 @@ export function parseConfig(opts: ParseOptions, tree: KeywordTree): ParseResult 
     walk.finish()
   }
   const diagnostics = finalizeDiagnostics([...pre.diagnostics, ...walk.diagnostics], pre.files, opts.strict === true)
-  const model: ConfigModel = { sections: walk.sections, files: pre.files, configId: pre.configId }
+  const model: ConfigModel = { sections: walk.sections, files: pre.files, configId: pre.configId, ...(opts.forThisHost === false ? { forThisHost: false as const } : {}) }
   deepFreeze(model)
   deepFreeze(diagnostics)
   return { model, diagnostics, exitCode: configExitCode(diagnostics) }

@@ -188,6 +188,8 @@ export interface ConfigModel {
   readonly sections: Readonly<Record<string, unknown>>
   readonly files: readonly string[]
   readonly configId: string
+  /** false: parsed as another machine's configuration (`kad config cluster`); absent otherwise */
+  readonly forThisHost?: false
 }
 
 export interface ParseResult {

@@ -4,12 +4,11 @@
  * and stop. The child loads only what its role needs to run (every plugin's keywords are known, only its role's
  * plugins are active).
  */
-import { writeFileSync } from 'node:fs'
 import { Host } from '../host.js'
 import { createLogger } from '../logger.js'
 import { isParentToChild, type ChildToParent } from '../ipc.js'
 import type { ProcessRole } from '../plugin/contract.js'
-import { dumpFileOf } from './roles.js'
+import { dumpFileOf, writeDumpFile } from './roles.js'
 import { syslogSender } from './syslog.js'
 
 const role = process.argv[2] as ProcessRole
@@ -84,11 +83,11 @@ process.on('message', (m: unknown) => {
           if (!host) break
           const kind = m.kind === 'stats-clear' ? 'stats' : m.kind
           const out = host.dump(m.kind)
-          if (kind !== 'json') writeFileSync(dumpFileOf(role, kind), out.text + '\n')
+          if (kind !== 'json') writeDumpFile(dumpFileOf(role, kind), out.text + '\n')
           else {
             // keepalived.json is keepalived's: the VRRP instances, an array (what the vrrp plugin writes under 'vrrp')
-            if (role === 'vrrp') writeFileSync(dumpFileOf(role, 'json'), JSON.stringify(out.json.vrrp ?? []) + '\n')
-            writeFileSync(dumpFileOf(role, 'kad-json'), JSON.stringify(out.json, null, 2) + '\n')
+            if (role === 'vrrp') writeDumpFile(dumpFileOf(role, 'json'), JSON.stringify(out.json.vrrp ?? []) + '\n')
+            writeDumpFile(dumpFileOf(role, 'kad-json'), JSON.stringify(out.json, null, 2) + '\n')
           }
           break
         }

@@ -1,3 +1,4 @@
+import { chmodSync, writeFileSync } from 'node:fs'
 import type { ConfigModel } from '../config/types.js'
 import type { ProcessRole } from '../plugin/contract.js'
 import type { DaemonOptions } from '../options.js'
@@ -44,6 +45,15 @@ export function pidFileOf(role: ProcessRole, o: DaemonOptions): string {
     case 'bfd':
       return o.bfdPidFile
   }
+}
+
+/**
+ * Write a dump file readable by root only, as keepalived's (its umask 0177): keepalived.json carries the VRRP
+ * authentication keys. An existing file keeps its inode and gets mode 0600 too.
+ */
+export function writeDumpFile(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 })
+  chmodSync(path, 0o600)
 }
 
 /**

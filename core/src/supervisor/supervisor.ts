@@ -9,7 +9,7 @@ import type { ConfigModel, ConfigDiagnostic } from '../config/types.js'
 import { PID_DIR, type DaemonOptions } from '../options.js'
 import type { ProcessRole } from '../plugin/contract.js'
 import { isChildToParent, type ChildToParent, type ParentToChild } from '../ipc.js'
-import { rolesToRun, pidFileOf, dumpFileOf, SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from './roles.js'
+import { rolesToRun, pidFileOf, dumpFileOf, writeDumpFile, SIGFUNC_JSON, SIGFUNC_STATS_CLEAR } from './roles.js'
 import { getCoreSection, formatConfigDiagnostic } from '../config/index.js'
 import { asValue } from 'awilix/browser'
 import type { ChildStatus, Supervision } from '../supervision.js'
@@ -66,6 +66,8 @@ export class Supervisor implements Supervision {
   private readonly children = new Map<ChildRole, ChildSlot>()
   readonly self = { pid: process.pid, startedAt: Date.now() }
   private queryId = 0
+  /** start, reloads and stop of the parent's own plugins, one after another */
+  private parentOps: Promise<void> = Promise.resolve()
   private readonly answers = new Map<number, (a: Extract<ChildToParent, { t: 'answer' }>) => void>()
   private model!: ConfigModel
   private stopping = false
@@ -104,7 +106,12 @@ export class Supervisor implements Supervision {
     // the plugins that run in the parent (roles: ['parent']) start with the supervision service at hand; one that
     // fails is logged and the daemon goes on (its children are already running)
     this.host.container.register('supervision', asValue(this as Supervision))
-    await this.host.start(model).catch((e: Error) => this.log.error(`parent plugins: ${e.message}`))
+    await this.parentOp('start', () => this.host.start(model))
+  }
+
+  private parentOp(what: string, op: () => Promise<void>): Promise<void> {
+    this.parentOps = this.parentOps.then(op).catch((e: Error) => this.log.error(`parent plugins: ${what} failed: ${e.message}`))
+    return this.parentOps
   }
 
   /** Supervision: each wanted child, asked for its JSON (keepalived_<role>.json) over IPC, at most timeoutMs */
@@ -272,6 +279,7 @@ export class Supervisor implements Supervision {
 
   /** SIGHUP: re-parse; a config that fails keeps the running one */
   reload(): void {
+    if (this.stopping) return
     this.log.info('reloading configuration')
     const next = this.load(true)
     if (!next) {
@@ -288,14 +296,14 @@ export class Supervisor implements Supervision {
       } else if (s.proc) this.sendTo(role, { t: 'reload', model: next })
     }
     for (const role of want) if (!this.children.get(role)?.proc && !this.children.get(role)?.timer) this.spawn(role)
-    this.host.reload(next).catch((e: Error) => this.log.error(`parent plugins: reload failed: ${e.message}`))
+    void this.parentOp('reload', () => this.host.reload(next))
   }
 
   dump(kind: 'data' | 'stats' | 'stats-clear' | 'json'): void {
     if (kind === 'data') {
       const lines = [`------< Parent >------`, ` pid = ${process.pid}`, ` config = ${this.options.configFile}`]
       for (const [r, s] of this.children) lines.push(` child ${r}: pid ${s.proc?.pid ?? '-'} restarts ${s.restarts}`)
-      writeFileSync(dumpFileOf('parent', 'data'), lines.join('\n') + '\n')
+      writeDumpFile(dumpFileOf('parent', 'data'), lines.join('\n') + '\n')
       this.broadcast({ t: 'dump', kind })
     } else if (kind === 'json') this.broadcast({ t: 'dump', kind })
     else this.broadcast({ t: 'dump', kind }, ['vrrp'])
@@ -323,7 +331,7 @@ export class Supervisor implements Supervision {
       this.checkAllStopped()
     })
     clearTimeout(killer)
-    await this.host.stop('signal').catch((e: Error) => this.log.error(`parent plugins: stop failed: ${e.message}`))
+    await this.parentOp('stop', () => this.host.stop('signal'))
     for (const [role] of this.children) removePid(pidFileOf(role, this.options))
     removePid(this.options.pidFile)
     // keepalived's pid directory (namespace, instance, use_pid_dir: options.ts) goes once empty

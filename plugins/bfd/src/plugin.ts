@@ -99,8 +99,9 @@ export default definePlugin({
       if (ctx.role === 'check') {
         ctx.hooks.createChecker.for('BFD_CHECK').tap(PLUGIN_NAME, (spec) => new BfdChecker(spec, board))
       }
-      // after a restart of this child the bfd child's sessions may already be up: ask for their state
-      ctx.hooks.start.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, async (model) => {
+      // after a restart of this child the bfd child's sessions may already be up: ask for their state; and after a
+      // reload, which may track sessions this child never heard of (the bfd child only reports changes)
+      const resync = async (model: ConfigModel): Promise<void> => {
         if (bfdSection(model).instances.length === 0) return
         const { ipc } = ctx.container.cradle as unknown as { ipc: Ipc }
         try {
@@ -108,7 +109,9 @@ export default definePlugin({
         } catch (e) {
           ctx.log.warn(`bfd: cannot ask the bfd child for a resync: ${(e as Error).message}`)
         }
-      })
+      }
+      ctx.hooks.start.tapPromise({ name: PLUGIN_NAME, stage: STAGES.PROVIDER }, resync)
+      ctx.hooks.reload.tapPromise(PLUGIN_NAME, resync)
     }
   },
 })

@@ -1,5 +1,5 @@
 export { default } from './plugin.js'
 export { PLUGIN_NAME } from './plugin.js'
 export { renderMetrics, health, type StatusSnapshot } from './metrics.js'
-export { StatusServer, type StatusServerDeps } from './server.js'
+export { StatusServer, withoutSecrets, type StatusServerDeps } from './server.js'
 export { statusSection, DEFAULT_PORT, type StatusSection } from './config.js'

@@ -71,7 +71,8 @@ export function renderMetrics(s: StatusSnapshot): string {
   for (const r of arr(json('vrrp').vrrp)) {
     const d = obj(obj(r).data)
     const st = obj(obj(r).stats)
-    const l = { instance: String(d.iname ?? ''), interface: String(d.ifp_ifname ?? ''), vrid: String(d.vrid ?? '') }
+    // not `instance`: Prometheus gives every target that label
+    const l = { vrrp_instance: String(d.iname ?? ''), interface: String(d.ifp_ifname ?? ''), vrid: String(d.vrid ?? '') }
     x.add('kad_vrrp_state', 'gauge', 'VRRP instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT (keepalived numbering)', l, num(d.state))
     x.add('kad_vrrp_base_priority', 'gauge', 'configured priority', l, num(d.base_priority))
     x.add('kad_vrrp_effective_priority', 'gauge', 'priority after tracking weights', l, num(d.effective_priority))
@@ -84,7 +85,7 @@ export function renderMetrics(s: StatusSnapshot): string {
     x.add('kad_vrrp_adverts_received_as_master_total', 'counter', 'adverts from another router received while MASTER: two masters until the election settles (split brain if it grows)', l, num(d.kad_adverts_received_as_master))
     for (const [key, kind] of VRRP_ERRORS) x.add('kad_vrrp_packet_errors_total', 'counter', 'adverts rejected, by keepalived category', { ...l, kind }, num(st[key]))
     for (const t of arr(d.kad_trackers)) {
-      const tl = { instance: l.instance, tracker: String(obj(t).name ?? '') }
+      const tl = { vrrp_instance: l.vrrp_instance, tracker: String(obj(t).name ?? '') }
       x.add('kad_vrrp_tracker_fault', 'gauge', 'the tracker puts the instance in FAULT (1) or not (0)', tl, num(obj(t).fault))
       x.add('kad_vrrp_tracker_weight', 'gauge', 'what the tracker adds to the priority', tl, num(obj(t).weight))
     }
@@ -100,13 +101,14 @@ export function renderMetrics(s: StatusSnapshot): string {
       const rl = { ...vl, real_server: String(r.id ?? '') }
       x.add('kad_lvs_real_server_up', 'gauge', 'the real server passes its checks (1) or not (0)', rl, num(r.up))
       x.add('kad_lvs_real_server_weight', 'gauge', 'the weight the real server has in the load balancer', rl, num(r.weight))
-      for (const ck of arr(r.checkers)) {
+      arr(r.checkers).forEach((ck, index) => {
         const c = obj(ck)
-        const cl = { ...rl, checker: String(c.type ?? '') }
+        // the index: two checkers of one type on a real server (ports 80 and 443) are two series
+        const cl = { ...rl, checker: String(c.type ?? ''), index }
         x.add('kad_lvs_checker_up', 'gauge', 'the checker passes (1) or not (0)', cl, num(c.ok))
         x.add('kad_lvs_checks_total', 'counter', 'check attempts', cl, num(c.attempts))
         x.add('kad_lvs_check_failures_total', 'counter', 'failed check attempts', cl, num(c.failures))
-      }
+      })
     }
   }
   // BFD sessions

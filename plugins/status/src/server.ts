@@ -15,6 +15,18 @@ export interface StatusServerDeps {
   timeoutMs?: number
 }
 
+/** keys whose values are secrets (VRRP authentication keys, SMTP passwords): never served */
+const SECRET = /^(auth_data|auth_pass|pass|password|smtp_auth_pass|secret)$/i
+
+/** a copy of a child's JSON without its secrets (pure) */
+export function withoutSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutSecrets)
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !SECRET.test(k)).map(([k, x]) => [k, withoutSecrets(x)]))
+  return v
+}
+
+const PATHS = new Set(['/metrics', '/status', '/healthz'])
+
 export class StatusServer {
   private server?: Server
   private inflight?: Promise<ChildStatus[]>
@@ -32,7 +44,8 @@ export class StatusServer {
   listen(address: string, port: number): Promise<void> {
     const server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0]
-      this.served[path] = (this.served[path] ?? 0) + 1
+      const counted = PATHS.has(path) ? path : 'other'
+      this.served[counted] = (this.served[counted] ?? 0) + 1
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end()
         return
@@ -47,7 +60,7 @@ export class StatusServer {
           send(200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics({ version: this.d.version, self: this.d.supervision.self, children }))
         } else if (path === '/status') {
           const children = await this.children()
-          send(200, 'application/json', JSON.stringify({ kad: { version: this.d.version, ...this.d.supervision.self }, children }, null, 2) + '\n')
+          send(200, 'application/json', JSON.stringify({ kad: { version: this.d.version, ...this.d.supervision.self }, children: withoutSecrets(children) }, null, 2) + '\n')
         } else if (path === '/healthz') {
           const h = health(await this.children())
           send(h.ok ? 200 : 503, 'text/plain; charset=utf-8', h.ok ? 'ok\n' : h.problems.join('\n') + '\n')

@@ -196,6 +196,29 @@ export class VrrpInstance {
    * notify, no stale-address sweep; what the old instance set up and this one no longer uses goes.
    */
   async start(carry?: InstanceCarry): Promise<void> {
+    if (!carry) return this.startFrom(undefined)
+    try {
+      await this.startFrom(carry)
+    } catch (err) {
+      // nothing advertises what the old instance handed over: release it rather than leave VIPs unowned on the wire
+      await this.releaseCarry(carry)
+      throw err
+    }
+  }
+
+  /** a carried start that failed: the addresses, firewall entries and interfaces it was handed go (sysctls at stop) */
+  private async releaseCarry(carry: InstanceCarry): Promise<void> {
+    await this.chain
+    for (const k of carry.kernelKeys) await this.d.kernel.removeKey(k)
+    await this.d.firewall?.clear(this.name).catch(() => undefined)
+    await this.d.vmacFilter?.clear(this.name).catch(() => undefined)
+    const rtnl = this.d.net.rtnl
+    if (carry.vmacCreated && !(this.vmacCreated && this.ifname === carry.ifname)) await rtnl.delLink(carry.ifname).catch(() => undefined)
+    for (const name of carry.addrVmacsCreated) if (!this.addrVmacsCreated.includes(name)) await rtnl.delLink(name).catch(() => undefined)
+    this.log.warn(`(${this.name}) reload: could not carry on in ${carry.st.state} state; its addresses were released`)
+  }
+
+  private async startFrom(carry: InstanceCarry | undefined): Promise<void> {
     const net = this.d.net
     const base = this.m.interface ?? ''
     if (carry) {
@@ -223,7 +246,8 @@ export class VrrpInstance {
     if (this.d.vmacFilter) {
       const vmacs = [...this.addrVmacs.values()]
       if (this.m.useVmac && base && this.ifname !== base) vmacs.push({ name: this.ifname, parent: base, family: this.m.family })
-      if (vmacs.length) await this.d.vmacFilter.set(this.name, vmacs)
+      // a carried instance that no longer has VMACs drops the entry its predecessor left under this name
+      if (vmacs.length || carry) await this.d.vmacFilter.set(this.name, vmacs)
     }
     if (this.m.promoteSecondaries && this.m.family === 4 && this.ifname) {
       try {
@@ -259,7 +283,15 @@ export class VrrpInstance {
     if (this.st.fault || this.groupFault) this.st = { ...this.st, fault: true }
     const now = this.d.clock.now()
     if (!carry) this.dispatch({ type: 'startup', now })
-    else {
+    else if (this.st.state !== 'INIT') {
+      // its sync group moved it already (a member resumed into FAULT first): what it had as MASTER goes now
+      const keys = carry.kernelKeys
+      this.enqueue(async () => {
+        await this.d.firewall?.clear(this.name)
+        for (const k of keys) await this.d.kernel.removeKey(k)
+      })
+      this.log.info(`(${this.name}) reload: was ${carry.st.state}, now ${this.st.state} with its sync group`)
+    } else {
       const c = carry.st
       this.resumedKeys = new Set(carry.kernelKeys)
       this.dispatch({ type: 'resume', now, state: c.state, masterIp: c.masterIp, masterPriority: c.masterPriority, masterAdvertIntCs: c.masterAdvertIntCs })
@@ -301,14 +333,15 @@ export class VrrpInstance {
    * stop: priority-0 advert from a MASTER, VIPs removed (unless keep), notify STOP. An instance removed by a reload
    * notifies DELETED with notify_deleted, FAULT otherwise (keepalived's clear_diff_vrrp).
    */
-  async stop(keep: boolean, removed = false): Promise<void> {
+  async stop(keep: boolean, removed = false, waitScripts = true): Promise<void> {
     const notifyAs = removed ? (this.m.notify.deleted ? 'DELETED' : 'FAULT') : 'STOP'
     this.dispatch({ type: 'shutdown', now: this.d.clock.now(), notifyAs }, keep)
     this.cancelTimers()
     this.unsubSrc?.()
     this.unsubSrc = undefined
     await this.chain
-    await this.scriptChain
+    // a reload does not wait for them (up to 60 s): the instances it carries on must not go silent meanwhile
+    if (waitScripts) await this.scriptChain
     if (this.sock && this.sockKey) this.d.pool.release(this.sockKey, this.m.vrid)
     this.sock = undefined
     if (!keep) await this.teardownVmac()
@@ -741,6 +774,7 @@ export class VrrpInstance {
     if (up) {
       this.log.info(`(${this.name}) setting VIPs.`)
       if (this.noAccept) await this.d.firewall?.set(this.name, all.map((v) => ({ family: v.family, address: v.address })))
+      else await this.d.firewall?.clear(this.name)
       for (const v of all) await k.addVip(v, this.vipDev(v), true)
       for (const r of this.m.routes) await k.addRoute(r, this.ifname)
       for (const r of this.m.rules) await k.addRule(r)

@@ -179,7 +179,7 @@ export class VrrpRuntime {
       this.trackers.unsubscribe(inst)
       this.instances.delete(name)
       const to = pairs.get(name)
-      if (to === undefined) await inst.stop(false, !next.instances.some((m) => m.name === name))
+      if (to === undefined) await inst.stop(false, !next.instances.some((m) => m.name === name), false)
       else carries.set(to, await this.suspendOne(inst, to))
     }
     for (const name of plan.update) {
@@ -235,7 +235,7 @@ export class VrrpRuntime {
     const carries = new Map<string, InstanceCarry>()
     for (const [name, inst] of this.instances) {
       const to = pairs.get(name)
-      if (to === undefined) await inst.stop(false, !next.instances.has(name))
+      if (to === undefined) await inst.stop(false, !next.instances.has(name), false)
       else carries.set(to, await this.suspendOne(inst, to))
     }
     this.instances.clear()
@@ -309,11 +309,16 @@ export class VrrpRuntime {
     // vrrp_netlink_{cmd,monitor}_rcv_bufs[_force]: for the sockets open now and those opened from here on
     const nb = netlinkBuffers(s.globals.tuning)
     if (nb.cmd || nb.events) this.ctx.net.rtnl.setReceiveBuffers(nb)
-    await this.staticGuard.start()
-    for (const r of s.staticRoutes) if (!r.trackGroup) await this.kernel.addRoute(r)
-    for (const r of s.staticRules) if (!r.trackGroup) await this.kernel.addRule(r)
-    await this.staticGuard.startRoutesAndRules()
-    await this.trackers.start()
+    try {
+      await this.staticGuard.start()
+      for (const r of s.staticRoutes) if (!r.trackGroup) await this.kernel.addRoute(r)
+      for (const r of s.staticRules) if (!r.trackGroup) await this.kernel.addRule(r)
+      await this.staticGuard.startRoutesAndRules()
+      await this.trackers.start()
+    } catch (err) {
+      // the instances still start (carried ones must not go silent); a tracker that could not start says so
+      this.ctx.log.error(`VRRP: static entries or trackers could not start: ${(err as Error).message}`)
+    }
     for (const i of this.instances.values()) await this.startOne(i, carries?.get(i.name))
     if (carries?.size) for (const g of this.groups.values()) g.adoptMemberStates()
     if (nb.cmd || nb.events) {

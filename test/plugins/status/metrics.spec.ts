@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { KeywordTree, parseConfigText, registerCoreKeywords } from '@kad/core'
-import { health, renderMetrics, statusSection } from '../../../plugins/status/src/index.js'
+import { health, renderMetrics, statusSection, withoutSecrets } from '../../../plugins/status/src/index.js'
 import { registerStatusKeywords, SECTION } from '../../../plugins/status/src/config.js'
 
 const vrrpRecord = {
@@ -61,50 +61,50 @@ kad_child_event_loop_lag_max_seconds{role="vrrp"} 0.0009
 kad_child_timer_lateness_p99_seconds{role="vrrp"} 0.00004
 # HELP kad_vrrp_state VRRP instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT (keepalived numbering)
 # TYPE kad_vrrp_state gauge
-kad_vrrp_state{instance="VI_1",interface="eth0",vrid="51"} 2
+kad_vrrp_state{vrrp_instance="VI_1",interface="eth0",vrid="51"} 2
 # HELP kad_vrrp_base_priority configured priority
 # TYPE kad_vrrp_base_priority gauge
-kad_vrrp_base_priority{instance="VI_1",interface="eth0",vrid="51"} 150
+kad_vrrp_base_priority{vrrp_instance="VI_1",interface="eth0",vrid="51"} 150
 # HELP kad_vrrp_effective_priority priority after tracking weights
 # TYPE kad_vrrp_effective_priority gauge
-kad_vrrp_effective_priority{instance="VI_1",interface="eth0",vrid="51"} 140
+kad_vrrp_effective_priority{vrrp_instance="VI_1",interface="eth0",vrid="51"} 140
 # HELP kad_vrrp_adverts_sent_total adverts sent
 # TYPE kad_vrrp_adverts_sent_total counter
-kad_vrrp_adverts_sent_total{instance="VI_1",interface="eth0",vrid="51"} 12
+kad_vrrp_adverts_sent_total{vrrp_instance="VI_1",interface="eth0",vrid="51"} 12
 # HELP kad_vrrp_adverts_received_total valid adverts received
 # TYPE kad_vrrp_adverts_received_total counter
-kad_vrrp_adverts_received_total{instance="VI_1",interface="eth0",vrid="51"} 3
+kad_vrrp_adverts_received_total{vrrp_instance="VI_1",interface="eth0",vrid="51"} 3
 # HELP kad_vrrp_become_master_total transitions to MASTER
 # TYPE kad_vrrp_become_master_total counter
-kad_vrrp_become_master_total{instance="VI_1",interface="eth0",vrid="51"} 1
+kad_vrrp_become_master_total{vrrp_instance="VI_1",interface="eth0",vrid="51"} 1
 # HELP kad_vrrp_release_master_total transitions from MASTER
 # TYPE kad_vrrp_release_master_total counter
-kad_vrrp_release_master_total{instance="VI_1",interface="eth0",vrid="51"} 0
+kad_vrrp_release_master_total{vrrp_instance="VI_1",interface="eth0",vrid="51"} 0
 # HELP kad_vrrp_priority_zero_sent_total priority-0 adverts sent
 # TYPE kad_vrrp_priority_zero_sent_total counter
-kad_vrrp_priority_zero_sent_total{instance="VI_1",interface="eth0",vrid="51"} 0
+kad_vrrp_priority_zero_sent_total{vrrp_instance="VI_1",interface="eth0",vrid="51"} 0
 # HELP kad_vrrp_priority_zero_received_total priority-0 adverts received
 # TYPE kad_vrrp_priority_zero_received_total counter
-kad_vrrp_priority_zero_received_total{instance="VI_1",interface="eth0",vrid="51"} 1
+kad_vrrp_priority_zero_received_total{vrrp_instance="VI_1",interface="eth0",vrid="51"} 1
 # HELP kad_vrrp_adverts_received_as_master_total adverts from another router received while MASTER: two masters until the election settles (split brain if it grows)
 # TYPE kad_vrrp_adverts_received_as_master_total counter
-kad_vrrp_adverts_received_as_master_total{instance="VI_1",interface="eth0",vrid="51"} 4
+kad_vrrp_adverts_received_as_master_total{vrrp_instance="VI_1",interface="eth0",vrid="51"} 4
 # HELP kad_vrrp_packet_errors_total adverts rejected, by keepalived category
 # TYPE kad_vrrp_packet_errors_total counter
-kad_vrrp_packet_errors_total{instance="VI_1",interface="eth0",vrid="51",kind="length"} 0
-kad_vrrp_packet_errors_total{instance="VI_1",interface="eth0",vrid="51",kind="ttl"} 2
-kad_vrrp_packet_errors_total{instance="VI_1",interface="eth0",vrid="51",kind="invalid_type"} 0
-kad_vrrp_packet_errors_total{instance="VI_1",interface="eth0",vrid="51",kind="advert_interval"} 0
-kad_vrrp_packet_errors_total{instance="VI_1",interface="eth0",vrid="51",kind="address_list"} 0
-kad_vrrp_packet_errors_total{instance="VI_1",interface="eth0",vrid="51",kind="auth_invalid_type"} 0
-kad_vrrp_packet_errors_total{instance="VI_1",interface="eth0",vrid="51",kind="auth_type_mismatch"} 0
-kad_vrrp_packet_errors_total{instance="VI_1",interface="eth0",vrid="51",kind="auth_failure"} 0
+kad_vrrp_packet_errors_total{vrrp_instance="VI_1",interface="eth0",vrid="51",kind="length"} 0
+kad_vrrp_packet_errors_total{vrrp_instance="VI_1",interface="eth0",vrid="51",kind="ttl"} 2
+kad_vrrp_packet_errors_total{vrrp_instance="VI_1",interface="eth0",vrid="51",kind="invalid_type"} 0
+kad_vrrp_packet_errors_total{vrrp_instance="VI_1",interface="eth0",vrid="51",kind="advert_interval"} 0
+kad_vrrp_packet_errors_total{vrrp_instance="VI_1",interface="eth0",vrid="51",kind="address_list"} 0
+kad_vrrp_packet_errors_total{vrrp_instance="VI_1",interface="eth0",vrid="51",kind="auth_invalid_type"} 0
+kad_vrrp_packet_errors_total{vrrp_instance="VI_1",interface="eth0",vrid="51",kind="auth_type_mismatch"} 0
+kad_vrrp_packet_errors_total{vrrp_instance="VI_1",interface="eth0",vrid="51",kind="auth_failure"} 0
 # HELP kad_vrrp_tracker_fault the tracker puts the instance in FAULT (1) or not (0)
 # TYPE kad_vrrp_tracker_fault gauge
-kad_vrrp_tracker_fault{instance="VI_1",tracker="script:chk"} 0
+kad_vrrp_tracker_fault{vrrp_instance="VI_1",tracker="script:chk"} 0
 # HELP kad_vrrp_tracker_weight what the tracker adds to the priority
 # TYPE kad_vrrp_tracker_weight gauge
-kad_vrrp_tracker_weight{instance="VI_1",tracker="script:chk"} -10
+kad_vrrp_tracker_weight{vrrp_instance="VI_1",tracker="script:chk"} -10
 # HELP kad_lvs_virtual_server_quorum_up the virtual server has its quorum (1) or not (0)
 # TYPE kad_lvs_virtual_server_quorum_up gauge
 kad_lvs_virtual_server_quorum_up{virtual_server="[198.51.100.10]:tcp:80"} 1
@@ -119,13 +119,13 @@ kad_lvs_real_server_up{virtual_server="[198.51.100.10]:tcp:80",real_server="[192
 kad_lvs_real_server_weight{virtual_server="[198.51.100.10]:tcp:80",real_server="[192.0.2.5]:80"} 3
 # HELP kad_lvs_checker_up the checker passes (1) or not (0)
 # TYPE kad_lvs_checker_up gauge
-kad_lvs_checker_up{virtual_server="[198.51.100.10]:tcp:80",real_server="[192.0.2.5]:80",checker="TCP_CHECK"} 1
+kad_lvs_checker_up{virtual_server="[198.51.100.10]:tcp:80",real_server="[192.0.2.5]:80",checker="TCP_CHECK",index="0"} 1
 # HELP kad_lvs_checks_total check attempts
 # TYPE kad_lvs_checks_total counter
-kad_lvs_checks_total{virtual_server="[198.51.100.10]:tcp:80",real_server="[192.0.2.5]:80",checker="TCP_CHECK"} 7
+kad_lvs_checks_total{virtual_server="[198.51.100.10]:tcp:80",real_server="[192.0.2.5]:80",checker="TCP_CHECK",index="0"} 7
 # HELP kad_lvs_check_failures_total failed check attempts
 # TYPE kad_lvs_check_failures_total counter
-kad_lvs_check_failures_total{virtual_server="[198.51.100.10]:tcp:80",real_server="[192.0.2.5]:80",checker="TCP_CHECK"} 1
+kad_lvs_check_failures_total{virtual_server="[198.51.100.10]:tcp:80",real_server="[192.0.2.5]:80",checker="TCP_CHECK",index="0"} 1
 `
     assert.equal(text, expected)
   })
@@ -140,6 +140,11 @@ kad_lvs_check_failures_total{virtual_server="[198.51.100.10]:tcp:80",real_server
     assert.ok(text.includes('kad_bfd_session_up{session="b",neighbor="2001:db8::2"} 0'))
     assert.ok(text.includes('kad_bfd_session_detection_time_seconds{session="a",neighbor="192.0.2.2"} 0.06'))
     assert.ok(text.includes('kad_bfd_session_packets_sent_total{session="a",neighbor="192.0.2.2"} 6'))
+  })
+
+  it('/status never serves secrets (VRRP keys, SMTP passwords), wherever they sit', () => {
+    assert.deepEqual(withoutSecrets([{ role: 'vrrp', json: { vrrp: [{ data: { iname: 'VI_1', auth_type: 1, auth_data: 'secret12' } }], smtp: { smtp_auth_pass: 'x', server: 'a' } } }]),
+      [{ role: 'vrrp', json: { vrrp: [{ data: { iname: 'VI_1', auth_type: 1 } }], smtp: { server: 'a' } } }])
   })
 
   it('/healthz: ok when every child runs and answered; else one line per problem', () => {

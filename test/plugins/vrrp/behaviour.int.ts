@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { chmodSync, existsSync, readFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs'
 import { spawn, spawnSync } from 'node:child_process'
 import { type Lab, capture, instance, sh, sleep, twoHostSuite, waitFor } from './helpers/lab.js'
 
@@ -68,6 +68,7 @@ describe('vrrp: the JSON, stats and data dumps', function () {
     process.kill(d.proc.pid!, 36)
     const file = `${d.dir}/keepalived.json`
     await waitFor('keepalived.json', () => existsSync(file) && existsSync(`${d.dir}/keepalived_vrrp.json`), 5000)
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'root only, as keepalived (it holds the VRRP keys)')
     const j = JSON.parse(readFileSync(file, 'utf8')) as { data: Record<string, unknown>; stats: Record<string, number> }[]
     assert.ok(Array.isArray(j) && j.length === 1, JSON.stringify(j))
     const { data, stats } = j[0]

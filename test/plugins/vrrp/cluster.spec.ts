@@ -73,7 +73,7 @@ describe('vrrp: kad config cluster (several nodes checked together)', () => {
       writeFileSync(join(dir, 'c.conf'), inst({ prio: 100, vips: ['192.0.2.9/24'] }))
       const run = async (...files: string[]) => {
         const o = { out: '', err: '' }
-        const code = await main(['config', 'cluster', ...files.map((f) => join(dir, f))], { out: (s) => (o.out += s), err: (s) => (o.err += s) })
+        const code = await main(['config', 'cluster', ...files.map((f) => (f.includes('=') ? f : join(dir, f)))], { out: (s) => (o.out += s), err: (s) => (o.err += s) })
         return { code, text: o.err }
       }
       const ok = await run('a.conf', 'b.conf')
@@ -82,6 +82,12 @@ describe('vrrp: kad config cluster (several nodes checked together)', () => {
       const bad = await run('a.conf', 'c.conf')
       assert.equal(bad.code, 1)
       assert.match(bad.text, /c\.conf:1: error: VRID 51 \(IPv4\): .*c\.conf VI_1 has VIPs \[192\.0\.2\.9\/24\]/)
+      // one file shared by the nodes (@ID lines), with scripts that exist on the nodes only: ID=FILE, no local script checks
+      writeFileSync(join(dir, 'shared.conf'), 'global_defs {\n  enable_script_security\n  script_user nobody\n}\n' +
+        inst({ prio: 0, extra: '@lb1 priority 150\n  @lb2 priority 100\n  notify_master /opt/only-on-the-nodes.sh' }).replace('priority 0\n', ''))
+      const shared = await run('lb1=' + join(dir, 'shared.conf'), 'lb2=' + join(dir, 'shared.conf'))
+      assert.equal(shared.code, 0, shared.text)
+      assert.match(shared.text, /MASTER .*shared\.conf@lb1 VI_1 \(priority 150\); if it fails, .*shared\.conf@lb2 VI_1 \(priority 100\)/)
       const o = { out: '', err: '' }
       assert.equal(await main(['config', 'cluster', '--json', join(dir, 'a.conf'), join(dir, 'b.conf')], { out: (s) => (o.out += s), err: (s) => (o.err += s) }), 0)
       assert.equal((JSON.parse(o.out) as { diagnostics: { code: string }[] }).diagnostics.filter((d) => d.code === 'KAD_CLUSTER_FAILOVER').length, 1)
