@@ -28,6 +28,7 @@ function ip(args, ignore = false) {
 function conf(prio) {
   return `global_defs {
   router_id demo-${prio}
+  kad_status_listen 127.0.0.1 9650
 }
 vrrp_instance DEMO {
   state BACKUP
@@ -184,6 +185,11 @@ export async function runDemo(args = []) {
     procs.r1 = undefined // a dead router's stale address is not a master
     await phase('r1 crashed (SIGKILL, link down): r2 takes over after the master-down interval (~0.7 s)', 3000 + seconds * 1000)
     if (process.stdout.isTTY) process.stdout.write('\n')
+    // what r2's status endpoint (kad_status_listen) tells a Prometheus scraping it now
+    log(`${c.b}== r2's /metrics (kad_status_listen 127.0.0.1 9650), its VRRP lines${c.x}`)
+    const js = "fetch('http://127.0.0.1:9650/metrics').then((r) => r.text()).then((t) => console.log(t)).catch((e) => console.log('# ' + e.message))"
+    const metrics = execFileSync('ip', ['netns', 'exec', NS.r2, process.execPath, '-e', js], { encoding: 'utf8' })
+    for (const l of metrics.split('\n')) if (/^kad_vrrp_(state|effective_priority|become_master_total|priority_zero_received_total|adverts_received_as_master_total)\{/.test(l)) log(`  ${l}`)
     log(`${c.b}done${c.x}: removing the namespaces`)
     return 0
   } catch (e) {
