@@ -24,6 +24,11 @@ export default definePlugin({
     ctx.hooks.validateConfig.tap(PLUGIN_NAME, (model, sink) => {
       validateSection(checkersSection(model), (message) => sink.report({ code: 'KAD_CFG_CHECKERS', severity: 'error', message }))
     })
+    // kad config cluster: the nodes' virtual servers compared (loaded only when that command runs)
+    ctx.hooks.clusterCheck.tapPromise(PLUGIN_NAME, async (nodes, sink) => {
+      const { clusterCheckCheckers } = await import('./cluster.js')
+      for (const d of clusterCheckCheckers(nodes)) sink.report(d)
+    })
     if (!ctx.active) return
     // the framework runs in the checker process only: imported there, never by a parse (the parent, `kad -t`)
     const [{ CheckFramework }, { rtnlLocalAddresses }] = await Promise.all([import('./framework.js'), import('./ha-suspend.js')])
