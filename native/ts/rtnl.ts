@@ -42,6 +42,9 @@ export interface RtnlOptions {
   eventReceiveBufferBytes?: number
 }
 
+/** NetlinkSocket's default receive buffer */
+const DEFAULT_RCVBUF = 4 * 1024 * 1024
+
 /** a receive buffer size, forced (SO_RCVBUFFORCE) or not */
 export interface RtnlBuffers {
   cmd?: { bytes: number; force: boolean }
@@ -80,13 +83,17 @@ export class Rtnl {
 
   /**
    * The receive buffers of the command and the event (monitor) socket, for the sockets open now and those opened
-   * later; a side left out keeps kad's default (4 MiB, forced). Returns the sizes the kernel reports for the open ones.
+   * later. A side left out has kad's default (4 MiB, forced): one that a previous call set goes back to it (a reload
+   * that removed the keyword). Returns the sizes the kernel reports for the open sockets it changed.
    */
   setReceiveBuffers(b: RtnlBuffers): { cmd?: number; events?: number } {
-    this.buffers = { ...this.buffers, ...b }
+    const prev = this.buffers
+    this.buffers = { ...b }
     const out: { cmd?: number; events?: number } = {}
-    if (b.cmd && this.cmd) out.cmd = this.cmd.setReceiveBuffer(b.cmd.bytes, b.cmd.force)
-    if (b.events && this.events) out.events = this.events.setReceiveBuffer(b.events.bytes, b.events.force)
+    const cmd = b.cmd ?? (prev.cmd ? { bytes: DEFAULT_RCVBUF, force: true } : undefined)
+    const events = b.events ?? (prev.events ? { bytes: this.eventBuffer ?? DEFAULT_RCVBUF, force: true } : undefined)
+    if (cmd && this.cmd) out.cmd = this.cmd.setReceiveBuffer(cmd.bytes, cmd.force)
+    if (events && this.events) out.events = this.events.setReceiveBuffer(events.bytes, events.force)
     return out
   }
 

@@ -179,6 +179,27 @@ describe('native rtnetlink (root, namespace)', function () {
     }
   })
 
+  it('receive buffers: set (forced or not) on the open sockets and later ones; a side no longer set goes back to 4 MiB', async () => {
+    const rtnl = createNetworking({ netns: ns }).rtnl
+    try {
+      await rtnl.listLinks() // the command socket is open
+      const unsub = rtnl.subscribe(() => undefined) // and the event socket
+      assert.deepEqual(rtnl.setReceiveBuffers({ cmd: { bytes: 300000, force: true }, events: { bytes: 100000, force: false } }), { cmd: 600000, events: 200000 })
+      assert.deepEqual(rtnl.receiveBuffers(), { cmd: 600000, events: 200000 })
+      // the keywords removed by a reload: both back to the default (forced 4 MiB; the kernel reports twice that)
+      rtnl.setReceiveBuffers({})
+      assert.deepEqual(rtnl.receiveBuffers(), { cmd: 8 << 20, events: 8 << 20 })
+      unsub()
+      // a socket opened after the call gets what was asked
+      rtnl.setReceiveBuffers({ events: { bytes: 150000, force: false } })
+      const unsub2 = rtnl.subscribe(() => undefined)
+      assert.equal(rtnl.receiveBuffers().events, 300000)
+      unsub2()
+    } finally {
+      rtnl.close()
+    }
+  })
+
   it('resolves generic netlink families and their multicast groups', async () => {
     const ctrl = await net.genl.resolveFamily('nlctrl')
     assert.equal(ctrl.id, 0x10)

@@ -308,7 +308,8 @@ export class VrrpRuntime {
     const s = this.section
     // vrrp_netlink_{cmd,monitor}_rcv_bufs[_force]: for the sockets open now and those opened from here on
     const nb = netlinkBuffers(s.globals.tuning)
-    if (nb.cmd || nb.events) this.ctx.net.rtnl.setReceiveBuffers(nb)
+    // (always: a reload that removed them gives the sockets kad's default back)
+    this.ctx.net.rtnl.setReceiveBuffers(nb)
     try {
       await this.staticGuard.start()
       for (const r of s.staticRoutes) if (!r.trackGroup) await this.kernel.addRoute(r)
