@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import type { ConfigModel } from '../config/types.js'
 import type { ProcessRole } from '../plugin/contract.js'
 import type { DaemonOptions } from '../options.js'
@@ -49,11 +49,12 @@ export function pidFileOf(role: ProcessRole, o: DaemonOptions): string {
 
 /**
  * Write a dump file readable by root only, as keepalived's (its umask 0177): keepalived.json carries the VRRP
- * authentication keys. An existing file keeps its inode and gets mode 0600 too.
+ * authentication keys. The file is created afresh (exclusively, mode 0600): one left with a wider mode, or made
+ * beforehand in /tmp by another user, is removed first, so the keys are never written into it.
  */
 export function writeDumpFile(path: string, text: string): void {
-  writeFileSync(path, text, { mode: 0o600 })
-  chmodSync(path, 0o600)
+  rmSync(path, { force: true })
+  writeFileSync(path, text, { mode: 0o600, flag: 'wx' })
 }
 
 /**

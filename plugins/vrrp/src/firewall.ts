@@ -106,6 +106,11 @@ class OwnedNftTable<T> {
     return this.set(owner, [])
   }
 
+  /** whether `owner` has entries (clearing an absent owner still waits for the table's pending updates) */
+  has(owner: string): boolean {
+    return this.owners.has(owner)
+  }
+
   items(): T[] {
     return [...this.owners.values()].flat()
   }

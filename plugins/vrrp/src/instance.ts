@@ -24,6 +24,8 @@ const FINE = { precision: 'fine' } as const
  */
 export interface InstanceCarry {
   name: string
+  /** the old instance's notify scripts still queued: the new one's run after them */
+  scripts: Promise<void>
   st: FsmState
   stats: Record<string, number>
   ahSeq: number
@@ -222,6 +224,7 @@ export class VrrpInstance {
     const net = this.d.net
     const base = this.m.interface ?? ''
     if (carry) {
+      this.afterScripts(carry.scripts)
       Object.assign(this.stats, carry.stats)
       this.ahSeq = carry.ahSeq
       this.lastTransition = carry.lastTransition
@@ -284,7 +287,9 @@ export class VrrpInstance {
     const now = this.d.clock.now()
     if (!carry) this.dispatch({ type: 'startup', now })
     else if (this.st.state !== 'INIT') {
-      // its sync group moved it already (a member resumed into FAULT first): what it had as MASTER goes now
+      // its sync group moved it already (a member resumed into FAULT first): what it had as MASTER goes now, with
+      // the priority-0 advert a MASTER leaving sends (its socket is open), so that a peer takes over at once
+      if (carry.st.state === 'MASTER') this.sendAdvert(0)
       const keys = carry.kernelKeys
       this.enqueue(async () => {
         await this.d.firewall?.clear(this.name)
@@ -312,12 +317,23 @@ export class VrrpInstance {
     if (this.sock && this.sockKey) this.d.pool.release(this.sockKey, this.m.vrid)
     this.sock = undefined
     const carry: InstanceCarry = {
-      name: this.name, st: { ...this.st }, stats: { ...this.stats }, ahSeq: this.ahSeq, lastTransition: this.lastTransition,
+      name: this.name, scripts: this.scriptChain, st: { ...this.st }, stats: { ...this.stats }, ahSeq: this.ahSeq, lastTransition: this.lastTransition,
       ifname: this.ifname, vmacCreated: this.vmacCreated, addrVmacsCreated: [...this.addrVmacsCreated], sysctlRestore: [...this.sysctlRestore],
       kernelKeys: this.state === 'MASTER' ? this.kernelKeys() : [],
     }
     this.st = { ...this.st, state: 'INIT' }
     return carry
+  }
+
+  /** the notify scripts still queued by the instance this one replaces at a reload: ours run after them, in order */
+  afterScripts(pending: Promise<void>): void {
+    const before = this.scriptChain
+    this.scriptChain = Promise.all([before, pending]).then(() => undefined, () => undefined)
+  }
+
+  /** notify scripts queued and not finished yet (a reload hands them to the instance that replaces this one) */
+  get pendingScripts(): Promise<void> {
+    return this.scriptChain
   }
 
   /** the KernelState keys of this instance's addresses, virtual routes and rules */
@@ -340,7 +356,8 @@ export class VrrpInstance {
     this.unsubSrc?.()
     this.unsubSrc = undefined
     await this.chain
-    // a reload does not wait for them (up to 60 s): the instances it carries on must not go silent meanwhile
+    // a reload does not wait for them (each may take up to 60 s): the instances it carries on must not go silent
+    // meanwhile; a new instance of the same name queues its own after them (afterScripts)
     if (waitScripts) await this.scriptChain
     if (this.sock && this.sockKey) this.d.pool.release(this.sockKey, this.m.vrid)
     this.sock = undefined
@@ -774,7 +791,7 @@ export class VrrpInstance {
     if (up) {
       this.log.info(`(${this.name}) setting VIPs.`)
       if (this.noAccept) await this.d.firewall?.set(this.name, all.map((v) => ({ family: v.family, address: v.address })))
-      else await this.d.firewall?.clear(this.name)
+      else if (this.d.firewall?.has(this.name)) await this.d.firewall.clear(this.name)
       for (const v of all) await k.addVip(v, this.vipDev(v), true)
       for (const r of this.m.routes) await k.addRoute(r, this.ifname)
       for (const r of this.m.rules) await k.addRule(r)

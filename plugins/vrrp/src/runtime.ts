@@ -173,14 +173,17 @@ export class VrrpRuntime {
     const models = (names: string[], s: VrrpSection) => s.instances.filter((m) => names.includes(m.name))
     const pairs = carryPairs(models(plan.remove, this.section), models(plan.add, next))
     const carries = new Map<string, InstanceCarry>()
+    const scripts = new Map<string, Promise<void>>()
     for (const name of plan.remove) {
       const inst = this.instances.get(name)
       if (!inst) continue
       this.trackers.unsubscribe(inst)
       this.instances.delete(name)
       const to = pairs.get(name)
-      if (to === undefined) await inst.stop(false, !next.instances.some((m) => m.name === name), false)
-      else carries.set(to, await this.suspendOne(inst, to))
+      if (to === undefined) {
+        await inst.stop(false, !next.instances.some((m) => m.name === name), false)
+        scripts.set(name, inst.pendingScripts)
+      } else carries.set(to, await this.suspendOne(inst, to))
     }
     for (const name of plan.update) {
       const m = next.instances.find((x) => x.name === name)
@@ -198,8 +201,17 @@ export class VrrpRuntime {
     }
     if (next.globals.fifoWriteStatesOnReload) this.republishStates(plan.keep)
     this.wireTrackers(added)
-    await this.trackers.refresh()
-    for (const i of added) await this.startOne(i, carries.get(i.name))
+    try {
+      await this.trackers.refresh()
+    } catch (err) {
+      // the instances still start: carried ones must not be left unadvertised
+      this.ctx.log.error(`VRRP: trackers could not refresh: ${(err as Error).message}`)
+    }
+    for (const i of added) {
+      const before = scripts.get(i.name)
+      if (before && !carries.has(i.name)) i.afterScripts(before)
+      await this.startOne(i, carries.get(i.name))
+    }
   }
 
   private async startOne(i: VrrpInstance, carry?: InstanceCarry): Promise<void> {
@@ -235,8 +247,12 @@ export class VrrpRuntime {
     const carries = new Map<string, InstanceCarry>()
     for (const [name, inst] of this.instances) {
       const to = pairs.get(name)
-      if (to === undefined) await inst.stop(false, !next.instances.has(name), false)
-      else carries.set(to, await this.suspendOne(inst, to))
+      if (to === undefined) {
+        await inst.stop(false, !next.instances.has(name), false)
+        // a new instance of that name queues its notify scripts after the old one's (STOP before its first state)
+        const successor = next.instances.get(name)
+        if (successor && !pairs.has(name) && ![...pairs.values()].includes(name)) successor.afterScripts(inst.pendingScripts)
+      } else carries.set(to, await this.suspendOne(inst, to))
     }
     this.instances.clear()
     await Promise.all(this.statics)
@@ -310,15 +326,23 @@ export class VrrpRuntime {
     const nb = netlinkBuffers(s.globals.tuning)
     // (always: a reload that removed them gives the sockets kad's default back)
     this.ctx.net.rtnl.setReceiveBuffers(nb)
+    // at a first start a failure here fails the child (the parent restarts it); at a reload the carried instances
+    // must start anyway (they hold VIPs), so it is logged
+    const first = !carries?.size
     try {
       await this.staticGuard.start()
       for (const r of s.staticRoutes) if (!r.trackGroup) await this.kernel.addRoute(r)
       for (const r of s.staticRules) if (!r.trackGroup) await this.kernel.addRule(r)
       await this.staticGuard.startRoutesAndRules()
+    } catch (err) {
+      if (first) throw err
+      this.ctx.log.error(`VRRP: static addresses, routes or rules could not start: ${(err as Error).message}`)
+    }
+    try {
       await this.trackers.start()
     } catch (err) {
-      // the instances still start (carried ones must not go silent); a tracker that could not start says so
-      this.ctx.log.error(`VRRP: static entries or trackers could not start: ${(err as Error).message}`)
+      if (first) throw err
+      this.ctx.log.error(`VRRP: trackers could not start (tracking is off until the next reload): ${(err as Error).message}`)
     }
     for (const i of this.instances.values()) await this.startOne(i, carries?.get(i.name))
     if (carries?.size) for (const g of this.groups.values()) g.adoptMemberStates()
