@@ -21,4 +21,5 @@ export {
 } from './readers.js'
 export { parseConfig, parseConfigText, configExitCode, formatConfigDiagnostic, finalizeDiagnostics } from './parser.js'
 export { hostConfigId } from './config-id.js'
+export { parseLoc } from './loc.js'
 export * from './core-keywords.js'

@@ -6,8 +6,9 @@
  * it runs, it imports from `@kad/core` in the code it loads there.
  */
 export { definePlugin, PROCESS_ROLES } from './contract.js'
-export { HOST_API_VERSION } from '../version.js'
+export { HOST_API_VERSION, KAD_VERSION } from '../version.js'
 export { STAGES } from '../hooks/stages.js'
 export { systemClock } from '../scheduler/clock.js'
 export { getCoreSection, defaultCoreSection } from '../config/core-keywords.js'
 export { validateScripts } from '../script-security.js'
+export { parseLoc } from '../config/loc.js'

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net'
 import type { BlockBuilder, ConfigModel, DiagnosticSink, KeywordContext, KeywordRegistrar, RootTarget } from '@kad/core'
+import { parseLoc } from '@kad/core/plugin'
 import { DEFAULTS, LIMITS, SECTION, emptySection, type BfdInstanceModel, type BfdSection, type TrackBfdModel } from './model.js'
 import { BFD_SCHEMA } from './schema.js'
 
@@ -359,8 +360,3 @@ export function validateReferences(model: ConfigModel, sink: DiagnosticSink): vo
     }
 }
 
-function parseLoc(loc: string): { file: string; line: number } | undefined {
-  const i = loc.lastIndexOf(':')
-  if (i < 0) return undefined
-  return { file: loc.slice(0, i), line: Number(loc.slice(i + 1)) }
-}

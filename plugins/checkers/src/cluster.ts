@@ -4,17 +4,13 @@
  * the same real servers. A difference is a warning (it may be meant), at the virtual server's file:line. Pure.
  */
 import type { ClusterNode, ConfigDiagnostic } from '@kad/core'
+import { parseLoc } from '@kad/core/plugin'
 import { checkersSection, fmtServer, fmtVirtualServer, type VirtualServerModel } from './model.js'
-
-const at = (vs: VirtualServerModel): ConfigDiagnostic['loc'] => {
-  const x = /^(.*):(\d+)$/.exec(vs.loc)
-  return x ? { file: x[1], line: Number(x[2]) } : undefined
-}
 
 export function clusterCheckCheckers(nodes: readonly ClusterNode[]): ConfigDiagnostic[] {
   const out: ConfigDiagnostic[] = []
   const warn = (code: string, message: string, vs?: VirtualServerModel) => {
-    const loc = vs ? at(vs) : undefined
+    const loc = vs ? parseLoc(vs.loc) : undefined
     out.push({ code, severity: 'warning', message, ...(loc ? { loc } : {}) })
   }
   const byId = new Map<string, { file: string; vs: VirtualServerModel }[]>()

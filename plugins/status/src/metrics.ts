@@ -27,7 +27,7 @@ const fmtValue = (v: number) => (Number.isFinite(v) ? String(v) : Number.isNaN(v
 class Exposition {
   private readonly fams = new Map<string, { help: string; type: 'gauge' | 'counter'; samples: string[] }>()
   add(name: string, type: 'gauge' | 'counter', help: string, labels: Labels, value: number | undefined): void {
-    if (value === undefined || typeof value !== 'number') return
+    if (value === undefined) return
     let f = this.fams.get(name)
     if (!f) this.fams.set(name, (f = { help, type, samples: [] }))
     f.samples.push(`${name}${fmtLabels(labels)} ${fmtValue(value)}`)

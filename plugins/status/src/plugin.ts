@@ -3,7 +3,7 @@
  * endpoint with Prometheus metrics, a JSON status and a health check, fed by the core's supervision service. The
  * keyword is read in every process; the server is imported only where it runs.
  */
-import { definePlugin, HOST_API_VERSION } from '@kad/core/plugin'
+import { definePlugin, HOST_API_VERSION, KAD_VERSION } from '@kad/core/plugin'
 import type { ConfigModel, Logger, Supervision } from '@kad/core'
 import { registerStatusKeywords, SECTION, STATUS_SCHEMA, statusSection } from './config.js'
 
@@ -33,7 +33,7 @@ export default definePlugin({
       if (!want) return
       const cradle = ctx.container.cradle as unknown as { supervision?: Supervision; log: Logger }
       if (!ctx.container.hasRegistration('supervision') || !cradle.supervision) return // a test host: no children to report
-      const [{ StatusServer }, { KAD_VERSION }] = await Promise.all([import('./server.js'), import('@kad/core')])
+      const { StatusServer } = await import('./server.js')
       const s = new StatusServer({ supervision: cradle.supervision, log: ctx.log, version: KAD_VERSION })
       try {
         await s.listen(want.address, want.port)

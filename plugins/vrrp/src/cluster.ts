@@ -6,6 +6,7 @@
  * predicts which node is MASTER and how long its backup takes to take over. Pure.
  */
 import type { ClusterNode, ConfigDiagnostic } from '@kad/core'
+import { parseLoc } from '@kad/core/plugin'
 import { vrrpSection, type VrrpInstanceModel, type VrrpSection } from './model.js'
 
 interface Member {
@@ -15,10 +16,6 @@ interface Member {
   downTimerAdverts: number
 }
 
-const at = (m: VrrpInstanceModel): ConfigDiagnostic['loc'] => {
-  const x = /^(.*):(\d+)$/.exec(m.loc)
-  return x ? { file: x[1], line: Number(x[2]) } : undefined
-}
 const vipsOf = (m: VrrpInstanceModel) => m.vips.map((v) => `${v.address}/${v.prefixLength}`).sort()
 const who = (x: Member) => `${x.file} ${x.m.name}`
 const fam = (f: 4 | 6) => (f === 4 ? 'IPv4' : 'IPv6')
@@ -32,7 +29,7 @@ export function masterDownSeconds(x: { version: 2 | 3; advertInt: number; priori
 export function clusterCheckVrrp(nodes: readonly ClusterNode[]): ConfigDiagnostic[] {
   const out: ConfigDiagnostic[] = []
   const say = (severity: ConfigDiagnostic['severity'], code: string, message: string, m?: VrrpInstanceModel) => {
-    const loc = m ? at(m) : undefined
+    const loc = m ? parseLoc(m.loc) : undefined
     out.push({ code, severity, message, ...(loc ? { loc } : {}) })
   }
   const groups = new Map<string, Member[]>()

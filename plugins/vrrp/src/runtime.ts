@@ -12,7 +12,7 @@ import { Trackers } from './tracking.js'
 import { AcceptFirewall, VmacMulticastFilter, nftOptions, runNft } from './firewall.js'
 import { GarpPacer } from './garp.js'
 import { StaticGuard } from './statics.js'
-import { netlinkBuffers, type VrrpInstanceModel, type VrrpSection } from './model.js'
+import { netlinkBuffers, type VipModel, type VrrpInstanceModel, type VrrpSection } from './model.js'
 
 const noLoc = (k: string, v: unknown): unknown => (k === 'loc' ? undefined : v)
 /** equal apart from source locations (a comment added above an instance must not restart it) */
@@ -251,7 +251,7 @@ export class VrrpRuntime {
         await inst.stop(false, !next.instances.has(name), false)
         // a new instance of that name queues its notify scripts after the old one's (STOP before its first state)
         const successor = next.instances.get(name)
-        if (successor && !pairs.has(name) && ![...pairs.values()].includes(name)) successor.afterScripts(inst.pendingScripts)
+        if (successor && ![...pairs.values()].includes(name)) successor.afterScripts(inst.pendingScripts)
       } else carries.set(to, await this.suspendOne(inst, to))
     }
     this.instances.clear()
@@ -394,9 +394,9 @@ export class VrrpRuntime {
       lines.push(`   Authentication type = ${m.auth ? (m.auth.type === 'PASS' ? 'SIMPLE_PASSWORD' : 'IPSEC_AH') : 'none'}`)
       if (i.syncGroup) lines.push(`   Sync group = ${i.syncGroup}`)
       if (m.unicastPeers.length) lines.push(`   Unicast Peer = ${m.unicastPeers.map((p) => p.address).join(', ')}`)
-      const { data } = keepalivedJson(i, this.section, this.trackers)
-      lines.push(`   Virtual IP (${m.vips.length}):`, ...((data.vips as string[] | undefined) ?? []).map((v) => `     ${v}`))
-      if (m.evips.length) lines.push('   Virtual IP Excluded :', ...((data.evips as string[] | undefined) ?? []).map((v) => `     ${v}`))
+      const addr = (v: VipModel) => `     ${addressLine(v, i)}`
+      lines.push(`   Virtual IP (${m.vips.length}):`, ...m.vips.map(addr))
+      if (m.evips.length) lines.push('   Virtual IP Excluded :', ...m.evips.map(addr))
       if (m.trackInterfaces.length) lines.push('   Tracked interfaces :', ...m.trackInterfaces.map((x) => `     ${x.name} weight ${x.weight ?? 0}`))
       if (m.trackScripts.length) lines.push('   Tracked scripts :', ...m.trackScripts.map((x) => `     ${x.name} weight ${x.weight ?? this.section.scripts.find((d) => d.name === x.name)?.weight ?? 0}`))
       for (const [k, e] of i.trackers) lines.push(`   Tracker ${k}: ${e.fault ? 'FAULT' : 'OK'} weight ${e.delta}`)
@@ -408,7 +408,7 @@ export class VrrpRuntime {
     const sc: string[] = []
     for (const d of this.section.scripts) {
       const st = this.trackers.scriptStats.get(d.name)
-      sc.push(` VRRP Script = ${d.name}`, `   Command = ${d.script ? d.script.command.trim().split(/\s+/).map((x) => `'${x}'`).join(' ') : ''}`, `   Interval = ${d.interval} sec`,
+      sc.push(` VRRP Script = ${d.name}`, `   Command = ${quoted(d.script) ?? ''}`, `   Interval = ${d.interval} sec`,
         `   Timeout = ${d.timeout ?? 0} sec`, `   Weight = ${d.weight}`, `   Rise = ${d.rise}`, `   Fall = ${d.fall}`,
         `   Status = ${st?.state ?? (d.initFail ? 'BAD' : 'GOOD')}`, `   Runs = ${st?.runs ?? 0}`, `   Failures = ${st?.failures ?? 0}`, '   State = idle')
     }
@@ -467,6 +467,11 @@ const STATE_NUMBER: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FA
 /** keepalived's cmd_str(): every word of the command single-quoted */
 const quoted = (r: { command: string } | undefined): string | undefined => (r ? r.command.trim().split(/\s+/).map((x) => `'${x}'`).join(' ') : undefined)
 
+/** an address as keepalived's dumps list it: `192.0.2.100/24 dev eth0 scope global set` (`set` while MASTER) */
+function addressLine(v: VipModel, i: VrrpInstance): string {
+  return `${v.address}/${v.prefixLength} dev ${v.dev ?? i.ifname} scope ${v.scope ?? 'global'}${v.family === 6 ? ' preferred_lft forever' : ''}${i.state === 'MASTER' ? ' set' : ''}`
+}
+
 /** one instance as keepalived 2.2.7's vrrp_json.c writes it (pure but for reading the instance) */
 export function keepalivedJson(i: VrrpInstance, section: VrrpSection, trackers: Trackers): { data: Record<string, unknown>; stats: Record<string, number> } {
   const m = i.m
@@ -475,8 +480,7 @@ export function keepalivedJson(i: VrrpInstance, section: VrrpSection, trackers: 
   const master = i.state === 'MASTER'
   const garpRep = m.garpMasterRepeat ?? g.garpMasterRepeat
   const garpDelay = m.garpMasterDelay ?? g.garpMasterDelay
-  const addr = (v: VrrpInstanceModel['vips'][number]) =>
-    `${v.address}/${v.prefixLength} dev ${v.dev ?? i.ifname} scope ${v.scope ?? 'global'}${v.family === 6 ? ' preferred_lft forever' : ''}${master ? ' set' : ''}`
+  const addr = (v: VipModel) => addressLine(v, i)
   const scripts: Record<string, string | undefined> = {
     script_backup: quoted(m.notify.backup), script_master: quoted(m.notify.master), script_fault: quoted(m.notify.fault),
     script_stop: quoted(m.notify.stop), script: quoted(m.notify.notify), script_master_rx_lower_pri: quoted(m.notify.masterRxLowerPri),
